@@ -1,0 +1,1 @@
+"""Settings split base / local / production / test, driven by environment variables."""

@@ -1,0 +1,15 @@
+"""Development settings: the embedded default (SQLite, in-process cache, eager tasks)."""
+
+import base64
+import hashlib
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-key-not-for-production")
+# Local settings only: derive a development key-encryption key from the secret key.
+DCR_KEY_ENCRYPTION_KEY = env(
+    "DCR_KEY_ENCRYPTION_KEY",
+    default=base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode(),
+)

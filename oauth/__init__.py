@@ -1,0 +1,1 @@
+"""Clients, the /o/client/* endpoints, access tokens, bearer authentication, throttling and usage."""

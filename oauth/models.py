@@ -1,0 +1,64 @@
+"""Clients (django-oauth-toolkit's swappable application model), the token denylist and usage rows."""
+
+from django.db import models
+from oauth2_provider.models import AbstractApplication
+
+from registered_apps.models import RegisteredApplication
+from software_statements.models import SoftwareStatement
+
+
+class Client(AbstractApplication):
+    """A client registered with a software statement (RFC 7591).
+
+    Extends django-oauth-toolkit's application: `client_id`, the hashed `client_secret`
+    (`oauth.hashers.ClientSecretHMACHasher`), `redirect_uris`, `authorization_grant_type`.
+    """
+
+    registered_application = models.ForeignKey(
+        RegisteredApplication, on_delete=models.CASCADE, related_name="clients", null=True, blank=True
+    )
+    statement = models.ForeignKey(
+        SoftwareStatement, on_delete=models.CASCADE, related_name="clients", null=True, blank=True
+    )
+    scopes = models.JSONField(default=list, blank=True)
+    platform = models.CharField(max_length=64, blank=True)
+    device_info = models.JSONField(default=dict, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.TextField(blank=True)
+    idle_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractApplication.Meta):
+        indexes = [models.Index(fields=["registered_application", "created"])]
+
+
+class DeniedToken(models.Model):
+    """An access token revoked before its expiry (RFC 7009); kept until it would have expired."""
+
+    jti = models.CharField(max_length=64, primary_key=True)
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.jti
+
+
+class UsageDaily(models.Model):
+    """Registrations and tokens issued per application, platform and UTC day."""
+
+    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    platform = models.CharField(max_length=64, blank=True)
+    registrations = models.PositiveBigIntegerField(default=0)
+    tokens = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "day", "platform"], name="unique_usage_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.day} {self.platform}"

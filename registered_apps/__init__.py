@@ -1,0 +1,1 @@
+"""Programmers, channels, memberships, catalogs, registered applications and the audit trail."""

@@ -1,0 +1,247 @@
+"""Programmers, channels, memberships, catalogs, registered applications and audit events."""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def generate_custom_scheme() -> str:
+    """`adbe.u-` followed by 22 url-safe random characters (16 random bytes)."""
+    return "adbe.u-" + secrets.token_urlsafe(16)
+
+
+class Programmer(models.Model):
+    """A content owner, typically a TV network group."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(models.Model):
+    """A channel of one programmer; its slug is the requestor id, unique across the system."""
+
+    programmer = models.ForeignKey(Programmer, on_delete=models.PROTECT, related_name="channels")
+    slug = models.SlugField(max_length=64, unique=True, verbose_name="requestor id")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["programmer__name", "name"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ChannelDomain(models.Model):
+    """A host name owned by a channel, usable for web redirect URIs."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="domains")
+    host = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["host"]
+        constraints = [models.UniqueConstraint(fields=["channel", "host"], name="unique_domain_per_channel")]
+
+    def __str__(self) -> str:
+        return self.host
+
+
+class CustomScheme(models.Model):
+    """A generated mobile redirect scheme of a channel."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="custom_schemes")
+    scheme = models.CharField(max_length=64, unique=True, default=generate_custom_scheme, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.scheme
+
+
+class Access(models.TextChoices):
+    READ_WRITE = "read_write", "Read and write"
+    READ_ONLY = "read_only", "Read only"
+
+
+class Membership(models.Model):
+    """A user's access to a programmer, optionally narrowed to some of its channels."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="memberships")
+    channels = models.ManyToManyField(
+        Channel, blank=True, related_name="memberships", help_text="Empty means every channel of the programmer."
+    )
+    access = models.CharField(max_length=16, choices=Access.choices, default=Access.READ_ONLY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "programmer"], name="unique_membership_per_programmer"),
+            models.CheckConstraint(condition=Q(access__in=["read_write", "read_only"]), name="membership_access_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.programmer} ({self.access})"
+
+
+class CatalogEntry(models.Model):
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True, help_text="Retired entries cannot be chosen for new applications.")
+
+    class Meta:
+        abstract = True
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Platform(CatalogEntry):
+    """A client platform (ios, roku, web...)."""
+
+    code = models.SlugField(max_length=64, unique=True)
+
+
+class Scope(CatalogEntry):
+    """An OAuth scope a registered application may be granted."""
+
+    code = models.CharField(max_length=64, unique=True)
+
+
+class ApplicationLevel(models.TextChoices):
+    PROGRAMMER = "programmer", "Programmer"
+    CHANNEL = "channel", "Channel"
+
+
+class ApplicationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+
+
+class RegisteredApplication(models.Model):
+    """A client configuration; its id is the software_id of its software statements.
+
+    The configuration does not change after creation: a new version is a new application.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    programmer = models.ForeignKey(Programmer, on_delete=models.PROTECT, related_name="applications")
+    level = models.CharField(max_length=16, choices=ApplicationLevel.choices, default=ApplicationLevel.PROGRAMMER)
+    # Channel level: the one channel. Programmer level: `all_channels`, or the chosen `channels`.
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="channel_applications"
+    )
+    all_channels = models.BooleanField(default=False)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="applications")
+    platforms = models.ManyToManyField(Platform, related_name="applications")
+    domains = models.ManyToManyField(ChannelDomain, blank=True, related_name="applications")
+    redirect_uris = models.JSONField(default=list, blank=True)
+    scopes = models.ManyToManyField(Scope, related_name="applications")
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=32, default="1.0.0")
+    status = models.CharField(max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revocation_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programmer", "name", "version"], name="unique_application_name_version_per_programmer"
+            ),
+            models.CheckConstraint(
+                condition=(Q(level="channel", channel__isnull=False, all_channels=False))
+                | Q(level="programmer", channel__isnull=True),
+                name="application_level_matches_channel",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", revoked_at__isnull=True) | Q(status="revoked", revoked_at__isnull=False),
+                name="application_revoked_has_timestamp",
+            ),
+        ]
+        indexes = [models.Index(fields=["programmer", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ApplicationStatus.ACTIVE
+
+
+class RevocationRequest(models.Model):
+    """A programmer's request that the TAMs revoke an application."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="revocation_requests")
+    reason = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"Revocation of {self.application} ({self.state})"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when and from where. Written by the service that acts."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A client id, "command:<name>" or "system" when no user acted.
+    actor_label = models.CharField(max_length=255, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, db_index=True)
+    object_repr = models.CharField(max_length=255, blank=True)
+    programmer = models.ForeignKey(
+        Programmer, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["programmer", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type} {self.object_id}"
+
+    @property
+    def actor(self) -> str:
+        if self.actor_user_id:
+            return str(self.actor_user)
+        return self.actor_label or "system"

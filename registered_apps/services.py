@@ -1,0 +1,482 @@
+"""Every state change of registered_apps; each writes its audit event in the same transaction."""
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from .models import (
+    Access,
+    ApplicationLevel,
+    ApplicationStatus,
+    AuditEvent,
+    Channel,
+    ChannelDomain,
+    CustomScheme,
+    Membership,
+    Platform,
+    Programmer,
+    RegisteredApplication,
+    RevocationRequest,
+    Scope,
+)
+
+# A person acting (a user), or a label: a client id, "command:<name>", "system".
+Actor = User | str | None
+
+
+def audit_event_record(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model,
+    programmer: Programmer | None,
+    ip_address: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event. Call it inside the transaction of the change it records."""
+    user = actor if isinstance(actor, User) else None
+    label = actor if isinstance(actor, str) else ""
+    return AuditEvent.objects.create(
+        actor_user=user,
+        actor_label=label[:255],
+        action=action,
+        object_type=target._meta.model_name or type(target).__name__.lower(),
+        object_id=str(target.pk),
+        object_repr=str(target)[:255],
+        programmer=programmer,
+        ip_address=ip_address,
+        details=details or {},
+    )
+
+
+# --- Programmers, channels, domains, memberships --------------------------------------------------
+
+
+@transaction.atomic
+def programmer_create(*, slug: str, name: str, actor: Actor, ip_address: str | None = None) -> Programmer:
+    programmer = Programmer(slug=slug, name=name)
+    programmer.full_clean()
+    programmer.save()
+    audit_event_record(
+        actor=actor,
+        action="programmer.create",
+        target=programmer,
+        programmer=programmer,
+        ip_address=ip_address,
+        details={"slug": slug, "name": name},
+    )
+    return programmer
+
+
+@transaction.atomic
+def channel_create(
+    *, programmer: Programmer, slug: str, name: str, actor: Actor, ip_address: str | None = None
+) -> Channel:
+    """Create a channel and its first generated custom scheme."""
+    channel = Channel(programmer=programmer, slug=slug, name=name or slug)
+    channel.full_clean()
+    channel.save()
+    scheme = CustomScheme.objects.create(channel=channel)
+    audit_event_record(
+        actor=actor,
+        action="channel.create",
+        target=channel,
+        programmer=programmer,
+        ip_address=ip_address,
+        details={"slug": slug, "custom_scheme": scheme.scheme},
+    )
+    return channel
+
+
+@transaction.atomic
+def custom_scheme_create(*, channel: Channel, actor: Actor, ip_address: str | None = None) -> CustomScheme:
+    scheme = CustomScheme.objects.create(channel=channel)
+    audit_event_record(
+        actor=actor,
+        action="custom_scheme.create",
+        target=scheme,
+        programmer=channel.programmer,
+        ip_address=ip_address,
+        details={"channel": channel.slug},
+    )
+    return scheme
+
+
+def _validate_host(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    labels = host.split(".")
+    if (
+        not host
+        or len(host) > 253
+        or len(labels) < 2
+        or any(not label or len(label) > 63 or label.startswith("-") or label.endswith("-") for label in labels)
+        or any(not all(ch.isalnum() or ch == "-" for ch in label) for label in labels)
+    ):
+        raise ValidationError({"host": f"“{host}” is not a valid host name."})
+    return host
+
+
+@transaction.atomic
+def channel_domain_add(*, channel: Channel, host: str, actor: Actor, ip_address: str | None = None) -> ChannelDomain:
+    host = _validate_host(host)
+    domain, created = ChannelDomain.objects.get_or_create(channel=channel, host=host)
+    if created:
+        audit_event_record(
+            actor=actor,
+            action="domain.create",
+            target=domain,
+            programmer=channel.programmer,
+            ip_address=ip_address,
+            details={"channel": channel.slug, "host": host},
+        )
+    return domain
+
+
+@transaction.atomic
+def membership_set(
+    *,
+    user: User,
+    programmer: Programmer,
+    access: str,
+    channels: Sequence[Channel] = (),
+    actor: Actor,
+    ip_address: str | None = None,
+) -> Membership:
+    """Create or replace a user's membership of a programmer."""
+    if access not in Access.values:
+        raise ValidationError({"access": f"Access must be one of: {', '.join(Access.values)}."})
+    foreign = [c.slug for c in channels if c.programmer_id != programmer.pk]
+    if foreign:
+        raise ValidationError({"channels": f"Channels {', '.join(foreign)} do not belong to {programmer.slug}."})
+    membership, _ = Membership.objects.update_or_create(user=user, programmer=programmer, defaults={"access": access})
+    membership.channels.set(channels)
+    audit_event_record(
+        actor=actor,
+        action="membership.set",
+        target=membership,
+        programmer=programmer,
+        ip_address=ip_address,
+        details={"user": user.get_username(), "access": access, "channels": [c.slug for c in channels]},
+    )
+    return membership
+
+
+# --- Registered applications ----------------------------------------------------------------------
+
+
+def _redirect_uri_errors(uri: str, schemes: set[str], hosts: set[str]) -> str | None:
+    if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(ch.isspace() for ch in uri):
+        return f"“{uri}” is not a valid redirect URI."
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return f"“{uri}” is not a valid redirect URI."
+    if parts.fragment:
+        return f"“{uri}”: redirect URIs must not contain a fragment."
+    if parts.scheme == "https":
+        if (parts.hostname or "") in hosts and not parts.username and not parts.password:
+            return None
+        return f"“{uri}”: an https redirect URI must use one of the application's domains."
+    if parts.scheme in schemes and uri.startswith(parts.scheme + "://"):
+        return None
+    return (
+        f"“{uri}” must use a custom scheme of the application's channels (scheme://...) or https on one of its domains."
+    )
+
+
+def registered_application_clean(
+    *,
+    programmer: Programmer,
+    level: str,
+    channel: Channel | None = None,
+    all_channels: bool = False,
+    channels: Sequence[Channel] = (),
+    platforms: Sequence[str],
+    scopes: Sequence[str],
+    domains: Sequence[str] = (),
+    redirect_uris: Sequence[str] = (),
+    name: str,
+    version: str = "1.0.0",
+) -> dict[str, Any]:
+    """Check a new application's configuration; returns the resolved objects or raises a
+    ValidationError whose message dict names each offending field."""
+    errors: dict[str, list[str]] = {}
+
+    def error(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    name = (name or "").strip()
+    version = (version or "").strip() or "1.0.0"
+    if not name:
+        error("name", "Give the application a name.")
+    elif len(name) > 200:
+        error("name", "The name is longer than 200 characters.")
+    if len(version) > 32 or any(ch.isspace() for ch in version):
+        error("version", "The version must be at most 32 characters, without spaces.")
+
+    covered: list[Channel] = []
+    if level == ApplicationLevel.CHANNEL:
+        if channel is None:
+            error("channel", "A channel-level application needs its channel.")
+        elif channel.programmer_id != programmer.pk:
+            error("channel", f"Channel {channel.slug} does not belong to {programmer.slug}.")
+        else:
+            covered = [channel]
+        if all_channels or channels:
+            error("channels", "A channel-level application covers exactly its own channel.")
+    elif level == ApplicationLevel.PROGRAMMER:
+        if channel is not None:
+            error("channel", "A programmer-level application has no single channel; choose channels instead.")
+        if all_channels:
+            if channels:
+                error("channels", "Choose either all channels or a subset, not both.")
+            covered = list(programmer.channels.all())
+        elif not channels:
+            error("channels", "Choose all channels or at least one channel.")
+        else:
+            foreign = [c.slug for c in channels if c.programmer_id != programmer.pk]
+            if foreign:
+                error("channels", f"Channels {', '.join(foreign)} do not belong to {programmer.slug}.")
+            covered = list({c.pk: c for c in channels}.values())
+    else:
+        error("level", "The level must be “programmer” or “channel”.")
+
+    platform_codes = list(dict.fromkeys(platforms))
+    platform_objects = list(Platform.objects.filter(code__in=platform_codes, active=True))
+    if not platform_codes:
+        error("platforms", "Choose at least one platform.")
+    missing = sorted(set(platform_codes) - {p.code for p in platform_objects})
+    if missing:
+        error("platforms", f"Unknown or retired platform: {', '.join(map(str, missing))}.")
+
+    scope_codes = list(dict.fromkeys(scopes))
+    scope_objects = list(Scope.objects.filter(code__in=scope_codes, active=True))
+    if not scope_codes:
+        error("scopes", "Choose at least one scope.")
+    missing = sorted(set(scope_codes) - {s.code for s in scope_objects})
+    if missing:
+        error("scopes", f"Unknown or retired scope: {', '.join(map(str, missing))}.")
+
+    channel_ids = [c.pk for c in covered]
+    hosts = list(dict.fromkeys(h.strip().lower() for h in domains))
+    domain_objects = list(ChannelDomain.objects.filter(channel_id__in=channel_ids, host__in=hosts))
+    found_hosts = {d.host for d in domain_objects}
+    outside = [h for h in hosts if h not in found_hosts]
+    if outside:
+        error("domains", f"Domains not owned by the application's channels: {', '.join(outside)}.")
+    if "web" in platform_codes and not hosts:
+        error("domains", "The web platform needs at least one domain.")
+
+    schemes = set(CustomScheme.objects.filter(channel_id__in=channel_ids).values_list("scheme", flat=True))
+    uris = list(dict.fromkeys(redirect_uris))
+    for uri in uris:
+        message = _redirect_uri_errors(uri, schemes, found_hosts)
+        if message:
+            error("redirect_uris", message)
+
+    if (
+        not errors.get("name")
+        and RegisteredApplication.objects.filter(programmer=programmer, name=name, version=version).exists()
+    ):
+        error("version", f"{programmer.name} already has an application named “{name}” at version {version}.")
+
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "name": name,
+        "version": version,
+        "platforms": platform_objects,
+        "scopes": scope_objects,
+        "domains": domain_objects,
+        "redirect_uris": uris,
+        "channels": covered,
+    }
+
+
+@transaction.atomic
+def registered_application_create(
+    *,
+    programmer: Programmer,
+    level: str,
+    channel: Channel | None = None,
+    all_channels: bool = False,
+    channels: Sequence[Channel] = (),
+    platforms: Sequence[str],
+    scopes: Sequence[str],
+    domains: Sequence[str] = (),
+    redirect_uris: Sequence[str] = (),
+    name: str,
+    version: str = "1.0.0",
+    actor: Actor,
+    ip_address: str | None = None,
+) -> RegisteredApplication:
+    """Create an application after `registered_application_clean`; its configuration is fixed from now on."""
+    clean = registered_application_clean(
+        programmer=programmer,
+        level=level,
+        channel=channel,
+        all_channels=all_channels,
+        channels=channels,
+        platforms=platforms,
+        scopes=scopes,
+        domains=domains,
+        redirect_uris=redirect_uris,
+        name=name,
+        version=version,
+    )
+    application = RegisteredApplication.objects.create(
+        programmer=programmer,
+        level=level,
+        channel=channel if level == ApplicationLevel.CHANNEL else None,
+        all_channels=bool(all_channels) and level == ApplicationLevel.PROGRAMMER,
+        redirect_uris=clean["redirect_uris"],
+        name=clean["name"],
+        version=clean["version"],
+        created_by=actor if isinstance(actor, User) else None,
+    )
+    if level == ApplicationLevel.PROGRAMMER and not all_channels:
+        application.channels.set(clean["channels"])
+    application.platforms.set(clean["platforms"])
+    application.scopes.set(clean["scopes"])
+    application.domains.set(clean["domains"])
+    audit_event_record(
+        actor=actor,
+        action="application.create",
+        target=application,
+        programmer=programmer,
+        ip_address=ip_address,
+        details={
+            "level": level,
+            "all_channels": application.all_channels,
+            "channels": sorted(c.slug for c in clean["channels"]),
+            "platforms": sorted(p.code for p in clean["platforms"]),
+            "scopes": sorted(s.code for s in clean["scopes"]),
+            "domains": sorted(d.host for d in clean["domains"]),
+            "redirect_uris": clean["redirect_uris"],
+            "version": application.version,
+        },
+    )
+    return application
+
+
+@transaction.atomic
+def registered_application_revoke(
+    *, application: RegisteredApplication, reason: str, actor: Actor, ip_address: str | None = None
+) -> RegisteredApplication:
+    """Revoke an application: its statements and clients stop working (the oauth layer reads
+    `status` and `revoked_at`). Revoking a revoked application changes nothing."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for the revocation."})
+    locked = RegisteredApplication.objects.select_for_update().get(pk=application.pk)
+    if locked.status == ApplicationStatus.REVOKED:
+        return locked
+    locked.status = ApplicationStatus.REVOKED
+    locked.revoked_at = timezone.now()
+    locked.revoked_by = actor if isinstance(actor, User) else None
+    locked.revocation_reason = reason
+    locked.save(update_fields=["status", "revoked_at", "revoked_by", "revocation_reason"])
+    RevocationRequest.objects.filter(application=locked, state=RevocationRequest.State.PENDING).update(
+        state=RevocationRequest.State.APPROVED,
+        decided_by=locked.revoked_by,
+        decided_at=locked.revoked_at,
+    )
+    audit_event_record(
+        actor=actor,
+        action="application.revoke",
+        target=locked,
+        programmer=locked.programmer,
+        ip_address=ip_address,
+        details={"reason": reason},
+    )
+    _copy_state(locked, application)
+    return locked
+
+
+@transaction.atomic
+def registered_application_restore(
+    *, application: RegisteredApplication, actor: Actor, ip_address: str | None = None
+) -> RegisteredApplication:
+    """Make a revoked application active again. Tokens issued before the revocation stay dead."""
+    locked = RegisteredApplication.objects.select_for_update().get(pk=application.pk)
+    if locked.status == ApplicationStatus.ACTIVE:
+        return locked
+    previous = {
+        "revoked_at": locked.revoked_at.isoformat() if locked.revoked_at else None,
+        "reason": locked.revocation_reason,
+    }
+    locked.status = ApplicationStatus.ACTIVE
+    locked.revoked_at = None
+    locked.revoked_by = None
+    locked.revocation_reason = ""
+    locked.save(update_fields=["status", "revoked_at", "revoked_by", "revocation_reason"])
+    audit_event_record(
+        actor=actor,
+        action="application.restore",
+        target=locked,
+        programmer=locked.programmer,
+        ip_address=ip_address,
+        details=previous,
+    )
+    _copy_state(locked, application)
+    return locked
+
+
+def _copy_state(source: RegisteredApplication, target: RegisteredApplication) -> None:
+    for field in ("status", "revoked_at", "revoked_by_id", "revocation_reason"):
+        setattr(target, field, getattr(source, field))
+
+
+@transaction.atomic
+def revocation_request_create(
+    *, application: RegisteredApplication, reason: str, actor: User, ip_address: str | None = None
+) -> RevocationRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Tell the TAMs why the application should be revoked."})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
+    request = RevocationRequest.objects.create(application=application, reason=reason, requested_by=actor)
+    audit_event_record(
+        actor=actor,
+        action="application.revocation_request",
+        target=application,
+        programmer=application.programmer,
+        ip_address=ip_address,
+        details={"reason": reason},
+    )
+    return request
+
+
+@transaction.atomic
+def revocation_request_dismiss(
+    *, revocation_request: RevocationRequest, actor: Actor, ip_address: str | None = None
+) -> RevocationRequest:
+    locked = RevocationRequest.objects.select_for_update().get(pk=revocation_request.pk)
+    if locked.state != RevocationRequest.State.PENDING:
+        return locked
+    locked.state = RevocationRequest.State.DISMISSED
+    locked.decided_by = actor if isinstance(actor, User) else None
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["state", "decided_by", "decided_at"])
+    audit_event_record(
+        actor=actor,
+        action="application.revocation_request_dismiss",
+        target=locked.application,
+        programmer=locked.application.programmer,
+        ip_address=ip_address,
+    )
+    return locked
+
+
+def user_get_or_create(*, username: str, email: str = "") -> tuple[User, bool]:
+    user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+    if email and user.email != email:
+        user.email = email
+        user.save(update_fields=["email"])
+    return user, created

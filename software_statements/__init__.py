@@ -1,0 +1,1 @@
+"""Signing keys, software statement issuing and verifying, JWKS and the statement download."""

@@ -1,0 +1,76 @@
+"""Signing keys (both purposes) and the registry of issued software statements."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from registered_apps.models import RegisteredApplication
+
+
+class KeyPurpose(models.TextChoices):
+    STATEMENT = "statement", "Software statements"
+    ACCESS_TOKEN = "access_token", "Access tokens"
+
+
+class KeyState(models.TextChoices):
+    NEXT = "next", "Next"
+    ACTIVE = "active", "Active"
+    RETIRING = "retiring", "Retiring"
+    RETIRED = "retired", "Retired"
+
+
+class SigningKey(models.Model):
+    """An asymmetric key of one purpose. The private key is encrypted at rest and never shown;
+    the public JWK is published while the key is not retired."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=16, choices=KeyPurpose.choices)
+    algorithm = models.CharField(max_length=16)
+    state = models.CharField(max_length=16, choices=KeyState.choices, default=KeyState.NEXT)
+    private_key_encrypted = models.TextField(editable=False)
+    public_jwk = models.JSONField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retiring_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["purpose", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["purpose"], condition=Q(state="active"), name="one_active_key_per_purpose"),
+            models.UniqueConstraint(fields=["purpose"], condition=Q(state="next"), name="one_next_key_per_purpose"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.purpose}, {self.state})"
+
+
+class SoftwareStatement(models.Model):
+    """One issued statement (the JWS itself is not kept); revocation is how it ends."""
+
+    jti = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="statements")
+    kid = models.CharField(max_length=64)
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_by_label = models.CharField(max_length=255, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revocation_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["application", "-issued_at"])]
+
+    def __str__(self) -> str:
+        return str(self.jti)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

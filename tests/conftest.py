@@ -1,0 +1,91 @@
+"""Shared fixtures and helpers: a programmer with three channels, its users, `login_as`, `assert_json_error`."""
+
+import os
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from registered_apps.models import Access
+
+from .factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Each test starts with an empty cache (the real Redis in CI)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def programmer(db):
+    return ProgrammerFactory(slug="demo-networks", name="Demo Networks")
+
+
+@pytest.fixture
+def channels(programmer):
+    return [ChannelFactory(programmer=programmer, slug=slug) for slug in ("demo-one", "demo-two", "demo-three")]
+
+
+@pytest.fixture
+def rw_user(programmer, channels):
+    user = UserFactory(username="rw")
+    member(user, programmer, Access.READ_WRITE)
+    return user
+
+
+@pytest.fixture
+def ro_user(programmer, channels):
+    user = UserFactory(username="ro")
+    member(user, programmer, Access.READ_ONLY)
+    return user
+
+
+@pytest.fixture
+def channel_user(programmer, channels):
+    user = UserFactory(username="channel-one")
+    member(user, programmer, Access.READ_WRITE, channels=[channels[0]])
+    return user
+
+
+@pytest.fixture
+def other_user(db):
+    other = ProgrammerFactory(slug="other-networks", name="Other Networks")
+    ChannelFactory(programmer=other, slug="other-one")
+    user = UserFactory(username="other")
+    member(user, other, Access.READ_WRITE)
+    return user
+
+
+@pytest.fixture
+def tam(db):
+    return UserFactory(username="tam", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def application(programmer, channels):
+    return make_application(programmer)
+
+
+@pytest.fixture
+def login_as(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+def assert_json_error(response, status: int, error: str) -> dict[str, Any]:
+    """The documented error shape: JSON with `error` and a one-sentence `error_description`."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert body["error"] == error, body
+    assert isinstance(body["error_description"], str) and body["error_description"]
+    return body
+
+
+requires_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI provides it)")
