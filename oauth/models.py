@@ -1,4 +1,4 @@
-"""Clients (django-oauth-toolkit's swappable application model), the token denylist and usage rows."""
+"""Clients (django-oauth-toolkit's swappable application model) and the token denylist."""
 
 from django.db import models
 from oauth2_provider.models import AbstractApplication
@@ -43,22 +43,3 @@ class DeniedToken(models.Model):
 
     def __str__(self) -> str:
         return self.jti
-
-
-class UsageDaily(models.Model):
-    """Registrations and tokens issued per application, platform and UTC day."""
-
-    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="usage")
-    day = models.DateField()
-    platform = models.CharField(max_length=64, blank=True)
-    registrations = models.PositiveBigIntegerField(default=0)
-    tokens = models.PositiveBigIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-day"]
-        constraints = [
-            models.UniqueConstraint(fields=["application", "day", "platform"], name="unique_usage_row"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.application_id} {self.day} {self.platform}"

@@ -189,6 +189,26 @@ class RegisteredApplication(models.Model):
         return self.status == ApplicationStatus.ACTIVE
 
 
+class UsageDaily(models.Model):
+    """Registrations and tokens issued per application, platform and UTC day (written by the oauth
+    layer's usage flush; read by the dashboard and the admin)."""
+
+    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    platform = models.CharField(max_length=64, blank=True)
+    registrations = models.PositiveBigIntegerField(default=0)
+    tokens = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "day", "platform"], name="unique_usage_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.day} {self.platform}"
+
+
 class RevocationRequest(models.Model):
     """A programmer's request that the TAMs revoke an application."""
 

@@ -24,6 +24,7 @@ from .models import (
     RevocationRequest,
     Scope,
 )
+from .stamps import revocation_stamp_publish
 
 # A person acting (a user), or a label: a client id, "command:<name>", "system".
 Actor = User | str | None
@@ -386,6 +387,7 @@ def registered_application_revoke(
         decided_by=locked.revoked_by,
         decided_at=locked.revoked_at,
     )
+    revocation_stamp_publish("app", locked.pk, locked.revoked_at.timestamp())
     audit_event_record(
         actor=actor,
         action="application.revoke",

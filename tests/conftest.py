@@ -7,16 +7,19 @@ import pytest
 from django.core.cache import cache
 
 from registered_apps.models import Access
+from registered_apps.stamps import local_stamps
 
 from .factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Each test starts with an empty cache (the real Redis in CI)."""
+    """Each test starts with an empty cache and no revocation stamps (the real Redis in CI: FLUSHDB)."""
     cache.clear()
+    local_stamps.clear()
     yield
     cache.clear()
+    local_stamps.clear()
 
 
 @pytest.fixture
