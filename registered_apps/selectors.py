@@ -167,3 +167,50 @@ def active_platforms() -> QuerySet[Platform]:
 
 def active_scopes() -> QuerySet[Scope]:
     return Scope.objects.filter(active=True)
+
+
+# --- Dashboard reads ------------------------------------------------------------------------------
+
+
+def applications_covering(
+    applications: QuerySet[RegisteredApplication], channel: Channel
+) -> QuerySet[RegisteredApplication]:
+    """Narrow `applications` to those that cover `channel` now (all channels includes it)."""
+    in_subset = RegisteredApplication.channels.through.objects.filter(channel_id=channel.pk).values(
+        "registeredapplication_id"
+    )
+    return applications.filter(
+        Q(channel_id=channel.pk) | Q(id__in=in_subset) | Q(all_channels=True, programmer_id=channel.programmer_id)
+    )
+
+
+def audit_events_visible_in(
+    user: UserLike, programmer: Programmer, channel: Channel | None = None
+) -> QuerySet[AuditEvent]:
+    """The changes log of a programmer, or of one of its channels.
+
+    Programmer-wide members see every event of the programmer. A channel page, or a member narrowed
+    to channels, sees the events about those channels (the channel, its schemes and domains) and
+    about the applications visible there, not what happened on the programmer's other channels.
+    """
+    reach = reach_of(user, programmer)
+    if reach is None or (channel is not None and channel.programmer_id != programmer.pk):
+        return AuditEvent.objects.none()
+    events = AuditEvent.objects.filter(programmer=programmer).select_related("actor_user")
+    if channel is None and reach.programmer_wide:
+        return events
+    if channel is not None:
+        channel_ids = {channel.pk} if reach.programmer_wide or channel.pk in reach.channel_ids else set()
+    else:
+        channel_ids = set(reach.channel_ids)
+    narrowed = list(Channel.objects.filter(id__in=channel_ids, programmer=programmer))
+    applications = applications_visible_to(user).filter(programmer=programmer)
+    if channel is not None:
+        applications = applications_covering(applications, channel)
+    application_ids = [str(pk) for pk in applications.values_list("id", flat=True)]
+    return events.filter(
+        Q(object_type="channel", object_id__in=[str(c.pk) for c in narrowed])
+        | Q(details__channel__in=[c.slug for c in narrowed])
+        | Q(object_type="registeredapplication", object_id__in=application_ids)
+        | Q(details__application__in=application_ids)
+    )
