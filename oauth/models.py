@@ -43,3 +43,19 @@ class DeniedToken(models.Model):
 
     def __str__(self) -> str:
         return self.jti
+
+
+class UsageFlushBatch(models.Model):
+    """The ledger of usage batches already added to the daily rows (see `oauth.usage_flush`).
+
+    A batch is counted in the same transaction that writes its ledger row, and the batch id is
+    unique, so a batch can never be counted twice, whatever crashes or overlaps."""
+
+    batch_id = models.CharField(max_length=64, primary_key=True)
+    flushed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    fields = models.PositiveIntegerField(default=0)
+    registrations = models.PositiveBigIntegerField(default=0)
+    tokens = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.batch_id
