@@ -1,4 +1,8 @@
-"""The Celery app, configured from Django settings (the CELERY_* names)."""
+"""The Celery app, configured from Django settings (the CELERY_* names; the beat schedule is there too).
+
+Run a worker with beat: `make worker` (or `celery -A dcr_project worker --beat`). Without REDIS_URL
+the settings make every task run eagerly in the calling process, so no worker is needed.
+"""
 
 import os
 

@@ -157,6 +157,7 @@ DCR_AUDIT_RETENTION_DAYS = env.int("DCR_AUDIT_RETENTION_DAYS", default=0)
 DCR_KEY_ROTATION_DAYS = env.int("DCR_KEY_ROTATION_DAYS", default=0)
 
 # --- Celery ----------------------------------------------------------------------------
+# Redis is broker and result backend; without REDIS_URL every task runs eagerly in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -164,12 +165,52 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_TRACK_STARTED = True
+# Acknowledge after the task ran, and hand the message back when the worker process dies: a task
+# interrupted by a crash runs again (every task is idempotent).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+# A message unacknowledged this long (its worker died with it) is delivered again; it must stay
+# longer than the slowest task. Lower it in tests to see a killed worker's task come back quickly.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 4)),
+    "unacked_restore_throttle": 1,
+    # A web request publishing a task while Redis is down must fail fast (callers log and go on).
+    "socket_connect_timeout": 1.0,
+    "socket_timeout": 5.0,
+    "max_retries": 1,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 5.0}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+
+# How often the usage counters leave Redis for the daily rows, in seconds.
+DCR_USAGE_FLUSH_SECONDS = env.int("DCR_USAGE_FLUSH_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "usage-flush": {"task": "oauth.usage_flush", "schedule": float(DCR_USAGE_FLUSH_SECONDS)},
+    # Brings back a stamp lost while Redis was down, within a minute of Redis returning.
+    "revocation-stamps-republish": {"task": "oauth.revocation_stamps_republish", "schedule": 60.0},
+    "denied-tokens-purge": {"task": "oauth.denied_tokens_purge", "schedule": 3600.0},
+    "clients-mark-idle": {"task": "oauth.clients_mark_idle", "schedule": 6 * 3600.0},
+    "usage-flush-ledger-purge": {"task": "oauth.usage_flush_ledger_purge", "schedule": 24 * 3600.0},
+    "audit-events-purge": {"task": "registered_apps.audit_events_purge", "schedule": 24 * 3600.0},
+    # Checks hourly; rotates a purpose only when its active key is DCR_KEY_ROTATION_DAYS old.
+    "signing-keys-rotate-due": {"task": "software_statements.signing_keys_rotate_due", "schedule": 3600.0},
+}
+# A periodic run nobody picked up before the next one is due is dropped, not queued up behind it.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry["options"] = {"expires": _entry["schedule"]}
 
 LOGGING = {
     "version": 1,

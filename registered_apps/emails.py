@@ -1,0 +1,196 @@
+"""The emails the registry sends (revocation requested, application revoked, password reset).
+
+Each `*_email_send` function is what a task runs: it loads the rows by id, decides whether the email
+is still due, renders the templates under `templates/emails/` and sends. Sending happens in a worker
+(eagerly without REDIS_URL), after the transaction that caused it has committed.
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
+from django.template import loader
+from django.urls import NoReverseMatch, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from .models import Access, ApplicationStatus, RegisteredApplication, RevocationRequest
+
+logger = logging.getLogger(__name__)
+
+# How long a "sent" marker keeps a re-delivered task from sending the same email again.
+SENT_MARKER_SECONDS = 7 * 24 * 3600
+
+
+def revocation_requested_recipients() -> list[str]:
+    """The TAMs: `settings.TAM_EMAILS` and every active staff user with an email address."""
+    staff = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+    return _unique([*settings.TAM_EMAILS, *staff.values_list("email", flat=True)])
+
+
+def application_revoked_recipients(application: RegisteredApplication) -> list[str]:
+    """The programmer's read-write members (active users with an email address)."""
+    members = application.programmer.memberships.filter(access=Access.READ_WRITE, user__is_active=True).exclude(
+        user__email=""
+    )
+    return _unique(members.values_list("user__email", flat=True))
+
+
+def revocation_requested_email_send(revocation_request_id: int) -> int:
+    """Tell the TAMs about a pending revocation request; returns the number of emails sent (0 or 1)."""
+    revocation_request = (
+        RevocationRequest.objects.select_related("application__programmer", "requested_by")
+        .filter(pk=revocation_request_id)
+        .first()
+    )
+    if revocation_request is None or revocation_request.state != RevocationRequest.State.PENDING:
+        return 0
+    recipients = revocation_requested_recipients()
+    if not recipients:
+        logger.warning("revocation request %s: no TAM email address is configured", revocation_request_id)
+        return 0
+    application = revocation_request.application
+    context = {
+        "revocation_request": revocation_request,
+        "application": application,
+        "programmer": application.programmer,
+        "requested_by": revocation_request.requested_by,
+        "admin_url": _absolute("admin:registered_apps_revocationrequest_change", revocation_request.pk),
+    }
+    return _send_once(
+        f"revocation_requested:{revocation_request.pk}", "emails/revocation_requested", context, recipients
+    )
+
+
+def application_revoked_email_send(application_id: str, revoked_at: float) -> int:
+    """Tell the programmer's read-write members that an application was revoked.
+
+    `revoked_at` names the revocation: a later restore cancels the email, a second revocation
+    sends a new one."""
+    application = RegisteredApplication.objects.select_related("programmer").filter(pk=application_id).first()
+    if (
+        application is None
+        or application.status != ApplicationStatus.REVOKED
+        or application.revoked_at is None
+        or abs(application.revoked_at.timestamp() - revoked_at) > 0.001
+    ):
+        return 0
+    recipients = application_revoked_recipients(application)
+    if not recipients:
+        return 0
+    context = {"application": application, "programmer": application.programmer}
+    # One email each: members of one programmer need not see each other's addresses.
+    return sum(
+        _send_once(
+            f"application_revoked:{application.pk}:{revoked_at}:{address}",
+            "emails/application_revoked",
+            context,
+            [address],
+        )
+        for address in recipients
+    )
+
+
+def password_reset_email_send(
+    *,
+    user_id: int,
+    domain: str,
+    site_name: str,
+    use_https: bool,
+    subject_template_name: str,
+    email_template_name: str,
+    html_email_template_name: str | None = None,
+    from_email: str | None = None,
+) -> int:
+    """Send Django's password reset email. The token is made here, in the worker, so that it never
+    travels through the broker."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return 0
+    email = getattr(user, user.get_email_field_name(), "")
+    if not email:
+        return 0
+    context = {
+        "email": email,
+        "domain": domain,
+        "site_name": site_name,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if use_https else "http",
+    }
+    subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+    message = EmailMultiAlternatives(
+        subject, loader.render_to_string(email_template_name, context), from_email, [email]
+    )
+    if html_email_template_name:
+        message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
+    message.send()
+    return 1
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's password reset form whose email is sent by a task once the request is done."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        from .tasks import password_reset_email, task_enqueue_on_commit
+
+        task_enqueue_on_commit(
+            password_reset_email,
+            user_id=context["user"].pk,
+            domain=context["domain"],
+            site_name=context["site_name"],
+            use_https=context.get("protocol") == "https",
+            subject_template_name=subject_template_name,
+            email_template_name=email_template_name,
+            html_email_template_name=html_email_template_name,
+            from_email=from_email,
+        )
+
+
+# --- Helpers --------------------------------------------------------------------------------------
+
+
+def _unique(addresses: Any) -> list[str]:
+    seen: dict[str, str] = {}
+    for address in addresses:
+        address = (address or "").strip()
+        if address and address.lower() not in seen:
+            seen[address.lower()] = address
+    return list(seen.values())
+
+
+def _absolute(url_name: str, *args: Any) -> str:
+    try:
+        path = reverse(url_name, args=args)
+    except NoReverseMatch:
+        return ""
+    return settings.DCR_ISSUER.rstrip("/") + path
+
+
+def _send_once(marker: str, template: str, context: dict[str, Any], recipients: list[str]) -> int:
+    """Send one email, unless a re-delivered or retried task already did (marked in the cache)."""
+    key = f"dcr:email-sent:{marker}"
+    if cache.get(key):
+        return 0
+    subject = " ".join(loader.render_to_string(f"{template}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject, loader.render_to_string(f"{template}.txt", context), settings.DEFAULT_FROM_EMAIL, recipients
+    )
+    message.attach_alternative(loader.render_to_string(f"{template}.html", context), "text/html")
+    message.send()
+    cache.set(key, 1, SENT_MARKER_SECONDS)
+    return 1
