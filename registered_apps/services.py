@@ -4,9 +4,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.contrib.auth import password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from .models import (
@@ -75,6 +76,44 @@ def programmer_create(*, slug: str, name: str, actor: Actor, ip_address: str | N
 
 
 @transaction.atomic
+def programmer_rename(*, programmer: Programmer, name: str, actor: Actor, ip_address: str | None = None) -> Programmer:
+    """Change the display name (the slug never changes: statements carry it)."""
+    previous = Programmer.objects.values_list("name", flat=True).get(pk=programmer.pk)
+    programmer.name = name
+    programmer.full_clean()
+    if previous != name:
+        programmer.save(update_fields=["name"])
+        audit_event_record(
+            actor=actor,
+            action="programmer.change",
+            target=programmer,
+            programmer=programmer,
+            ip_address=ip_address,
+            details={"name": [previous, name]},
+        )
+    return programmer
+
+
+@transaction.atomic
+def channel_rename(*, channel: Channel, name: str, actor: Actor, ip_address: str | None = None) -> Channel:
+    """Change the display name (the slug is the requestor id and never changes)."""
+    previous = Channel.objects.values_list("name", flat=True).get(pk=channel.pk)
+    channel.name = name
+    channel.full_clean()
+    if previous != name:
+        channel.save(update_fields=["name"])
+        audit_event_record(
+            actor=actor,
+            action="channel.change",
+            target=channel,
+            programmer=channel.programmer,
+            ip_address=ip_address,
+            details={"name": [previous, name]},
+        )
+    return channel
+
+
+@transaction.atomic
 def channel_create(
     *, programmer: Programmer, slug: str, name: str, actor: Actor, ip_address: str | None = None
 ) -> Channel:
@@ -108,8 +147,13 @@ def custom_scheme_create(*, channel: Channel, actor: Actor, ip_address: str | No
     return scheme
 
 
+def channel_domain_host_clean(host: str) -> str:
+    """The normalised host name (lowercase, no trailing dot), or a ValidationError on `host`."""
+    return _validate_host(host)
+
+
 def _validate_host(host: str) -> str:
-    host = host.strip().lower().rstrip(".")
+    host = (host or "").strip().lower().rstrip(".")
     labels = host.split(".")
     if (
         not host
@@ -167,6 +211,40 @@ def membership_set(
     return membership
 
 
+@transaction.atomic
+def channel_domain_remove(*, domain: ChannelDomain, actor: Actor, ip_address: str | None = None) -> None:
+    """Remove a domain no application uses (an application's configuration never changes)."""
+    users = list(domain.applications.values_list("name", "version")[:5])
+    if users:
+        names = ", ".join(f"{name} {version}" for name, version in users)
+        raise ValidationError(
+            {"host": f"{domain.host} is used by registered applications ({names}); revoke them instead."}
+        )
+    channel = domain.channel
+    audit_event_record(
+        actor=actor,
+        action="domain.delete",
+        target=domain,
+        programmer=channel.programmer,
+        ip_address=ip_address,
+        details={"channel": channel.slug, "host": domain.host},
+    )
+    domain.delete()
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: Actor, ip_address: str | None = None) -> None:
+    audit_event_record(
+        actor=actor,
+        action="membership.delete",
+        target=membership,
+        programmer=membership.programmer,
+        ip_address=ip_address,
+        details={"user": membership.user.get_username(), "access": membership.access},
+    )
+    membership.delete()
+
+
 # --- Registered applications ----------------------------------------------------------------------
 
 
@@ -183,7 +261,11 @@ def _redirect_uri_errors(uri: str, schemes: set[str], hosts: set[str]) -> str | 
         if (parts.hostname or "") in hosts and not parts.username and not parts.password:
             return None
         return f"“{uri}”: an https redirect URI must use one of the application's domains."
-    if parts.scheme in schemes and uri.startswith(parts.scheme + "://"):
+    # Not urlsplit's scheme: it lowercases it and stops at "_", and generated custom schemes
+    # (`adbe.u-` + url-safe characters) may contain both. Mobile platforms match schemes
+    # case-insensitively, so we compare that way too.
+    prefix, separator, _rest = uri.partition("://")
+    if separator and prefix.lower() in {scheme.lower() for scheme in schemes}:
         return None
     return (
         f"“{uri}” must use a custom scheme of the application's channels (scheme://...) or https on one of its domains."
@@ -330,16 +412,31 @@ def registered_application_create(
         name=name,
         version=version,
     )
-    application = RegisteredApplication.objects.create(
-        programmer=programmer,
-        level=level,
-        channel=channel if level == ApplicationLevel.CHANNEL else None,
-        all_channels=bool(all_channels) and level == ApplicationLevel.PROGRAMMER,
-        redirect_uris=clean["redirect_uris"],
-        name=clean["name"],
-        version=clean["version"],
-        created_by=actor if isinstance(actor, User) else None,
-    )
+    try:
+        # A savepoint, so that losing a race on the unique name and version reads as the same
+        # validation error as the check above, and leaves the caller's transaction usable.
+        with transaction.atomic():
+            application = RegisteredApplication.objects.create(
+                programmer=programmer,
+                level=level,
+                channel=channel if level == ApplicationLevel.CHANNEL else None,
+                all_channels=bool(all_channels) and level == ApplicationLevel.PROGRAMMER,
+                redirect_uris=clean["redirect_uris"],
+                name=clean["name"],
+                version=clean["version"],
+                created_by=actor if isinstance(actor, User) else None,
+            )
+    except IntegrityError as exc:
+        if RegisteredApplication.objects.filter(
+            programmer=programmer, name=clean["name"], version=clean["version"]
+        ).exists():
+            raise ValidationError(
+                {
+                    "version": f"{programmer.name} already has an application named “{clean['name']}” at version "
+                    f"{clean['version']}."
+                }
+            ) from exc
+        raise
     if level == ApplicationLevel.PROGRAMMER and not all_channels:
         application.channels.set(clean["channels"])
     application.platforms.set(clean["platforms"])
@@ -441,6 +538,8 @@ def revocation_request_create(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Tell the TAMs why the application should be revoked."})
+    if application.status == ApplicationStatus.REVOKED:
+        raise ValidationError({"reason": "This application is already revoked."})
     if len(reason) > 2000:
         raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
     request = RevocationRequest.objects.create(application=application, reason=reason, requested_by=actor)
@@ -474,6 +573,138 @@ def revocation_request_dismiss(
         ip_address=ip_address,
     )
     return locked
+
+
+@transaction.atomic
+def revocation_request_approve(
+    *, revocation_request: RevocationRequest, actor: Actor, ip_address: str | None = None
+) -> RevocationRequest:
+    """Approve a pending request: revoke its application with the request's reason.
+
+    When the application was revoked meanwhile, the request is marked approved without a second
+    revocation. A decided request stays as it is."""
+    locked = RevocationRequest.objects.select_for_update().get(pk=revocation_request.pk)
+    if locked.state != RevocationRequest.State.PENDING:
+        return locked
+    application = locked.application
+    if application.status == ApplicationStatus.ACTIVE:
+        # The revoke service marks every pending request of the application approved.
+        registered_application_revoke(
+            application=application,
+            reason=locked.reason,
+            actor=actor,
+            ip_address=ip_address,
+        )
+        locked.refresh_from_db()
+    if locked.state == RevocationRequest.State.PENDING:
+        locked.state = RevocationRequest.State.APPROVED
+        locked.decided_by = actor if isinstance(actor, User) else None
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["state", "decided_by", "decided_at"])
+        audit_event_record(
+            actor=actor,
+            action="application.revocation_request_approve",
+            target=application,
+            programmer=application.programmer,
+            ip_address=ip_address,
+            details={"request": locked.pk, "note": "the application was already revoked"},
+        )
+    return locked
+
+
+# --- Catalogs -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def catalog_entry_save(
+    *, entry: Platform | Scope, actor: Actor, ip_address: str | None = None, changed: Sequence[str] = ()
+) -> Platform | Scope:
+    """Add a platform or scope, or change its name or active flag (codes never change: applications
+    and issued statements refer to them)."""
+    adding = entry._state.adding
+    entry.full_clean()
+    entry.save()
+    audit_event_record(
+        actor=actor,
+        action=f"{entry._meta.model_name}.{'create' if adding else 'change'}",
+        target=entry,
+        programmer=None,
+        ip_address=ip_address,
+        details={"code": entry.code, "name": entry.name, "active": entry.active, "changed": list(changed)},
+    )
+    return entry
+
+
+@transaction.atomic
+def catalog_entry_set_active(
+    *, entry: Platform | Scope, active: bool, actor: Actor, ip_address: str | None = None
+) -> Platform | Scope:
+    """Retire an entry (new applications cannot choose it; existing ones keep it) or bring it back."""
+    if entry.active == active:
+        return entry
+    entry.active = active
+    entry.save(update_fields=["active"])
+    audit_event_record(
+        actor=actor,
+        action=f"{entry._meta.model_name}.{'reactivate' if active else 'retire'}",
+        target=entry,
+        programmer=None,
+        ip_address=ip_address,
+        details={"code": entry.code},
+    )
+    return entry
+
+
+# --- Users ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dashboard_user_set(
+    *,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    superuser: bool | None = None,
+    actor: Actor,
+    ip_address: str | None = None,
+) -> tuple[User, bool]:
+    """Create a dashboard user or update its email; set the password when one is given.
+
+    The password is validated with the project's password validators and never recorded."""
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError({"username": "Give a username."})
+    user = User.objects.filter(username=username).first()
+    created = user is None
+    if user is None:
+        user = User(username=username, email=email)
+        user.full_clean(exclude=["password"])
+    elif email:
+        user.email = email
+        user.full_clean(exclude=["password"])
+    if password is not None:
+        password_validation.validate_password(password, user)
+        user.set_password(password)
+    elif created:
+        user.set_unusable_password()
+    if superuser is not None:
+        # TAMs are Django staff with every permission.
+        user.is_staff = user.is_superuser = superuser
+    user.save()
+    audit_event_record(
+        actor=actor,
+        action="user.create" if created else "user.change",
+        target=user,
+        programmer=None,
+        ip_address=ip_address,
+        details={
+            "username": username,
+            "email": user.email,
+            "password_set": password is not None,
+            "superuser": user.is_superuser,
+        },
+    )
+    return user, created
 
 
 def user_get_or_create(*, username: str, email: str = "") -> tuple[User, bool]:

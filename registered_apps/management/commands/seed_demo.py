@@ -1,0 +1,120 @@
+"""seed_demo: idempotent demo data for `make run` - a programmer, channels, users of each kind and an
+active registered application; prints the logins."""
+
+import importlib
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from registered_apps import services
+from registered_apps.models import Access, Channel, Membership, Platform, Programmer, RegisteredApplication, Scope
+
+from ._base import RegistryCommand
+
+ACTOR = "command:seed_demo"
+PROGRAMMER = ("demo-networks", "Demo Networks")
+CHANNELS = [
+    ("demo-news", "Demo News", "watch.demo-news.example.com"),
+    ("demo-sports", "Demo Sports", "watch.demo-sports.example.com"),
+    ("demo-movies", "Demo Movies", "watch.demo-movies.example.com"),
+]
+# Fixed passwords, printed on every run: this is demo data for a development machine, never for
+# production (the production settings do not run seed_demo).
+USERS = [
+    # username, password, role, access, channels, superuser
+    ("tam", "lantern-orbit-7", "TAM superuser (admin at /admin/)", None, (), True),
+    ("demo-programmer", "harbor-violet-3", "read-write, every channel", Access.READ_WRITE, (), False),
+    ("demo-channel", "meadow-copper-5", "read-write, demo-news only", Access.READ_WRITE, ("demo-news",), False),
+    ("demo-readonly", "signal-tundra-9", "read-only, every channel", Access.READ_ONLY, (), False),
+]
+APPLICATION_NAME, APPLICATION_VERSION = "Demo Player", "1.0.0"
+
+
+class Command(RegistryCommand):
+    help = "Create the demo programmer, channels, users and application (idempotent) and print the logins."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            self._catalogs()
+            programmer = self._programmer()
+            channels = self._channels(programmer)
+            self._users(programmer, channels)
+            application = self._application(programmer, channels)
+
+        self.stdout.write("")
+        self.stdout.write("Demo logins (fixed demo passwords, for a development machine only):")
+        for username, password, role, *_ in USERS:
+            self.stdout.write(f"  {username:<16} {password:<18} {role}")
+        self.stdout.write("  dashboard: /accounts/login/   admin: /admin/")
+        self.stdout.write(
+            f"Demo application: {application.name} {application.version} ({application.pk}), {application.status}"
+        )
+
+    def _catalogs(self) -> None:
+        # The data migration seeds them; re-create any that were deleted, without touching `active`.
+        seeded = importlib.import_module("registered_apps.migrations.0002_catalogs")
+        for code, name in seeded.PLATFORMS:
+            Platform.objects.get_or_create(code=code, defaults={"name": name})
+        for code, name in seeded.SCOPES:
+            Scope.objects.get_or_create(code=code, defaults={"name": name})
+
+    def _programmer(self) -> Programmer:
+        slug, name = PROGRAMMER
+        existing = Programmer.objects.filter(slug=slug).first()
+        return existing or services.programmer_create(slug=slug, name=name, actor=ACTOR)
+
+    def _channels(self, programmer: Programmer) -> dict[str, Channel]:
+        channels = {}
+        for slug, name, host in CHANNELS:
+            channel = Channel.objects.filter(slug=slug).first()
+            if channel is None:
+                channel = services.channel_create(programmer=programmer, slug=slug, name=name, actor=ACTOR)
+            elif not channel.custom_schemes.exists():
+                services.custom_scheme_create(channel=channel, actor=ACTOR)
+            services.channel_domain_add(channel=channel, host=host, actor=ACTOR)
+            channels[slug] = channel
+        return channels
+
+    def _users(self, programmer: Programmer, channels: dict[str, Channel]) -> None:
+        for username, password, _role, access, channel_slugs, superuser in USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user, _ = services.dashboard_user_set(
+                    username=username,
+                    email=f"{username}@example.com",
+                    password=password,
+                    superuser=superuser,
+                    actor=ACTOR,
+                )
+            if access and not Membership.objects.filter(user=user, programmer=programmer).exists():
+                services.membership_set(
+                    user=user,
+                    programmer=programmer,
+                    access=access,
+                    channels=[channels[slug] for slug in channel_slugs],
+                    actor=ACTOR,
+                )
+
+    def _application(self, programmer: Programmer, channels: dict[str, Channel]) -> RegisteredApplication:
+        existing = RegisteredApplication.objects.filter(
+            programmer=programmer, name=APPLICATION_NAME, version=APPLICATION_VERSION
+        ).first()
+        if existing:
+            return existing
+        news = channels["demo-news"]
+        scheme = news.custom_schemes.first()
+        assert scheme is not None
+        host = CHANNELS[0][2]
+        return services.registered_application_create(
+            programmer=programmer,
+            level="programmer",
+            all_channels=True,
+            platforms=["ios", "android", "tvos", "web"],
+            scopes=["api:client:v2"],
+            domains=[host],
+            redirect_uris=[f"{scheme.scheme}://callback", f"https://{host}/callback"],
+            actor=ACTOR,
+            name=APPLICATION_NAME,
+            version=APPLICATION_VERSION,
+        )

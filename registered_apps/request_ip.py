@@ -1,0 +1,27 @@
+"""The IP address a request came from, for audit events: REMOTE_ADDR, or the address the configured
+number of trusted proxies (`DCR_TRUSTED_PROXIES`) put in X-Forwarded-For."""
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def _valid(address: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        return None
+
+
+def request_ip(request: HttpRequest) -> str | None:
+    """Each trusted proxy appends the address it received the request from, so the client is the
+    entry that many places from the right; anything left of it can be forged by the client."""
+    remote = _valid(request.META.get("REMOTE_ADDR", "") or "")
+    proxies = int(getattr(settings, "DCR_TRUSTED_PROXIES", 0) or 0)
+    if proxies <= 0:
+        return remote
+    forwarded = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < proxies:
+        return remote
+    return _valid(forwarded[-proxies]) or remote
