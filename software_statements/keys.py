@@ -81,7 +81,8 @@ def _encrypt_private_key(private_key: Any) -> str:
     return _fernet().encrypt(pem).decode("ascii")
 
 
-def _decrypt_private_key(key: SigningKey) -> Any:
+def signing_private_key(key: SigningKey) -> Any:
+    """The decrypted private key of a signing key: for signing only, never to log or show."""
     try:
         pem = _fernet().decrypt(key.private_key_encrypted.encode("ascii"))
     except InvalidToken:
@@ -280,7 +281,7 @@ def active_signing_material(purpose: str) -> tuple[str, str, Any]:
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
         key = signing_key_active(purpose)
-        material = (key.kid, key.algorithm, _decrypt_private_key(key))
+        material = (key.kid, key.algorithm, signing_private_key(key))
         _active_cache[purpose] = (time.monotonic() + ACTIVE_MATERIAL_TTL, material)
         return material
 

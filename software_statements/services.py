@@ -1,0 +1,119 @@
+"""Issuing and revoking software statements; each writes its audit event in the same transaction."""
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from registered_apps.models import ApplicationStatus, RegisteredApplication
+from registered_apps.selectors import application_channels
+from registered_apps.services import Actor, audit_event_record
+from registered_apps.stamps import revocation_stamp_publish
+
+from .jws import sign_compact
+from .keys import signing_key_active, signing_private_key
+from .models import KeyPurpose, SoftwareStatement
+
+
+class ApplicationRevokedError(ValidationError):
+    """A statement was asked for an application that is revoked."""
+
+
+def statement_claims(*, application: RegisteredApplication, jti: uuid.UUID, issued_at: int) -> dict[str, Any]:
+    """The claims of SPEC "Software statement format" (RFC 7591 2.3 and 3.1.1); no `exp`."""
+    return {
+        "iss": settings.DCR_ISSUER,
+        "iat": issued_at,
+        "jti": str(jti),
+        "software_id": str(application.pk),
+        "software_version": application.version,
+        "client_name": application.name,
+        "programmer": application.programmer.slug,
+        "channels": [channel.slug for channel in application_channels(application)],
+        "platforms": sorted(application.platforms.values_list("code", flat=True)),
+        "scope": " ".join(sorted(application.scopes.values_list("code", flat=True))),
+        "redirect_uris": list(application.redirect_uris),
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_post",
+    }
+
+
+@transaction.atomic
+def software_statement_issue(
+    *, application: RegisteredApplication, actor: Actor, ip_address: str | None = None
+) -> tuple[str, SoftwareStatement]:
+    """Sign a new statement for an active application with the active statement key; returns the
+    compact JWS (kept nowhere) and its registry row. Earlier statements stay valid."""
+    # Locked so that a concurrent revocation cannot slip between the check and the registry row.
+    locked = (
+        RegisteredApplication.objects.select_for_update(of=("self",))
+        .select_related("programmer")
+        .get(pk=application.pk)
+    )
+    if locked.status != ApplicationStatus.ACTIVE:
+        raise ApplicationRevokedError(
+            f"“{locked}” is revoked; no software statement can be issued for it.", code="application_revoked"
+        )
+    # Statements are rare and long-lived: read the active key fresh rather than from the hot-path cache,
+    # so the recorded kid is the key that is active now.
+    key = signing_key_active(KeyPurpose.STATEMENT)
+    now = timezone.now().replace(microsecond=0)
+    jti = uuid.uuid4()
+    claims = statement_claims(application=locked, jti=jti, issued_at=int(now.timestamp()))
+    token = sign_compact(claims, kid=key.kid, algorithm=key.algorithm, private_key=signing_private_key(key))
+    user = actor if isinstance(actor, User) else None
+    statement = SoftwareStatement.objects.create(
+        jti=jti,
+        application=locked,
+        kid=key.kid,
+        issued_at=now,
+        issued_by=user,
+        issued_by_label=(actor if isinstance(actor, str) else "")[:255],
+    )
+    audit_event_record(
+        actor=actor,
+        action="statement.issue",
+        target=statement,
+        programmer=locked.programmer,
+        ip_address=ip_address,
+        details={"application": str(locked.pk), "jti": str(jti), "kid": key.kid},
+    )
+    return token, statement
+
+
+@transaction.atomic
+def software_statement_revoke(
+    *, statement: SoftwareStatement, reason: str, actor: Actor, ip_address: str | None = None
+) -> SoftwareStatement:
+    """Revoke one statement: it registers no new client, and clients registered with it stop working
+    (the oauth layer reads `revoked_at` and the revocation stamp). Revoking twice changes nothing."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for the revocation."})
+    locked = (
+        SoftwareStatement.objects.select_for_update(of=("self",))
+        .select_related("application__programmer")
+        .get(pk=statement.pk)
+    )
+    if locked.revoked_at is not None:
+        return locked
+    locked.revoked_at = timezone.now()
+    locked.revoked_by = actor if isinstance(actor, User) else None
+    locked.revocation_reason = reason
+    locked.save(update_fields=["revoked_at", "revoked_by", "revocation_reason"])
+    revocation_stamp_publish("stmt", locked.jti, locked.revoked_at.timestamp())
+    audit_event_record(
+        actor=actor,
+        action="statement.revoke",
+        target=locked,
+        programmer=locked.application.programmer,
+        ip_address=ip_address,
+        details={"application": str(locked.application_id), "reason": reason},
+    )
+    for field in ("revoked_at", "revoked_by_id", "revocation_reason"):
+        setattr(statement, field, getattr(locked, field))
+    return locked
