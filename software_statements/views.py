@@ -2,6 +2,7 @@
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -43,10 +44,10 @@ def statement_filename(application: RegisteredApplication, issued_at_text: str) 
 
 
 def _download(request: HttpRequest, application: RegisteredApplication) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User), "the decorators let only signed-in users through"
     try:
-        token, statement = software_statement_issue(
-            application=application, actor=request.user, ip_address=request_ip(request)
-        )
+        token, statement = software_statement_issue(application=application, actor=user, ip_address=request_ip(request))
     except ApplicationRevokedError:
         return render(request, "software_statements/download_refused.html", {"application": application}, status=409)
     filename = statement_filename(application, statement.issued_at.strftime("%Y%m%dT%H%M%SZ"))
