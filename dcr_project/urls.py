@@ -2,10 +2,19 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from registered_apps.emails import QueuedPasswordResetForm
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
+    # Ahead of Django's auth URLs: the reset email is sent by a task, not inside the request.
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("oauth.urls")),
     path("", include("software_statements.urls")),

@@ -26,6 +26,7 @@ from .models import (
     Scope,
 )
 from .stamps import revocation_stamp_publish
+from .tasks import application_revoked_email, revocation_requested_email, task_enqueue_on_commit
 
 # A person acting (a user), or a label: a client id, "command:<name>", "system".
 Actor = User | str | None
@@ -493,6 +494,7 @@ def registered_application_revoke(
         ip_address=ip_address,
         details={"reason": reason},
     )
+    task_enqueue_on_commit(application_revoked_email, str(locked.pk), locked.revoked_at.timestamp())
     _copy_state(locked, application)
     return locked
 
@@ -551,6 +553,7 @@ def revocation_request_create(
         ip_address=ip_address,
         details={"reason": reason},
     )
+    task_enqueue_on_commit(revocation_requested_email, request.pk)
     return request
 
 

@@ -92,3 +92,14 @@ def assert_json_error(response, status: int, error: str) -> dict[str, Any]:
 
 
 requires_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI provides it)")
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in the test's process even when REDIS_URL names a broker (no worker needed)."""
+    from dcr_project.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous
