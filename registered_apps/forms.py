@@ -1,0 +1,150 @@
+"""Dashboard forms: they parse input only; the services decide what is valid and say why."""
+
+from collections.abc import Iterable
+from typing import Any, cast
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import ApplicationStatus, Channel, ChannelDomain, Platform, Scope
+
+COVERAGE_ALL = "all"
+COVERAGE_SUBSET = "subset"
+
+
+class ApplicationFilterForm(forms.Form):
+    """Search and filters of an application list (GET)."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *ApplicationStatus.choices])
+    platform = forms.ChoiceField(label="Platform", required=False)
+    channel = forms.ChoiceField(label="Channel", required=False)
+
+    def __init__(self, *args: Any, platforms: Iterable[Platform], channels: Iterable[Channel] | None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs.update({"placeholder": "Name, version or software id", "type": "search"})
+        cast(forms.ChoiceField, self.fields["platform"]).choices = [("", "Any platform")] + [
+            (p.code, p.name) for p in platforms
+        ]
+        if channels is None:
+            del self.fields["channel"]
+        else:
+            cast(forms.ChoiceField, self.fields["channel"]).choices = [("", "Any channel")] + [
+                (c.slug, f"{c.name} ({c.slug})") for c in channels
+            ]
+
+
+class ChannelChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.slug})"
+
+
+class ApplicationForm(forms.Form):
+    """A new registered application. Required-ness and the cross-field rules live in
+    `services.registered_application_clean`, so the dashboard, the admin and the CLI say the same."""
+
+    name = forms.CharField(label="Application name", max_length=200, required=False)
+    version = forms.CharField(
+        label="Version",
+        max_length=32,
+        required=False,
+        initial="1.0.0",
+        help_text="A new major version of a client gets a new registered application.",
+    )
+    coverage = forms.ChoiceField(
+        label="Channels",
+        choices=[
+            (COVERAGE_ALL, "All channels, including channels added later"),
+            (COVERAGE_SUBSET, "Only the channels I choose"),
+        ],
+        initial=COVERAGE_ALL,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    channels = ChannelChoiceField(
+        label="Chosen channels",
+        queryset=Channel.objects.none(),
+        to_field_name="slug",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    platforms = forms.MultipleChoiceField(label="Platforms", widget=forms.CheckboxSelectMultiple, required=False)
+    scopes = forms.MultipleChoiceField(label="Scopes", widget=forms.CheckboxSelectMultiple, required=False)
+    domains = forms.MultipleChoiceField(
+        label="Domains",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Needed for the web platform; https redirect URIs must use one of them.",
+    )
+    redirect_uris = forms.CharField(
+        label="Redirect URIs",
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}),
+        required=False,
+        help_text="One per line: a custom scheme of the channels (scheme://…) or https on a chosen domain.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        channels: Iterable[Channel] | None,
+        allow_all_channels: bool,
+        platforms: Iterable[Platform],
+        scopes: Iterable[Scope],
+        domains: Iterable[ChannelDomain],
+        **kwargs: Any,
+    ):
+        """`channels` None: a channel-level form (the channel is fixed by the URL)."""
+        super().__init__(*args, **kwargs)
+        if channels is None:
+            del self.fields["coverage"]
+            del self.fields["channels"]
+        else:
+            channel_list = list(channels)
+            cast(forms.ModelMultipleChoiceField, self.fields["channels"]).queryset = Channel.objects.filter(
+                pk__in=[c.pk for c in channel_list]
+            ).order_by("name")
+            if not allow_all_channels:
+                del self.fields["coverage"]
+                self.fields["channels"].label = "Channels"
+        cast(forms.ChoiceField, self.fields["platforms"]).choices = [(p.code, p.name) for p in platforms]
+        cast(forms.ChoiceField, self.fields["scopes"]).choices = [(s.code, f"{s.name} ({s.code})") for s in scopes]
+        by_host: dict[str, list[str]] = {}
+        for domain in domains:
+            by_host.setdefault(domain.host, []).append(domain.channel.slug)
+        cast(forms.ChoiceField, self.fields["domains"]).choices = [
+            (host, f"{host} ({', '.join(sorted(slugs))})") for host, slugs in sorted(by_host.items())
+        ]
+
+    @property
+    def covers_all_channels(self) -> bool:
+        return "coverage" in self.fields and self.cleaned_data.get("coverage") == COVERAGE_ALL
+
+    def clean_redirect_uris(self) -> list[str]:
+        text = self.cleaned_data.get("redirect_uris") or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def apply_service_errors(self, error: ValidationError) -> None:
+        """Put each message of a service's ValidationError next to the field it names."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, messages in error.message_dict.items():
+            if field == "channels" and "channels" not in self.fields and "coverage" in self.fields:
+                field = "coverage"
+            self.add_error(field if field in self.fields else None, messages)
+
+
+class RevocationRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="Why should this application be revoked?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="The TAMs read this before they decide. Mention leaks, abuse or the version that replaces it.",
+    )
+
+    def apply_service_errors(self, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        else:
+            self.add_error(None, error)

@@ -1,0 +1,101 @@
+"""Template helpers of the dashboard: the usage chart (inline SVG, no script, no CDN)."""
+
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from django import template
+
+register = template.Library()
+
+WIDTH = 640
+HEIGHT = 170
+LEFT = 44
+RIGHT = 8
+TOP = 10
+BOTTOM = 24
+METRICS = [
+    ("registrations", "Registrations per day", "bar-registrations"),
+    ("tokens", "Tokens issued per day", "bar-tokens"),
+]
+
+
+class _Day(Protocol):
+    day: Any
+    registrations: int
+    tokens: int
+
+
+def _nice_ceiling(value: int) -> int:
+    """The smallest 1, 2 or 5 times a power of ten that is at least `value` (and at least 1)."""
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if step * power >= value:
+            return step * power
+    return 10 * power
+
+
+def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> dict[str, Any]:
+    values = [int(getattr(day, metric)) for day in series]
+    ceiling = _nice_ceiling(max(values, default=0))
+    plot_width = WIDTH - LEFT - RIGHT
+    plot_height = HEIGHT - TOP - BOTTOM
+    slot = plot_width / max(len(values), 1)
+    bar_width = max(slot * 0.68, 1.0)
+    bars = []
+    for index, (day, value) in enumerate(zip(series, values, strict=True)):
+        height = plot_height * value / ceiling
+        bars.append(
+            {
+                "x": round(LEFT + index * slot + (slot - bar_width) / 2, 2),
+                "y": round(TOP + plot_height - height, 2),
+                "width": round(bar_width, 2),
+                "height": round(height, 2),
+                "value": value,
+                "day": day.day,
+            }
+        )
+    grid = [
+        {"y": round(TOP + plot_height * (1 - fraction), 2), "label": f"{round(ceiling * fraction):,}"}
+        for fraction in (0, 0.5, 1)
+        if fraction == 0 or ceiling * fraction == int(ceiling * fraction)
+    ]
+    label_every = max(len(series) // 4, 1)
+    x_labels = [
+        {"x": round(LEFT + index * slot + slot / 2, 2), "day": day.day}
+        for index, day in enumerate(series)
+        if index % label_every == 0 or index == len(series) - 1
+    ]
+    if len(x_labels) >= 2 and x_labels[-1]["x"] - x_labels[-2]["x"] < slot * 4:
+        del x_labels[-2]
+    return {
+        "metric": metric,
+        "title": title,
+        "css_class": css_class,
+        "total": sum(values),
+        "bars": bars,
+        "grid": grid,
+        "x_labels": x_labels,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "baseline": TOP + plot_height,
+        "label_y": HEIGHT - 6,
+    }
+
+
+@register.inclusion_tag("registered_apps/_usage_chart.html")
+def usage_chart(series: Sequence[_Day], caption: str = "") -> dict[str, Any]:
+    """Two bar charts (registrations, tokens) over the days of `series`, and the same data as a table."""
+    charts = [_chart(series, metric, title, css_class) for metric, title, css_class in METRICS]
+    return {
+        "charts": charts,
+        "series": series,
+        "caption": caption,
+        "empty": all(chart["total"] == 0 for chart in charts),
+        "width": WIDTH,
+        "height": HEIGHT,
+        "first_day": series[0].day if series else None,
+        "last_day": series[-1].day if series else None,
+    }

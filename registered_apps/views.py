@@ -1,0 +1,483 @@
+"""The programmers' dashboard: thin views; who sees and manages what comes from `selectors`, every
+change goes through `services`."""
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from . import selectors, services
+from .forms import COVERAGE_ALL, COVERAGE_SUBSET, ApplicationFilterForm, ApplicationForm, RevocationRequestForm
+from .models import (
+    ApplicationLevel,
+    ApplicationStatus,
+    Channel,
+    ChannelDomain,
+    CustomScheme,
+    Programmer,
+    RegisteredApplication,
+    RevocationRequest,
+    UsageDaily,
+)
+from .request_ip import request_ip
+
+APPLICATIONS_PER_PAGE = 25
+EVENTS_PER_PAGE = 50
+STATEMENT_HISTORY_LENGTH = 50
+USAGE_DAYS = 30
+
+TABS = [
+    ("channels", "Channels"),
+    ("applications", "Registered applications"),
+    ("schemes", "Custom schemes"),
+    ("changes", "Changes log"),
+    ("usage", "Usage"),
+]
+
+
+def _user(request: HttpRequest) -> User:
+    # login_required guarantees an authenticated user.
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@dataclass
+class Area:
+    """A programmer, or one of its channels, as one user sees it: the frame of every tab."""
+
+    user: User
+    programmer: Programmer
+    channel: Channel | None
+    reach: selectors.Reach
+
+    @property
+    def kind(self) -> str:
+        return "channel" if self.channel else "programmer"
+
+    @property
+    def title(self) -> str:
+        return self.channel.name if self.channel else self.programmer.name
+
+    def url(self, tab: str) -> str:
+        if self.channel:
+            return reverse(f"registered_apps:channel_{tab}", kwargs={"channel_slug": self.channel.slug})
+        return reverse(f"registered_apps:programmer_{tab}", kwargs={"programmer_slug": self.programmer.slug})
+
+    def tabs(self, active: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": "Channel" if (self.channel and key == "channels") else label,
+                "url": self.url(key),
+                "active": key == active,
+            }
+            for key, label in TABS
+        ]
+
+    def channels(self) -> QuerySet[Channel]:
+        visible = selectors.channels_visible_to(self.user).filter(programmer=self.programmer)
+        return visible.filter(pk=self.channel.pk) if self.channel else visible
+
+    def applications(self) -> QuerySet[RegisteredApplication]:
+        visible = selectors.applications_visible_to(self.user).filter(programmer=self.programmer)
+        return selectors.applications_covering(visible, self.channel) if self.channel else visible
+
+    @property
+    def create_url(self) -> str | None:
+        """Where this user starts a new application here, when they may."""
+        channel_ids = [self.channel.pk] if self.channel else []
+        if not selectors.can_create(self.user, self.programmer, channel_ids=channel_ids):
+            return None
+        return self.url("application_create")
+
+
+def _programmer_area(request: HttpRequest, programmer_slug: str) -> Area:
+    user = _user(request)
+    programmer = get_object_or_404(selectors.programmers_visible_to(user), slug=programmer_slug)
+    reach = selectors.reach_of(user, programmer)
+    if reach is None:
+        raise Http404("No such programmer.")
+    return Area(user=user, programmer=programmer, channel=None, reach=reach)
+
+
+def _channel_area(request: HttpRequest, channel_slug: str) -> Area:
+    user = _user(request)
+    channel = get_object_or_404(selectors.channels_visible_to(user).select_related("programmer"), slug=channel_slug)
+    reach = selectors.reach_of(user, channel.programmer)
+    if reach is None:
+        raise Http404("No such channel.")
+    return Area(user=user, programmer=channel.programmer, channel=channel, reach=reach)
+
+
+AreaView = Callable[[HttpRequest, Area], HttpResponse]
+
+
+def _for_programmer(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> Callable[..., HttpResponse]:
+    @login_required
+    @require_http_methods(list(methods))
+    def programmer_view(request: HttpRequest, programmer_slug: str) -> HttpResponse:
+        return view(request, _programmer_area(request, programmer_slug))
+
+    programmer_view.__name__ = programmer_view.__qualname__ = f"programmer_{view.__name__}"
+    return programmer_view
+
+
+def _for_channel(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> Callable[..., HttpResponse]:
+    @login_required
+    @require_http_methods(list(methods))
+    def channel_view(request: HttpRequest, channel_slug: str) -> HttpResponse:
+        return view(request, _channel_area(request, channel_slug))
+
+    channel_view.__name__ = channel_view.__qualname__ = f"channel_{view.__name__}"
+    return channel_view
+
+
+# --- Home -----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    channels_by_programmer: dict[int, list[Channel]] = {}
+    for channel in selectors.channels_visible_to(user).order_by("name"):
+        channels_by_programmer.setdefault(channel.programmer_id, []).append(channel)
+    counts = {
+        row["programmer_id"]: row
+        for row in selectors.applications_visible_to(user)
+        .order_by()
+        .values("programmer_id")
+        .annotate(total=Count("id"), active=Count("id", filter=Q(status=ApplicationStatus.ACTIVE)))
+    }
+    programmers = [
+        {
+            "programmer": programmer,
+            "channels": channels_by_programmer.get(programmer.pk, []),
+            "applications": counts.get(programmer.pk, {"total": 0, "active": 0}),
+        }
+        for programmer in selectors.programmers_visible_to(user).order_by("name")
+    ]
+    return render(request, "registered_apps/home.html", {"programmers": programmers})
+
+
+# --- Tabs, shared by a programmer and a channel ---------------------------------------------------
+
+
+def channels(request: HttpRequest, area: Area) -> HttpResponse:
+    channel_list = area.channels().order_by("name").prefetch_related("domains", "custom_schemes")
+    return render(
+        request,
+        "registered_apps/area_channels.html",
+        {"area": area, "tabs": area.tabs("channels"), "channels": channel_list},
+    )
+
+
+def applications(request: HttpRequest, area: Area) -> HttpResponse:
+    channel_choices = None if area.channel else list(area.channels().order_by("name"))
+    form = ApplicationFilterForm(request.GET or None, platforms=selectors.active_platforms(), channels=channel_choices)
+    found = area.applications()
+    filtering = False
+    if form.is_valid():
+        query = form.cleaned_data["q"].strip()
+        if query:
+            match = Q(name__icontains=query) | Q(version__icontains=query)
+            with contextlib.suppress(ValueError):
+                match |= Q(pk=uuid.UUID(query))
+            found = found.filter(match)
+        if form.cleaned_data["status"]:
+            found = found.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["platform"]:
+            found = found.filter(platforms__code=form.cleaned_data["platform"])
+        if form.cleaned_data.get("channel"):
+            chosen = next(c for c in channel_choices or [] if c.slug == form.cleaned_data["channel"])
+            found = selectors.applications_covering(found, chosen)
+        filtering = any(form.cleaned_data.values())
+    found = found.select_related("channel").prefetch_related("platforms", "channels").order_by("-created_at", "pk")
+    page = Paginator(found, APPLICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "registered_apps/area_applications.html",
+        {"area": area, "tabs": area.tabs("applications"), "form": form, "page": page, "filtering": filtering},
+    )
+
+
+def schemes(request: HttpRequest, area: Area) -> HttpResponse:
+    scheme_list = CustomScheme.objects.filter(channel__in=area.channels()).select_related("channel")
+    return render(
+        request,
+        "registered_apps/area_schemes.html",
+        {"area": area, "tabs": area.tabs("schemes"), "schemes": scheme_list.order_by("channel__name", "created_at")},
+    )
+
+
+def changes(request: HttpRequest, area: Area) -> HttpResponse:
+    events = selectors.audit_events_visible_in(area.user, area.programmer, area.channel)
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request, "registered_apps/area_changes.html", {"area": area, "tabs": area.tabs("changes"), "page": page}
+    )
+
+
+def usage(request: HttpRequest, area: Area) -> HttpResponse:
+    start, end = _usage_window()
+    in_window = UsageDaily.objects.filter(application__in=area.applications(), day__gte=start, day__lte=end)
+    top = (
+        in_window.order_by()
+        .values("application_id", "application__name", "application__version", "application__status")
+        .annotate(registrations=Sum("registrations"), tokens=Sum("tokens"))
+        .order_by("-tokens", "-registrations")[:20]
+    )
+    return render(
+        request,
+        "registered_apps/area_usage.html",
+        {"area": area, "tabs": area.tabs("usage"), "series": _usage_series(in_window), "top": list(top)},
+    )
+
+
+def application_create(request: HttpRequest, area: Area) -> HttpResponse:
+    user = _user(request)
+    level = ApplicationLevel.CHANNEL if area.channel else ApplicationLevel.PROGRAMMER
+    if area.create_url is None:
+        raise PermissionDenied("You may not create applications here.")
+    visible_channels = list(area.channels().order_by("name"))
+    allow_all = level == ApplicationLevel.PROGRAMMER and selectors.can_create(user, area.programmer, all_channels=True)
+    source = _source_application(request, area)
+    form = ApplicationForm(
+        request.POST if request.method == "POST" else None,
+        initial=_initial_from(source, allow_all) if source else {"coverage": COVERAGE_ALL if allow_all else None},
+        channels=None if area.channel else visible_channels,
+        allow_all_channels=allow_all,
+        platforms=selectors.active_platforms().order_by("name"),
+        scopes=selectors.active_scopes(),
+        domains=ChannelDomain.objects.filter(channel__in=visible_channels).select_related("channel"),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        all_channels = form.covers_all_channels
+        chosen = [] if (all_channels or area.channel) else list(data["channels"])
+        if not selectors.can_create(
+            user,
+            area.programmer,
+            all_channels=all_channels,
+            channel_ids=[area.channel.pk] if area.channel else [c.pk for c in chosen],
+        ):
+            raise PermissionDenied("You may not create an application for these channels.")
+        try:
+            application = services.registered_application_create(
+                programmer=area.programmer,
+                level=level,
+                channel=area.channel,
+                all_channels=all_channels,
+                channels=chosen,
+                platforms=data["platforms"],
+                scopes=data["scopes"],
+                domains=data["domains"],
+                redirect_uris=data["redirect_uris"],
+                name=data["name"],
+                version=data["version"],
+                actor=user,
+                ip_address=request_ip(request),
+            )
+        except ValidationError as error:
+            form.apply_service_errors(error)
+        else:
+            messages.success(request, f"Created “{application}”. Download its software statement when you are ready.")
+            return redirect("registered_apps:application_detail", application_id=application.pk)
+    schemes = CustomScheme.objects.filter(channel__in=visible_channels).select_related("channel")
+    return render(
+        request,
+        "registered_apps/application_form.html",
+        {
+            "area": area,
+            "form": form,
+            "level": level,
+            "source": source,
+            "schemes": schemes.order_by("channel__name"),
+            "cancel_url": area.url("applications"),
+        },
+    )
+
+
+def _source_application(request: HttpRequest, area: Area) -> RegisteredApplication | None:
+    """The application a "new version from this one" starts from (`?from=<id>`), if visible here."""
+    wanted = request.GET.get("from")
+    if not wanted:
+        return None
+    try:
+        pk = uuid.UUID(wanted)
+    except ValueError:
+        raise Http404("No such application.") from None
+    return get_object_or_404(area.applications().prefetch_related("channels", "platforms", "scopes", "domains"), pk=pk)
+
+
+def _next_major(version: str) -> str:
+    major, _, rest = version.partition(".")
+    if not major.isdigit():
+        return version
+    return ".".join([str(int(major) + 1), *("0" for _ in rest.split(".") if rest)])
+
+
+def _initial_from(source: RegisteredApplication, allow_all: bool) -> dict[str, Any]:
+    if source.all_channels and allow_all:
+        coverage, channel_slugs = COVERAGE_ALL, []
+    elif source.channel_id is not None:
+        coverage, channel_slugs = COVERAGE_SUBSET, [source.channel.slug] if source.channel else []
+    else:
+        coverage, channel_slugs = COVERAGE_SUBSET, [c.slug for c in source.channels.all()]
+    return {
+        "name": source.name,
+        "version": _next_major(source.version),
+        "coverage": coverage,
+        "channels": channel_slugs,
+        "platforms": [p.code for p in source.platforms.all()],
+        "scopes": [s.code for s in source.scopes.all()],
+        "domains": [d.host for d in source.domains.all()],
+        "redirect_uris": "\n".join(source.redirect_uris),
+    }
+
+
+programmer_channels = _for_programmer(channels)
+programmer_applications = _for_programmer(applications)
+programmer_schemes = _for_programmer(schemes)
+programmer_changes = _for_programmer(changes)
+programmer_usage = _for_programmer(usage)
+programmer_application_create = _for_programmer(application_create, ("GET", "HEAD", "POST"))
+channel_channels = _for_channel(channels)
+channel_applications = _for_channel(applications)
+channel_schemes = _for_channel(schemes)
+channel_changes = _for_channel(changes)
+channel_usage = _for_channel(usage)
+channel_application_create = _for_channel(application_create, ("GET", "HEAD", "POST"))
+
+
+# --- One application ------------------------------------------------------------------------------
+
+
+def _visible_application(request: HttpRequest, application_id: uuid.UUID) -> RegisteredApplication:
+    return get_object_or_404(
+        selectors.applications_visible_to(_user(request)).select_related(
+            "programmer", "channel", "created_by", "revoked_by"
+        ),
+        pk=application_id,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    application = get_object_or_404(
+        selectors.applications_visible_to(user)
+        .select_related("programmer", "channel", "created_by", "revoked_by")
+        .prefetch_related(
+            "platforms", "scopes", Prefetch("domains", queryset=ChannelDomain.objects.select_related("channel"))
+        ),
+        pk=application_id,
+    )
+    statements = application.statements.select_related("issued_by").order_by("-issued_at")
+    clients = application.clients.aggregate(total=Count("pk"), active=Count("pk", filter=Q(revoked_at__isnull=True)))
+    start, end = _usage_window()
+    manage = selectors.can_manage(user, application)
+    new_version_url = None
+    if manage:
+        if application.channel is not None:
+            base = reverse(
+                "registered_apps:channel_application_create", kwargs={"channel_slug": application.channel.slug}
+            )
+        else:
+            base = reverse(
+                "registered_apps:programmer_application_create", kwargs={"programmer_slug": application.programmer.slug}
+            )
+        new_version_url = f"{base}?from={application.pk}"
+    series = _usage_series(UsageDaily.objects.filter(application=application, day__gte=start, day__lte=end))
+    context = {
+        "application": application,
+        "covered_channels": list(selectors.application_channels(application)),
+        "statements": list(statements[:STATEMENT_HISTORY_LENGTH]),
+        "statement_count": statements.count(),
+        "clients": clients,
+        "series": series,
+        "usage_totals": {
+            "registrations": sum(day.registrations for day in series),
+            "tokens": sum(day.tokens for day in series),
+        },
+        "can_manage": manage and application.is_active,
+        "new_version_url": new_version_url,
+        "pending_request": application.revocation_requests.filter(state=RevocationRequest.State.PENDING)
+        .select_related("requested_by")
+        .first(),
+    }
+    return render(request, "registered_apps/application_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def application_revocation_request(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
+    user = _user(request)
+    application = _visible_application(request, application_id)
+    if not selectors.can_manage(user, application):
+        raise PermissionDenied("You may not ask for this application's revocation.")
+    if not application.is_active:
+        messages.info(request, f"“{application}” is already revoked.")
+        return redirect("registered_apps:application_detail", application_id=application.pk)
+    form = RevocationRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.revocation_request_create(
+                application=application,
+                reason=form.cleaned_data["reason"],
+                actor=user,
+                ip_address=request_ip(request),
+            )
+        except ValidationError as error:
+            form.apply_service_errors(error)
+        else:
+            messages.success(
+                request, f"Revocation of “{application}” requested. The TAMs review it; it stays active until then."
+            )
+            return redirect("registered_apps:application_detail", application_id=application.pk)
+    return render(request, "registered_apps/revocation_request_form.html", {"application": application, "form": form})
+
+
+# --- Usage ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageDay:
+    day: date
+    registrations: int
+    tokens: int
+
+
+def _usage_window() -> tuple[date, date]:
+    """The last USAGE_DAYS UTC days, today included."""
+    end = timezone.now().astimezone(UTC).date()
+    return end - timedelta(days=USAGE_DAYS - 1), end
+
+
+def _usage_series(rows: QuerySet[UsageDaily]) -> list[UsageDay]:
+    """One entry per day of the window, zeros included, summed over platforms and applications."""
+    start, _ = _usage_window()
+    totals = {
+        row["day"]: row
+        for row in rows.order_by().values("day").annotate(registrations=Sum("registrations"), tokens=Sum("tokens"))
+    }
+    series = []
+    for offset in range(USAGE_DAYS):
+        day = start + timedelta(days=offset)
+        row = totals.get(day, {})
+        series.append(UsageDay(day=day, registrations=row.get("registrations") or 0, tokens=row.get("tokens") or 0))
+    return series

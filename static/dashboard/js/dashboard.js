@@ -1,0 +1,103 @@
+// Progressive enhancements for the dashboard. Every page works without this file.
+(function () {
+  "use strict";
+
+  function jtiOf(statement) {
+    // Read the jti claim so the user can match the copy with the statement history.
+    try {
+      var payload = statement.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      while (payload.length % 4) payload += "=";
+      return JSON.parse(atob(payload)).jti || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function showStatus(target, kind, text) {
+    target.className = "notice notice-" + kind;
+    target.textContent = text;
+    target.hidden = false;
+  }
+
+  function showForManualCopy(container, statement) {
+    var label = document.createElement("label");
+    label.className = "field-label";
+    label.htmlFor = "statement-text";
+    label.textContent = "Software statement (select and copy it)";
+    var area = document.createElement("textarea");
+    area.id = "statement-text";
+    area.className = "mono";
+    area.readOnly = true;
+    area.rows = 6;
+    area.value = statement;
+    container.replaceChildren(label, area);
+    container.hidden = false;
+    area.focus();
+    area.select();
+  }
+
+  // "Copy": issues a new statement through the same POST as the download form, then puts it on the
+  // clipboard. When the clipboard is not available it shows the statement, selected, for a manual copy.
+  document.querySelectorAll("[data-copy-statement]").forEach(function (button) {
+    var form = document.getElementById(button.getAttribute("data-copy-statement"));
+    var status = document.getElementById(button.getAttribute("data-status"));
+    var output = document.getElementById(button.getAttribute("data-output"));
+    if (!form || !status || !output) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      showStatus(status, "info", "Issuing a new software statement…");
+      fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+      })
+        .then(function (response) {
+          if (!response.ok) throw new Error("The server answered " + response.status + ".");
+          return response.text();
+        })
+        .then(function (text) {
+          var statement = text.trim();
+          var jti = jtiOf(statement);
+          var done = "Copied a new software statement" + (jti ? " (jti " + jti + ")" : "") + " to the clipboard.";
+          if (!navigator.clipboard || !window.isSecureContext) {
+            showForManualCopy(output, statement);
+            showStatus(status, "warning", "This browser does not allow copying here; the statement is selected below.");
+            return;
+          }
+          return navigator.clipboard.writeText(statement).then(
+            function () {
+              output.hidden = true;
+              showStatus(status, "success", done + " Reload the page to see it in the history.");
+            },
+            function () {
+              showForManualCopy(output, statement);
+              showStatus(status, "warning", "Copying was refused by the browser; the statement is selected below.");
+            }
+          );
+        })
+        .catch(function (error) {
+          showStatus(status, "error", "Could not issue a statement. " + error.message);
+        })
+        .finally(function () {
+          button.disabled = false;
+        });
+    });
+  });
+
+  // Programmer-level create form: the channel checkboxes matter only for "chosen channels".
+  document.querySelectorAll("[data-coverage]").forEach(function (fieldset) {
+    var radios = fieldset.querySelectorAll('input[name="coverage"]');
+    var subset = document.getElementById(fieldset.getAttribute("data-coverage"));
+    if (!subset) return;
+    function sync() {
+      var chosen = fieldset.querySelector('input[name="coverage"]:checked');
+      subset.hidden = chosen ? chosen.value === "all" : false;
+    }
+    radios.forEach(function (radio) {
+      radio.addEventListener("change", sync);
+    });
+    sync();
+  });
+})();
