@@ -1,0 +1,46 @@
+"""Profile a scenario in-process with pyinstrument: the same request through Django's whole handler
+and middleware stack (django.test.Client), against the benchmark's database and Redis.
+
+`BENCH_PROFILE=token,register make bench` writes bench/results/profile-<scenario>.txt."""
+
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+from pyinstrument import Profiler
+
+from .wrk import Request
+
+_client = Client()
+
+
+def in_process(request: Request) -> Any:
+    headers = dict(request.headers)
+    content_type = headers.pop("Content-Type", "application/octet-stream")
+    return _client.generic(
+        request.method, request.path, data=request.body.encode(), content_type=content_type, headers=headers
+    )
+
+
+def profile_scenarios(scenarios: dict[str, Any], names: list[str], *, requests: int, directory: Path) -> None:
+    for name in names:
+        scenario = scenarios.get(name)
+        if scenario is None or scenario.request is None or scenario.missing or scenario.failed:
+            print(f"[bench] profile {name}: not available", flush=True)
+            continue
+        for _ in range(5):
+            in_process(scenario.request)
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+        statuses: dict[int, int] = {}
+        for _ in range(requests):
+            status = in_process(scenario.request).status_code
+            statuses[status] = statuses.get(status, 0) + 1
+        session = profiler.stop()
+        path = directory / f"profile-{name}.txt"
+        header = (
+            f"# {name}: {requests} requests in-process, {session.duration * 1000 / requests:.2f} ms each "
+            f"(profiler overhead included); statuses {statuses}\n\n"
+        )
+        path.write_text(header + profiler.output_text(unicode=True, color=False, show_all=False))
+        print(f"[bench] profile {name}: {session.duration * 1000 / requests:.2f} ms/request -> {path}", flush=True)

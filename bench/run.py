@@ -1,0 +1,343 @@
+"""`make bench`: services up, a fresh database seeded, gunicorn with the benchmark settings, wrk per
+scenario, the dashboard under data; prints a table, writes bench/results/latest.json, and exits
+non-zero when a request that should have succeeded did not.
+
+Environment (all optional):
+  BENCH_DURATION=10       seconds of wrk per scenario      BENCH_CONNECTIONS=8   wrk connections
+  BENCH_THREADS=2         wrk threads                      BENCH_WARMUP=2        seconds of unmeasured wrk first
+  BENCH_TIMEOUT=30        wrk request timeout, seconds     BENCH_WORKERS=2       gunicorn sync workers
+  BENCH_PORT=<free port>  gunicorn's port                  BENCH_SCENARIOS=...   comma list (default: all)
+  BENCH_DASHBOARD_APPLICATIONS=10000, BENCH_DASHBOARD_PROGRAMMERS=100, BENCH_DASHBOARD_REQUESTS=30
+  BENCH_PROFILE=token,register   also profile these scenarios in-process with pyinstrument
+  BENCH_PROFILE_REQUESTS=500     requests per profile
+  BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/dcr_bench (dropped and recreated every run)
+  BENCH_REDIS_URL=redis://127.0.0.1:6379/6 (flushed every run)
+  BENCH_RESULTS=bench/results/latest.json
+"""
+
+import json
+import os
+import secrets
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from . import machine, services
+from .names import API_SCENARIOS, DASHBOARD_SCENARIOS
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SETTINGS = "dcr_project.settings.bench"
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+class Config:
+    def __init__(self) -> None:
+        self.database_url = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dcr_bench"
+        self.redis_url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/6"
+        self.duration = _env_float("BENCH_DURATION", 10)
+        self.connections = _env_int("BENCH_CONNECTIONS", 8)
+        self.threads = _env_int("BENCH_THREADS", 2)
+        self.warmup = _env_float("BENCH_WARMUP", 2)
+        self.timeout = _env_float("BENCH_TIMEOUT", 30)
+        self.workers = _env_int("BENCH_WORKERS", 2)
+        self.port = _env_int("BENCH_PORT", 0) or services.free_port()
+        wanted = [s.strip() for s in (os.environ.get("BENCH_SCENARIOS") or "").split(",") if s.strip()]
+        known = (*API_SCENARIOS, *DASHBOARD_SCENARIOS)
+        unknown = sorted(set(wanted) - set(known))
+        if unknown:
+            raise SystemExit(f"Unknown BENCH_SCENARIOS {', '.join(unknown)}; known: {', '.join(known)}")
+        self.scenarios = [name for name in known if not wanted or name in wanted]
+        if "floor" not in self.scenarios:
+            self.scenarios.insert(0, "floor")  # every ratio needs it
+        self.dashboard_applications = _env_int("BENCH_DASHBOARD_APPLICATIONS", 10000)
+        self.dashboard_programmers = _env_int("BENCH_DASHBOARD_PROGRAMMERS", 100)
+        self.dashboard_requests = _env_int("BENCH_DASHBOARD_REQUESTS", 30)
+        profile = os.environ.get("BENCH_PROFILE", "")
+        self.profile = ["token", "register"] if profile in ("1", "yes", "true") else [
+            s.strip() for s in profile.split(",") if s.strip() and s.strip() not in ("0", "no", "false")
+        ]  # fmt: skip
+        self.profile_requests = _env_int("BENCH_PROFILE_REQUESTS", 500)
+        self.results = Path(os.environ.get("BENCH_RESULTS") or RESULTS_DIR / "latest.json")
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "duration_s": self.duration,
+            "warmup_s": self.warmup,
+            "connections": self.connections,
+            "threads": self.threads,
+            "gunicorn_workers": self.workers,
+            "worker_class": "sync",
+            "settings": SETTINGS,
+            "dashboard_applications": self.dashboard_applications,
+            "dashboard_programmers": self.dashboard_programmers,
+            "dashboard_requests": self.dashboard_requests,
+        }
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _environment(config: Config) -> dict[str, str]:
+    """The environment of the harness and of gunicorn: fresh secrets for this run only."""
+    environment = dict(os.environ)
+    environment.update(
+        {
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "DCR_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "BENCH_DATABASE_URL": config.database_url,
+            "BENCH_REDIS_URL": config.redis_url,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    return environment
+
+
+def _versions() -> tuple[str, str]:
+    import redis
+    from django.conf import settings
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = str(cursor.fetchone()[0])
+    info = redis.Redis.from_url(settings.REDIS_URL).info("server")
+    return postgres, str(info.get("redis_version", ""))
+
+
+def _row(result: Any, floor_rps: float | None) -> dict[str, Any]:
+    return {
+        "rps": round(result.rps, 1),
+        "p50_ms": round(result.p50_ms, 2),
+        "p99_ms": round(result.p99_ms, 2),
+        "non_2xx": result.non_2xx,
+        "ratio_to_floor": round(result.rps / floor_rps, 3) if floor_rps else None,
+        "requests": result.requests,
+        "bad_body": result.bad_body,
+        "socket_errors": {k: v for k, v in result.errors.items() if k != "status"},
+    }
+
+
+def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    from . import wrk
+    from .scenarios import call
+
+    results: dict[str, dict[str, Any]] = {}
+    floor_rps: float | None = None
+    for name in API_SCENARIOS:
+        if name not in config.scenarios:
+            continue
+        scenario = scenarios[name]
+        entry: dict[str, Any] = {"what": scenario.what}
+        if scenario.target is not None:
+            entry["target_ratio"] = scenario.target
+        results[name] = entry
+        if scenario.missing:
+            entry.update(status="not available", reason=scenario.missing)
+            _log(f"{name}: not available ({scenario.missing})")
+            continue
+        if scenario.failed or scenario.request is None:
+            entry.update(status="failed", reason=scenario.failed or "no request could be built")
+            _log(f"{name}: FAILED before measuring ({entry['reason']})")
+            continue
+        # One request per worker first: it must succeed, and it loads each worker's caches.
+        failure = ""
+        for _ in range(config.workers * 2):
+            answer = call(base_url, scenario.request)
+            if answer.status // 100 != 2 or not scenario.request.body_matches(answer.body.decode("utf-8", "replace")):
+                failure = answer.describe()
+                break
+        if failure:
+            entry.update(status="failed", reason=f"the first request answered {failure}")
+            _log(f"{name}: FAILED before measuring ({entry['reason']})")
+            continue
+        options = {"connections": config.connections, "threads": config.threads, "timeout": config.timeout}
+        try:
+            if scenario.warm_up and config.warmup > 0:
+                wrk.run(base_url, scenario.request, duration=config.warmup, **options)
+            _log(f"{name}: wrk {config.duration:.0f} s, {config.connections} connections")
+            result = wrk.run(base_url, scenario.request, duration=config.duration, **options)
+        except (RuntimeError, OSError) as exc:
+            entry.update(status="failed", reason=str(exc))
+            _log(f"{name}: FAILED ({exc})")
+            continue
+        if name == "floor":
+            floor_rps = result.rps or None
+        entry.update(_row(result, floor_rps))
+        problems = []
+        if result.requests == 0:
+            problems.append("no request completed")
+        if result.non_2xx or result.bad_body:
+            problems.append(
+                f"{result.non_2xx} non-2xx, {result.bad_body} unexpected bodies; first: {result.first_failure}"
+            )
+        if result.socket_errors:
+            problems.append(f"wrk errors {entry['socket_errors']}")
+        entry["status"] = "failed" if problems else "ok"
+        if problems:
+            entry["reason"] = "; ".join(problems)
+        _log(f"{name}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+             + (f" - FAILED: {entry['reason']}" if problems else ""))  # fmt: skip
+        # Requests still in the workers when wrk stops must not spill into the next measurement.
+        time.sleep(min(10.0, max(0.5, 2 * result.p99_ms / 1000)))
+    return results
+
+
+def _queries_per_request(scenarios: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
+    """Database queries of one request of each scenario, through the whole stack in-process."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from .profile import in_process
+
+    for name, entry in results.items():
+        request = scenarios[name].request
+        if entry.get("status") != "ok" or request is None or name == "dot_token_hashed":
+            continue
+        with CaptureQueriesContext(connection) as captured:
+            in_process(request)
+        entry["queries"] = len(captured.captured_queries)
+
+
+def _cell(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "| scenario | req/s | p50 ms | p99 ms | non-2xx | x floor | target | queries | status |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for name, entry in results.items():
+        status = entry.get("status", "")
+        if status == "not available":
+            status = f"not available: {entry.get('reason', '')}"
+        elif status == "failed":
+            status = f"FAILED: {str(entry.get('reason', ''))[:160]}"
+        target = entry.get("target_ratio")
+        ratio = entry.get("ratio_to_floor")
+        if target is not None and ratio is not None:
+            status += " (target met)" if ratio >= target else f" (target missed by {target - ratio:.2f})"
+        if name.startswith("dashboard_"):
+            target_ms = entry.get("target_p50_ms")
+            p50 = entry.get("p50_ms")
+            if p50 is not None and target_ms is not None:
+                status += " (under target)" if p50 < target_ms else " (over target)"
+            if entry.get("queries") is not None:
+                same = "constant" if entry.get("queries_constant") else "NOT constant"
+                status += (
+                    f"; queries {same} ({entry.get('queries')} vs {entry.get('queries_small_data')} on small data)"
+                )
+        lines.append(
+            f"| {name} | {_cell(entry.get('rps'))} | {_cell(entry.get('p50_ms'), 2)} | {_cell(entry.get('p99_ms'), 2)}"
+            f" | {_cell(entry.get('non_2xx'))} | {_cell(ratio, 3)} | {_cell(target, 2)} | {_cell(entry.get('queries'))}"
+            f" | {status} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    config = Config()
+    environment = _environment(config)
+    os.environ.update(environment)
+    _log(f"PostgreSQL and Redis; fresh database {config.database_url.rsplit('/', 1)[-1]}, Redis {config.redis_url}")
+    services.ensure_postgres_and_redis(config.database_url, config.redis_url)
+    services.recreate_database(config.database_url)
+    services.flush_redis(config.redis_url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from . import dashboard, scenarios
+    from .seed import seed_api
+
+    started = time.monotonic()
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    _log(f"migrated and collected static files in {time.monotonic() - started:.1f} s")
+    postgres_version, redis_version = _versions()
+    info = machine.describe(postgres_version=postgres_version, redis_version=redis_version)
+
+    started = time.monotonic()
+    api_seed = seed_api()
+    dashboard_data = None
+    if any(name in config.scenarios for name in DASHBOARD_SCENARIOS):
+        dashboard_data = dashboard.seed(
+            applications=config.dashboard_applications, programmers=config.dashboard_programmers
+        )
+    _log(f"seeded in {time.monotonic() - started:.1f} s")
+
+    server = services.Gunicorn(
+        port=config.port, workers=config.workers, environment=environment, log_path=RESULTS_DIR / "gunicorn.log"
+    )
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        from .urls import FLOOR_PATH
+
+        server.start(FLOOR_PATH)
+        _log(f"gunicorn on {server.base_url} with {config.workers} sync workers")
+        built = scenarios.build(server.base_url, api_seed)
+        results = _run_wrk(config, server.base_url, built)
+        _queries_per_request(built, results)
+        if dashboard_data is not None:
+            _log("dashboard pages under data")
+            try:
+                pages = dashboard.measure(server.base_url, dashboard_data, requests=config.dashboard_requests)
+            except Exception as exc:  # a broken page must not lose the API numbers
+                traceback.print_exc()
+                pages = {name: {"status": "failed", "reason": str(exc)} for name in DASHBOARD_SCENARIOS}
+            results.update({name: pages[name] for name in DASHBOARD_SCENARIOS if name in config.scenarios})
+        if config.profile:
+            from .profile import profile_scenarios
+
+            profile_scenarios(built, config.profile, requests=config.profile_requests, directory=RESULTS_DIR)
+    finally:
+        server.stop()
+
+    info["load_average_at_end"] = machine.load_average()
+    document = {
+        "machine": info,
+        "run": {**config.describe(), "finished_at": datetime.now(UTC).isoformat(timespec="seconds")},
+        "scenarios": results,
+    }
+    config.results.parent.mkdir(parents=True, exist_ok=True)
+    config.results.write_text(json.dumps(document, indent=2) + "\n")
+    print()
+    print(
+        f"Machine: {info['cpu_model']}, {info['cores']} cores, {info['memory_gb']} GB; Python {info['python']}, "
+        f"Django {info['django']}, PostgreSQL {info['postgresql']}, Redis {info['redis']}; load average "
+        f"{info['load_average_at_start']} at start, {info['load_average_at_end']} at end"
+    )
+    print(
+        f"wrk: {config.duration:.0f} s per scenario, {config.connections} connections, {config.threads} threads; "
+        f"gunicorn: {config.workers} sync workers"
+    )
+    print()
+    print(table(results))
+    print()
+    print(f"Written to {config.results.relative_to(ROOT) if config.results.is_relative_to(ROOT) else config.results}")
+    failed = [name for name, entry in results.items() if entry.get("status") == "failed"]
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,175 @@
+"""The wrk scenarios: what each one sends, and the one-off calls (a registration, a token) they need.
+
+A scenario whose endpoint is not routed yet, or whose data cannot be made (no statement service), is
+reported as "not available" rather than failed; an endpoint that exists and answers wrongly fails.
+"""
+
+import base64
+import json
+from dataclasses import dataclass, field
+
+from django.urls import Resolver404, resolve
+
+from . import http
+from .names import TARGET_RATIOS as TARGETS
+from .seed import ApiSeed
+from .urls import DOT_TOKEN_PATH, FLOOR_PATH
+from .wrk import Request
+
+REGISTER_PATH = "/o/client/register"
+TOKEN_PATH = "/o/client/token"
+SESSION_PATH = "/api/v2/session"
+INTROSPECT_PATH = "/o/client/introspect"
+
+FORM = "application/x-www-form-urlencoded"
+USER_AGENT = "BenchPlayer/1.0 (iPhone; iOS 17.4; Scale/3.00)"
+DEVICE_INFO = base64.b64encode(
+    json.dumps(
+        {
+            "model": "iPhone15,2",
+            "vendor": "Apple",
+            "manufacturer": "Apple",
+            "osName": "iOS",
+            "osFamily": "iOS",
+            "osVersion": "17.4",
+            "platform": "ios",
+            "hardwareType": "Mobile",
+            "connectionType": "WiFi",
+            "applicationId": "com.example.bench-player",
+            "version": "1.0.0",
+        }
+    ).encode()
+).decode()
+
+
+@dataclass
+class Scenario:
+    name: str
+    what: str
+    request: Request | None = None
+    # Why the scenario cannot run: "not available" (not built yet) or a failed set-up call.
+    missing: str = ""
+    failed: str = ""
+    # A slow scenario is not warmed up: its in-flight requests would spill into the measurement.
+    warm_up: bool = True
+    target: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def routed(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def _form_post(path: str, data: dict[str, str], expect: str | None) -> Request:
+    return Request("POST", path, http.form(data), {"Content-Type": FORM, "Accept": "application/json"}, expect)
+
+
+def register_request(statement: str) -> Request:
+    return Request(
+        "POST",
+        REGISTER_PATH,
+        json.dumps({"software_statement": statement}),
+        {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Device-Info": DEVICE_INFO,
+        },
+        '"client_secret"',
+    )
+
+
+def call(base_url: str, request: Request) -> http.Response:
+    return http.request(base_url, request.method, request.path, request.body, request.headers)
+
+
+def build(base_url: str, seed: ApiSeed) -> dict[str, Scenario]:
+    """Every scenario, after the one-off calls through the real HTTP stack that they depend on."""
+    scenarios = {
+        "floor": Scenario("floor", "GET a trivial JSON view", Request("GET", FLOOR_PATH, expect_body='"status"')),
+        "token": Scenario("token", f"POST {TOKEN_PATH} (client_credentials)", target=TARGETS["token"]),
+        "register": Scenario("register", f"POST {REGISTER_PATH} (same statement)", target=TARGETS["register"]),
+        "session": Scenario("session", f"GET {SESSION_PATH} (bearer)", target=TARGETS["session"]),
+        "introspect": Scenario("introspect", f"POST {INTROSPECT_PATH}", target=TARGETS["introspect"]),
+        "dot_token_hashed": Scenario(
+            "dot_token_hashed",
+            "django-oauth-toolkit TokenView, PBKDF2 secret",
+            _form_post(
+                DOT_TOKEN_PATH,
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": seed.dot_hashed.client_id,
+                    "client_secret": seed.dot_hashed.client_secret,
+                },
+                '"access_token"',
+            ),
+            warm_up=False,
+        ),
+        "dot_token_plain": Scenario(
+            "dot_token_plain",
+            "django-oauth-toolkit TokenView, plain secret",
+            _form_post(
+                DOT_TOKEN_PATH,
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": seed.dot_plain.client_id,
+                    "client_secret": seed.dot_plain.client_secret,
+                },
+                '"access_token"',
+            ),
+        ),
+    }
+    for path, names in (
+        (REGISTER_PATH, ("register", "token", "session", "introspect")),
+        (TOKEN_PATH, ("token", "session", "introspect")),
+        (SESSION_PATH, ("session",)),
+        (INTROSPECT_PATH, ("introspect",)),
+    ):
+        if not routed(path):
+            for name in names:
+                scenarios[name].missing = scenarios[name].missing or f"{path} is not routed yet"
+    if seed.statement is None:
+        for name in ("register", "token", "session", "introspect"):
+            scenarios[name].missing = scenarios[name].missing or seed.statement_missing
+    if scenarios["register"].missing and scenarios["token"].missing:
+        return scenarios
+
+    # One registration through the real endpoint gives the client the other scenarios use.
+    assert seed.statement is not None
+    registration = register_request(seed.statement)
+    scenarios["register"].request = registration
+    answer = call(base_url, registration)
+    if answer.status // 100 != 2:
+        reason = f"the set-up registration answered {answer.describe()}"
+        for name in ("register", "token", "session", "introspect"):
+            scenarios[name].failed = scenarios[name].failed or reason
+        return scenarios
+    client = answer.json()
+    credentials = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
+    if scenarios["token"].missing:
+        return scenarios
+
+    token_request = _form_post(TOKEN_PATH, {"grant_type": "client_credentials", **credentials}, '"access_token"')
+    scenarios["token"].request = token_request
+    answer = call(base_url, token_request)
+    if answer.status // 100 != 2:
+        reason = f"the set-up token request answered {answer.describe()}"
+        for name in ("token", "session", "introspect"):
+            scenarios[name].failed = scenarios[name].failed or reason
+        return scenarios
+    access_token = answer.json()["access_token"]
+
+    scenarios["session"].request = Request(
+        "GET",
+        SESSION_PATH,
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+        expect_body='"client_id"',
+    )
+    scenarios["introspect"].request = _form_post(
+        INTROSPECT_PATH, {"token": access_token, **credentials}, '"active"%s*:%s*true'
+    )
+    return scenarios

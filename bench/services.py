@@ -1,0 +1,142 @@
+"""The services the benchmark runs against: PostgreSQL and Redis (started when down, never restarted),
+its own database (dropped and created afresh every run) and gunicorn (started and stopped by us)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+
+import psycopg
+import redis
+from psycopg import sql
+
+from . import http
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _postgres_ready(host: str, port: int) -> bool:
+    return subprocess.run(["pg_isready", "-h", host, "-p", str(port), "-q"], check=False).returncode == 0
+
+
+def _redis_ready(host: str, port: int) -> bool:
+    try:
+        return bool(redis.Redis(host=host, port=port, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def ensure_postgres_and_redis(database_url: str, redis_url: str) -> None:
+    """Start PostgreSQL and Redis the way .ci/run does when they do not answer; leave running ones alone."""
+    database = urllib.parse.urlsplit(database_url)
+    pg_host, pg_port = database.hostname or "127.0.0.1", database.port or 5432
+    cache = urllib.parse.urlsplit(redis_url)
+    redis_host, redis_port = cache.hostname or "127.0.0.1", cache.port or 6379
+    if not _postgres_ready(pg_host, pg_port):
+        print(f"PostgreSQL does not answer on {pg_host}:{pg_port}; starting the local cluster", flush=True)
+        version = sorted(os.listdir("/etc/postgresql"))[0]
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True)
+    if not _redis_ready(redis_host, redis_port):
+        print(f"Redis does not answer on {redis_host}:{redis_port}; starting it", flush=True)
+        os.makedirs("/var/lib/redis", exist_ok=True)
+        os.makedirs("/var/log/redis", exist_ok=True)
+        subprocess.run(
+            [
+                "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", str(redis_port),
+                "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
+            ],
+            check=True,
+        )  # fmt: skip
+    for _ in range(30):
+        if _postgres_ready(pg_host, pg_port) and _redis_ready(redis_host, redis_port):
+            return
+        time.sleep(1)
+    raise RuntimeError("PostgreSQL or Redis did not come up within 30 seconds.")
+
+
+def recreate_database(database_url: str) -> None:
+    """Drop and create the benchmark's database, so every run starts from the same empty state.
+
+    Only a database whose name says it is a benchmark's is ever dropped."""
+    parts = urllib.parse.urlsplit(database_url)
+    name = urllib.parse.unquote(parts.path.lstrip("/"))
+    if "bench" not in name:
+        raise RuntimeError(f"Refusing to drop database {name!r}: BENCH_DATABASE_URL must name a *bench* database.")
+    with psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=urllib.parse.unquote(parts.username or "postgres"),
+        password=urllib.parse.unquote(parts.password) if parts.password else None,
+        dbname="postgres",
+        autocommit=True,
+    ) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def flush_redis(redis_url: str) -> None:
+    """Empty the benchmark's own Redis database (throttle buckets, counters, stamps, queued tasks)."""
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Gunicorn:
+    """gunicorn with sync workers serving dcr_project.wsgi under the benchmark settings."""
+
+    def __init__(self, *, port: int, workers: int, environment: Mapping[str, str], log_path: Path) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.workers = workers
+        self.environment = dict(environment)
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, ready_path: str, timeout: float = 60.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("wb")
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "dcr_project.wsgi:application",
+            f"--bind=127.0.0.1:{self.port}",
+            f"--workers={self.workers}",
+            "--worker-class=sync",
+            "--log-level=warning",
+            "--timeout=120",
+            "--backlog=2048",
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                if http.request(self.base_url, "GET", ready_path, timeout=2).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer {ready_path} within {timeout:.0f} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Only our own gunicorn's process group: it was started in a session of its own.
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
