@@ -1,0 +1,128 @@
+"""Celery tasks of the oauth layer: the usage flush, clean-up (token denylist, idle clients, flush
+ledger) and the republishing of recent revocation stamps. Each is safe to run twice or concurrently."""
+
+import logging
+from datetime import datetime, timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from registered_apps.models import ApplicationStatus, AuditEvent, RegisteredApplication
+from registered_apps.stamps import revocation_stamp_write
+from software_statements.models import SoftwareStatement
+
+from . import usage_flush as flush
+from .models import Client, DeniedToken
+
+logger = logging.getLogger(__name__)
+
+IDLE_BATCH = 500
+# Expired tokens are refused with a 30 s leeway; keep their denylist rows a little longer than that.
+DENYLIST_LEEWAY = timedelta(seconds=120)
+# Stamps of revocations older than the longest token life (plus leeway) protect nothing any more.
+STAMP_MARGIN = timedelta(seconds=120)
+
+
+@shared_task(name="oauth.usage_flush")
+def usage_flush() -> dict[str, int]:
+    return vars(flush.usage_flush())
+
+
+@shared_task(name="oauth.usage_flush_ledger_purge")
+def usage_flush_ledger_purge() -> int:
+    return flush.usage_flush_ledger_purge()
+
+
+def denied_tokens_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete denylist rows of tokens that have expired anyway; returns how many."""
+    cutoff = (now or timezone.now()) - DENYLIST_LEEWAY
+    return DeniedToken.objects.filter(expires_at__lt=cutoff).delete()[0]
+
+
+@shared_task(name="oauth.denied_tokens_purge")
+def denied_tokens_purge() -> int:
+    return denied_tokens_purge_expired()
+
+
+def clients_idle_mark(*, idle_days: int, now: datetime | None = None) -> int:
+    """Mark (`idle_since`) and audit the live clients unused for `idle_days` days; they are not deleted
+    and keep working. A marked client that was used again loses its mark. Returns how many were marked."""
+    if idle_days <= 0:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=idle_days)
+    Client.objects.filter(idle_since__isnull=False, last_used_at__gt=F("idle_since")).update(idle_since=None)
+    candidates = Client.objects.filter(idle_since__isnull=True, revoked_at__isnull=True).filter(
+        Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created__lt=cutoff)
+    )
+    marked = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                candidates.select_for_update(skip_locked=True, of=("self",))
+                .select_related("registered_application")
+                .order_by("pk")[:IDLE_BATCH]
+            )
+            if not batch:
+                return marked
+            Client.objects.filter(pk__in=[client.pk for client in batch]).update(idle_since=now)
+            AuditEvent.objects.bulk_create(
+                [
+                    AuditEvent(
+                        actor_label="system",
+                        action="client.idle",
+                        object_type="client",
+                        object_id=str(client.pk),
+                        object_repr=client.client_id[:255],
+                        programmer_id=(
+                            client.registered_application.programmer_id if client.registered_application else None
+                        ),
+                        details={
+                            "client_id": client.client_id,
+                            "software_id": str(client.registered_application_id or ""),
+                            "last_used_at": client.last_used_at.isoformat() if client.last_used_at else None,
+                            "idle_days": idle_days,
+                        },
+                    )
+                    for client in batch
+                ]
+            )
+            marked += len(batch)
+
+
+@shared_task(name="oauth.clients_mark_idle")
+def clients_mark_idle() -> int:
+    return clients_idle_mark(idle_days=settings.DCR_CLIENT_IDLE_DAYS)
+
+
+def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
+    """Write again the stamps of applications, statements, clients and tokens revoked within the access
+    token lifetime, so that a stamp lost while Redis was down (or flushed) comes back. Returns how
+    many were written; stops at the first Redis failure (the next run tries again)."""
+    since = (now or timezone.now()) - timedelta(seconds=settings.DCR_ACCESS_TOKEN_TTL) - STAMP_MARGIN
+    revoked = [
+        (
+            "app",
+            RegisteredApplication.objects.filter(status=ApplicationStatus.REVOKED, revoked_at__gte=since).values_list(
+                "pk", "revoked_at"
+            ),
+        ),
+        ("stmt", SoftwareStatement.objects.filter(revoked_at__gte=since).values_list("jti", "revoked_at")),
+        ("client", Client.objects.filter(revoked_at__gte=since).values_list("client_id", "revoked_at")),
+        ("token", DeniedToken.objects.filter(revoked_at__gte=since).values_list("jti", "revoked_at")),
+    ]
+    written = 0
+    for kind, rows in revoked:
+        for ident, revoked_at in rows.iterator():
+            if not revocation_stamp_write(kind, ident, revoked_at.timestamp()):
+                return written
+            written += 1
+    return written
+
+
+@shared_task(name="oauth.revocation_stamps_republish")
+def revocation_stamps_republish() -> int:
+    return revocation_stamps_republish_recent()

@@ -1,0 +1,217 @@
+"""The usage flush: pending counters (see `oauth.usage`) into `UsageDaily` rows, each count exactly once.
+
+1. Claim: one Lua call RENAMEs the pending hash to `dcr:usage:batch:<uuid>`. From then on the batch
+   never changes (new events go to a fresh pending hash).
+2. Count: in ONE database transaction, insert the ledger row `UsageFlushBatch(batch_id)` (unique),
+   then add the batch's counts to the daily rows (`INSERT ... ON CONFLICT DO UPDATE SET x = x + n`).
+3. Forget: DEL the batch key.
+
+Every run first claims, then processes every `dcr:usage:batch:*` key it finds, its own and any left
+by a flush that died. A batch whose id is in the ledger was counted: its key is only deleted. Two
+flushes working on the same batch race on the ledger's primary key, so one commits and the other
+rolls back. A crash before the commit leaves the batch for the next run; one after the commit
+leaves only a key that the next run deletes. No count is lost, none is added twice.
+
+The in-process fallback counter (`oauth.usage.local_usage`: no REDIS_URL, or Redis down while the
+event happened) is drained into its own batch; it lives and dies with this process.
+"""
+
+import dataclasses
+import logging
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from registered_apps.models import RegisteredApplication, UsageDaily
+
+from .models import UsageFlushBatch
+from .usage import PENDING_KEY, local_usage, usage_field_parse
+
+logger = logging.getLogger(__name__)
+
+BATCH_PREFIX = "dcr:usage:batch:"
+# Ledger rows only need to outlive a leftover batch key, which the next run (a minute later) deletes.
+LEDGER_RETENTION = timedelta(days=7)
+
+_CLAIM_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+"""
+
+
+@dataclasses.dataclass
+class FlushReport:
+    batches: int = 0
+    already_counted: int = 0
+    registrations: int = 0
+    tokens: int = 0
+    dropped: int = 0
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str) -> redis.Redis:
+    # Not the request path's client: a flush may read a large hash, so it gets longer timeouts.
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=30)
+
+
+def usage_redis() -> redis.Redis | None:
+    return _redis(settings.REDIS_URL) if settings.REDIS_URL else None
+
+
+def usage_batch_claim(client: redis.Redis) -> str | None:
+    """Step 1: move the pending hash to a new batch key; returns the batch id, or None if nothing was pending."""
+    batch_id = uuid.uuid4().hex
+    if client.eval(_CLAIM_SCRIPT, 2, PENDING_KEY, BATCH_PREFIX + batch_id):
+        return batch_id
+    return None
+
+
+def usage_batch_keys(client: redis.Redis) -> list[str]:
+    return sorted(_text(key) for key in client.scan_iter(match=BATCH_PREFIX + "*", count=500))
+
+
+def usage_batch_count(*, batch_id: str, counts: dict[str, int], report: FlushReport | None = None) -> bool:
+    """Step 2: add a batch's counts to the daily rows and write its ledger row, in one transaction.
+
+    Returns False, changing nothing, when the batch was already counted."""
+    report = report if report is not None else FlushReport()
+    rows, dropped = _rows(counts)
+    try:
+        with transaction.atomic():
+            # First, so that a second flush of the same batch waits here and then fails, before it
+            # has touched (or locked) any daily row.
+            UsageFlushBatch.objects.create(
+                batch_id=batch_id,
+                fields=len(counts),
+                registrations=sum(r for r, _ in rows.values()),
+                tokens=sum(t for _, t in rows.values()),
+            )
+            _add(rows)
+    except IntegrityError:
+        if UsageFlushBatch.objects.filter(pk=batch_id).exists():
+            report.already_counted += 1
+            return False
+        raise
+    report.batches += 1
+    report.registrations += sum(r for r, _ in rows.values())
+    report.tokens += sum(t for _, t in rows.values())
+    report.dropped += dropped
+    return True
+
+
+def usage_batch_flush(client: redis.Redis, key: str, report: FlushReport) -> None:
+    """Steps 2 and 3 for one batch key."""
+    batch_id = key.removeprefix(BATCH_PREFIX)
+    if UsageFlushBatch.objects.filter(pk=batch_id).exists():
+        report.already_counted += 1
+        client.delete(key)
+        return
+    raw = client.hgetall(key)
+    if not raw:  # another flush finished it meanwhile
+        return
+    counts = {_text(field): int(value) for field, value in raw.items()}
+    usage_batch_count(batch_id=batch_id, counts=counts, report=report)
+    client.delete(key)
+
+
+def usage_flush() -> FlushReport:
+    """One flush run: claim the pending counters, count every batch found, drain the local fallback."""
+    report = FlushReport()
+    client = usage_redis()
+    if client is not None:
+        try:
+            usage_batch_claim(client)
+            for key in usage_batch_keys(client):
+                usage_batch_flush(client, key, report)
+        except redis.RedisError as exc:
+            # The batches stay in Redis and are counted by the first run after it is back.
+            logger.warning("usage flush: Redis unreachable (%s); pending counts stay there", type(exc).__name__)
+    _flush_local(report)
+    if report.batches or report.dropped:
+        logger.info("usage flush: %s", report)
+    return report
+
+
+def usage_flush_ledger_purge(*, now: object = None) -> int:
+    cutoff = (now or timezone.now()) - LEDGER_RETENTION  # type: ignore[operator]
+    return UsageFlushBatch.objects.filter(flushed_at__lt=cutoff).delete()[0]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _flush_local(report: FlushReport) -> None:
+    counts = local_usage.drain()
+    if not counts:
+        return
+    try:
+        usage_batch_count(batch_id=f"local-{uuid.uuid4().hex}", counts=counts, report=report)
+    except Exception:
+        local_usage.restore(counts)
+        raise
+
+
+def _rows(counts: dict[str, int]) -> tuple[dict[tuple[uuid.UUID, object, str], tuple[int, int]], int]:
+    """(application id, day, platform) -> (registrations, tokens), keeping only known applications."""
+    totals: dict[tuple[uuid.UUID, object, str], list[int]] = defaultdict(lambda: [0, 0])
+    dropped = 0
+    for field, count in counts.items():
+        try:
+            parsed = usage_field_parse(field)
+        except ValueError:
+            logger.warning("usage flush: dropping unreadable field %r", field[:200])
+            dropped += count
+            continue
+        if count <= 0:
+            continue
+        index = 0 if parsed.kind == "registrations" else 1
+        totals[(parsed.application_id, parsed.day, parsed.platform[:64])][index] += count
+    known = set(RegisteredApplication.objects.filter(pk__in={key[0] for key in totals}).values_list("pk", flat=True))
+    rows: dict[tuple[uuid.UUID, object, str], tuple[int, int]] = {}
+    for key, (registrations, tokens) in totals.items():
+        if key[0] in known:
+            rows[key] = (registrations, tokens)
+        else:
+            logger.warning("usage flush: dropping counts of unknown application %s", key[0])
+            dropped += registrations + tokens
+    return rows, dropped
+
+
+def _add(rows: dict[tuple[uuid.UUID, object, str], tuple[int, int]]) -> None:
+    """x = x + n for each row (inserting missing rows), in a fixed order so that concurrent flushes
+    of different batches cannot deadlock."""
+    if not rows:
+        return
+    meta = UsageDaily._meta
+    application_field = meta.get_field("application")
+    day_field = meta.get_field("day")
+    table = connection.ops.quote_name(meta.db_table)
+    # The table name is our model's, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} (application_id, day, platform, registrations, tokens) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+        "ON CONFLICT (application_id, day, platform) DO UPDATE SET "
+        f"registrations = {table}.registrations + excluded.registrations, "
+        f"tokens = {table}.tokens + excluded.tokens"
+    )
+    params = [
+        (
+            application_field.get_db_prep_value(application_id, connection),  # type: ignore[union-attr]
+            day_field.get_db_prep_value(day, connection),  # type: ignore[union-attr]
+            platform,
+            registrations,
+            tokens,
+        )
+        for (application_id, day, platform), (registrations, tokens) in sorted(rows.items(), key=lambda r: str(r[0]))
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

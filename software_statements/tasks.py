@@ -1,0 +1,40 @@
+"""Celery tasks of software_statements: scheduled signing key rotation (`DCR_KEY_ROTATION_DAYS`, 0 = off)."""
+
+import logging
+from datetime import datetime, timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .keys import signing_key_rotate
+from .models import KeyPurpose, KeyState, SigningKey
+
+logger = logging.getLogger(__name__)
+
+
+def signing_keys_rotate_when_due(*, rotation_days: int, now: datetime | None = None) -> list[str]:
+    """Rotate each purpose whose active key has been active for `rotation_days` days; returns the
+    purposes rotated. A purpose that never signed (no active key yet) is left alone.
+
+    The active key's row stays locked while a purpose rotates, so two runs at once rotate it once:
+    the second sees a fresh active key that is not due."""
+    if rotation_days <= 0:
+        return []
+    cutoff = (now or timezone.now()) - timedelta(days=rotation_days)
+    rotated = []
+    for purpose in KeyPurpose.values:
+        with transaction.atomic():
+            active = SigningKey.objects.select_for_update().filter(purpose=purpose, state=KeyState.ACTIVE).first()
+            if active is None or (active.activated_at or active.created_at) > cutoff:
+                continue
+            new_key = signing_key_rotate(purpose=purpose, actor="system")
+        logger.info("scheduled rotation of %s keys: %s is now active", purpose, new_key.kid)
+        rotated.append(purpose)
+    return rotated
+
+
+@shared_task(name="software_statements.signing_keys_rotate_due")
+def signing_keys_rotate_due() -> list[str]:
+    return signing_keys_rotate_when_due(rotation_days=settings.DCR_KEY_ROTATION_DAYS)
