@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.contrib import messages
@@ -95,7 +96,7 @@ class Area:
         visible = selectors.applications_visible_to(self.user).filter(programmer=self.programmer)
         return selectors.applications_covering(visible, self.channel) if self.channel else visible
 
-    @property
+    @cached_property
     def create_url(self) -> str | None:
         """Where this user starts a new application here, when they may."""
         channel_ids = [self.channel.pk] if self.channel else []
