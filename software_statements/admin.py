@@ -1,0 +1,176 @@
+"""TAM admin for signing keys and the statement registry. Keys and statements are never edited by
+hand: rotation, retirement and revocation go through the services, with the admin user as actor.
+No private key is shown anywhere (the encrypted column is not even listed)."""
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from registered_apps.request_ip import request_ip
+
+from .keys import signing_key_retire, signing_key_rotate
+from .models import KeyState, SigningKey, SoftwareStatement
+from .services import software_statement_revoke
+
+KEY_FIELDS = (
+    "kid",
+    "purpose",
+    "algorithm",
+    "state",
+    "public_jwk",
+    "created_at",
+    "activated_at",
+    "retiring_at",
+    "retired_at",
+)
+
+
+STATEMENT_FIELDS = (
+    "jti",
+    "application",
+    "kid",
+    "issued_at",
+    "issued_by",
+    "issued_by_label",
+    "revoked_at",
+    "revoked_by",
+    "revocation_reason",
+)
+
+
+def _actor(request: HttpRequest) -> User | str:
+    return request.user if isinstance(request.user, User) else "admin"
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    list_display = ["kid", "purpose", "algorithm", "state", "created_at", "activated_at", "retiring_at", "retired_at"]
+    list_filter = ["purpose", "state", "algorithm"]
+    search_fields = ["kid"]
+    # An explicit list: `private_key_encrypted` must never reach a page, even encrypted.
+    fields = KEY_FIELDS
+    readonly_fields = KEY_FIELDS
+    actions = ["rotate_keys", "retire_keys"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # keys are created by the key service (first use, rotation)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # retirement is how a key ends; its kid stays on record
+
+    @admin.action(description="Rotate the keys of the selected purposes (next becomes active)", permissions=["change"])
+    def rotate_keys(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
+        for purpose in sorted(set(queryset.values_list("purpose", flat=True))):
+            key = signing_key_rotate(purpose=purpose, actor=_actor(request), ip_address=request_ip(request))
+            self.message_user(request, f"Rotated the {purpose} keys: {key.kid} is now active.", messages.SUCCESS)
+
+    @admin.action(description="Retire the selected keys (they stop verifying within a second)", permissions=["change"])
+    def retire_keys(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
+        retired = 0
+        for key in queryset.exclude(state=KeyState.RETIRED):
+            try:
+                signing_key_retire(key=key, actor=_actor(request), ip_address=request_ip(request))
+                retired += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{key.kid}: {' '.join(exc.messages)}", messages.ERROR)
+        if retired:
+            self.message_user(request, f"Retired {retired} key(s).", messages.SUCCESS)
+
+
+class RevokeStatementsForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        max_length=2000,
+        help_text="Recorded with the revocation and shown to the programmer.",
+    )
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "revoked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Valid"), ("yes", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> QuerySet[SoftwareStatement]:
+        if self.value() == "yes":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(revoked_at__isnull=True)
+        return queryset
+
+
+@admin.register(SoftwareStatement)
+class SoftwareStatementAdmin(admin.ModelAdmin):
+    list_display = ["jti", "application", "programmer", "kid", "issued_at", "issuer", "revoked_at"]
+    list_select_related = ["application__programmer", "issued_by"]
+    list_filter = [RevokedFilter, "application__programmer", "kid"]
+    search_fields = ["application__name", "application__programmer__slug"]
+    date_hierarchy = "issued_at"
+    fields = STATEMENT_FIELDS
+    readonly_fields = STATEMENT_FIELDS
+    actions = ["revoke_statements"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # statements are issued by download, command or the application's admin page
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[SoftwareStatement], search_term: str
+    ) -> tuple[QuerySet[SoftwareStatement], bool]:
+        """Names and slugs by text; a UUID also finds the statement (jti) or the application's statements."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            value = uuid.UUID(search_term.strip())
+        except ValueError:
+            return results, may_have_duplicates
+        return results | queryset.filter(Q(pk=value) | Q(application_id=value)), may_have_duplicates
+
+    @admin.display(description="programmer", ordering="application__programmer__name")
+    def programmer(self, obj: SoftwareStatement) -> str:
+        return str(obj.application.programmer)
+
+    @admin.display(description="issued by")
+    def issuer(self, obj: SoftwareStatement) -> str:
+        return str(obj.issued_by) if obj.issued_by_id else obj.issued_by_label or "-"
+
+    @admin.action(description="Revoke the selected statements…", permissions=["change"])
+    def revoke_statements(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> TemplateResponse | None:
+        valid = list(queryset.filter(revoked_at__isnull=True).select_related("application__programmer"))
+        if not valid:
+            self.message_user(request, "None of the selected statements is valid.", messages.WARNING)
+            return None
+        form = RevokeStatementsForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for statement in valid:
+                software_statement_revoke(
+                    statement=statement,
+                    reason=form.cleaned_data["reason"],
+                    actor=_actor(request),
+                    ip_address=request_ip(request),
+                )
+            self.message_user(request, f"Revoked {len(valid)} statement(s).", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Revoke software statements",
+            "subtitle": None,
+            "opts": self.model._meta,
+            "statements": valid,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "revoke_statements",
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "software_statements/admin/revoke_statements.html", context)
