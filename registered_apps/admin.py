@@ -222,6 +222,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if formset.model is not ChannelDomain:
+            formset.save()  # the read-only custom schemes: nothing changes
             return
         domains = formset.save(commit=False)
         for domain in formset.deleted_objects:

@@ -22,6 +22,8 @@ class Command(RegistryCommand):
         "Create or update a dashboard user and its membership of a programmer. A new user without "
         "--password-stdin gets a generated password, printed once; an existing user keeps theirs."
     )
+    # Tests and scripts calling the command in-process hand it a stdin.
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("username")
