@@ -122,6 +122,7 @@ def test_statement_list_and_detail_are_read_only_and_searchable(login_as, tam, a
 @pytest.mark.django_db
 def test_no_key_can_be_deleted_from_the_admin(login_as, tam):
     key = keys.signing_key_active("statement")
-    response = login_as(tam).post(reverse("admin:software_statements_signingkey_delete", args=[key.pk]), {"post": "yes"})
+    url = reverse("admin:software_statements_signingkey_delete", args=[key.pk])
+    response = login_as(tam).post(url, {"post": "yes"})
     assert response.status_code == 403
     assert SigningKey.objects.filter(pk=key.pk).exists()
