@@ -460,3 +460,28 @@ def test_channel_slug_and_programmer_cannot_change_after_creation(admin_client, 
     channel = Channel.objects.get(pk=channel.pk)
     assert channel.slug == "demo-one" and channel.name == "New name"
     assert AuditEvent.objects.filter(action="channel.change", object_id=str(channel.pk)).exists()
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "programmer",
+        "channel",
+        "membership",
+        "platform",
+        "scope",
+        "registeredapplication",
+        "revocationrequest",
+        "usagedaily",
+        "auditevent",
+    ],
+)
+def test_every_admin_page_renders_for_a_tam(admin_client, rw_user, application, model):
+    services.revocation_request_create(application=application, reason="smoke", actor=rw_user)
+    UsageDaily.objects.create(application=application, day="2026-01-02", platform="web", tokens=1)
+    changelist = admin_client.get(reverse(f"admin:registered_apps_{model}_changelist"))
+    assert changelist.status_code == 200
+    rows = list(changelist.context["cl"].result_list)
+    assert rows, model
+    assert admin_client.get(reverse(f"admin:registered_apps_{model}_change", args=[rows[0].pk])).status_code == 200
+    assert admin_client.get(reverse(f"admin:registered_apps_{model}_add")).status_code in (200, 403)
