@@ -1,0 +1,132 @@
+"""X-Device-Info parsing and platform hints from a User-Agent (pure).
+
+X-Device-Info carries base64 of a JSON object describing the device (`primaryHardwareType`, `model`,
+`manufacturer`, `osName`, `osFamily`, `osVersion`, `browserName`, ...). It is optional at
+registration; without it we derive what a User-Agent tells us.
+"""
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+MAX_HEADER_LENGTH = 8192
+
+
+class DeviceInfoError(ValueError):
+    """The X-Device-Info header is present but is not base64 of a JSON object."""
+
+
+def device_info_parse(header: str) -> dict[str, Any]:
+    """Decode the header: standard or url-safe base64 (padding optional) of a UTF-8 JSON object."""
+    text = header.strip()
+    if not text or len(text) > MAX_HEADER_LENGTH:
+        raise DeviceInfoError("X-Device-Info must be base64 of a JSON object.")
+    if not re.fullmatch(r"[A-Za-z0-9+/_-]+={0,2}", text):
+        raise DeviceInfoError("X-Device-Info is not valid base64.")
+    text = text.rstrip("=")
+    if len(text) % 4 == 1:
+        raise DeviceInfoError("X-Device-Info is not valid base64.")
+    try:
+        raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise DeviceInfoError("X-Device-Info is not valid base64.") from None
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise DeviceInfoError("X-Device-Info is not base64 of JSON.") from None
+    if not isinstance(value, dict):
+        raise DeviceInfoError("X-Device-Info must be base64 of a JSON object.")
+    return value
+
+
+# (pattern, platform), first match wins: the more specific devices before their operating systems.
+_USER_AGENT_HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), platform)
+    for pattern, platform in (
+        (r"\bAFT[A-Z0-9]*\b|Fire ?TV", "firetv"),
+        (r"\bKF[A-Z]{2,}\b|Silk/|Fire ?OS", "fireos"),
+        (r"\bRoku\b", "roku"),
+        (r"Apple ?TV|tvOS", "tvos"),
+        (r"CrKey|Chromecast", "chromecast"),
+        (r"Android ?TV|\bBRAVIA\b|GoogleTV|\bSHIELD\b", "androidtv"),
+        (r"Tizen|SMART-TV.*Samsung", "tizen"),
+        (r"Web0S|webOS|NetCast", "webos"),
+        (r"VIZIO|SmartCast", "vizio"),
+        (r"Xbox", "xbox"),
+        (r"PlayStation|PS[345]", "playstation"),
+        (r"Android", "android"),
+        (r"iPhone|iPad|iPod|\biOS\b|CFNetwork|Darwin", "ios"),
+        (r"Mozilla/|Chrome/|Safari/|Firefox/|Edg/", "web"),
+        (r"python-requests|curl/|okhttp|Go-http-client|Java/", "server"),
+    )
+)
+
+# X-Device-Info osName / osFamily / manufacturer values, lowercased.
+_OS_HINTS = {
+    "ios": "ios",
+    "ipados": "ios",
+    "tvos": "tvos",
+    "android": "android",
+    "androidtv": "androidtv",
+    "android tv": "androidtv",
+    "fire os": "fireos",
+    "fireos": "fireos",
+    "roku": "roku",
+    "roku os": "roku",
+    "tizen": "tizen",
+    "webos": "webos",
+    "vizio": "vizio",
+    "smartcast": "vizio",
+    "xbox": "xbox",
+    "playstation": "playstation",
+    "orbis": "playstation",
+    "chromecast": "chromecast",
+    "cast": "chromecast",
+}
+_TV_HARDWARE = {"settopbox", "set-top box", "tv", "smarttv", "smart tv", "gameconsole", "mediaplayer"}
+
+
+def platform_from_device_info(info: dict[str, Any]) -> str:
+    """The platform code a device-info object describes, or "" when it says nothing we know."""
+
+    def field(name: str) -> str:
+        value = info.get(name)
+        return value.strip().lower() if isinstance(value, str) else ""
+
+    os_name = field("osName") or field("osFamily")
+    hardware = field("primaryHardwareType").replace("_", "")
+    manufacturer = field("manufacturer") or field("vendor")
+    platform = _OS_HINTS.get(os_name, "")
+    if platform == "android" and hardware in _TV_HARDWARE:
+        platform = "androidtv"
+    if platform in ("android", "fireos", "androidtv") and manufacturer == "amazon":
+        platform = "firetv" if hardware in _TV_HARDWARE else "fireos"
+    if not platform and field("browserName"):
+        platform = "web"
+    if not platform:
+        platform = platform_from_user_agent(field("userAgent"))
+    return platform
+
+
+def platform_from_user_agent(user_agent: str) -> str:
+    """The platform a User-Agent suggests, or "" when it suggests none."""
+    if not user_agent:
+        return ""
+    for pattern, platform in _USER_AGENT_HINTS:
+        if pattern.search(user_agent):
+            return platform
+    return ""
+
+
+def platform_for_client(*, device_info: dict[str, Any] | None, user_agent: str, allowed: list[str]) -> str:
+    """The platform recorded for a new client (and its usage rows): what the device says, else what
+    the User-Agent says, else the application's only platform; "" when nothing tells."""
+    hint = platform_from_device_info(device_info) if device_info else ""
+    hint = hint or platform_from_user_agent(user_agent)
+    if hint and (not allowed or hint in allowed):
+        return hint
+    if len(allowed) == 1:
+        return allowed[0]
+    return hint

@@ -1,0 +1,249 @@
+"""The one Redis round trip of the token and registration endpoints, and reads of revocation stamps.
+
+`gate_pass` runs one Lua script (EVALSHA) that, atomically:
+1. takes a token from the client IP's bucket (`oauth.token_bucket` holds the same arithmetic; the
+   bucket lives in Redis so every worker shares it: SPEC "Throttling");
+2. reads the revocation stamps of the caller's application, statement and client and says whether one
+   is newer than the caller's cached record (then the caller reloads it from the database);
+3. when allowed and not stale, increments the usage counter (`oauth.usage` documents the format).
+
+Without REDIS_URL everything is in-process: buckets here, stamps in `registered_apps.stamps.local_stamps`,
+usage in `oauth.usage.local_usage`. When Redis is configured but unreachable the service keeps answering
+with per-process buckets, tells the caller the stamps are unknown (it must ask the database), logs
+once per outage and does not try Redis again for `RETRY_AFTER_FAILURE` seconds.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from registered_apps.stamps import local_stamps, redis_connection, revocation_stamps_read
+
+from .token_bucket import BucketDecision, BucketState, bucket_idle_seconds, bucket_take
+from .usage import PENDING_KEY, local_usage
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_FAILURE = 1.0
+THROTTLE_PREFIX = "dcr:throttle"
+
+# KEYS[1] bucket, KEYS[2] usage hash, KEYS[3..] stamps.
+# ARGV[1] rate, ARGV[2] burst, ARGV[3] usage field ("" for none), ARGV[4] fresh_after (stamps above it
+# mean stale), ARGV[5] bucket expiry in ms.
+# Returns {allowed, retry_after (string, seconds; "-1" never), stale}.
+GATE_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local field = ARGV[3]
+local fresh_after = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+local elapsed = now - at
+if elapsed < 0 then elapsed = 0 end
+tokens = math.min(burst, tokens + elapsed * rate)
+if now > at then at = now end
+if tokens < 1 then
+  local wait = -1
+  if rate > 0 and burst >= 1 then wait = (1 - tokens) / rate end
+  return {0, string.format('%.6f', wait), 0}
+end
+tokens = tokens - 1
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+local stale = 0
+if #KEYS >= 3 then
+  local stamps = redis.call('MGET', unpack(KEYS, 3))
+  for i = 1, #stamps do
+    local value = tonumber(stamps[i])
+    if value ~= nil and value > fresh_after then stale = 1 end
+  end
+end
+if stale == 0 and field ~= '' then
+  redis.call('HINCRBY', KEYS[2], field, 1)
+end
+return {1, '0', stale}
+"""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    allowed: bool
+    retry_after_header: str
+    # True: a stamp is newer than the caller's record; None: unknown (Redis unreachable: ask the database).
+    stale: bool | None
+    # Whether the usage field was counted (False when throttled, stale, or stamps unknown).
+    counted: bool
+
+
+class _RedisHealth:
+    """Remembers an outage so that requests do not each wait for a connect timeout; logs once."""
+
+    def __init__(self) -> None:
+        self._down_until = 0.0
+        self._down = False
+        self._lock = threading.Lock()
+
+    def connection(self) -> Any:
+        connection = redis_connection()
+        if connection is None or (self._down and time.monotonic() < self._down_until):
+            return None
+        return connection
+
+    def failed(self, exc: Exception) -> None:
+        with self._lock:
+            self._down_until = time.monotonic() + RETRY_AFTER_FAILURE
+            if not self._down:
+                self._down = True
+                logger.warning(
+                    "Redis unreachable (%s): throttling per process, revocation checks from the database, "
+                    "usage counted in process",
+                    type(exc).__name__,
+                )
+
+    def succeeded(self) -> None:
+        if self._down:
+            with self._lock:
+                if self._down:
+                    self._down = False
+                    logger.warning("Redis reachable again: shared throttling and revocation stamps resumed")
+
+    @property
+    def configured(self) -> bool:
+        return redis_connection() is not None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._down = False
+            self._down_until = 0.0
+
+
+redis_health = _RedisHealth()
+
+
+class _LocalBuckets:
+    """Per-process buckets: the embedded default, and the fallback while Redis is down."""
+
+    MAX_BUCKETS = 10000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[str, BucketState] = {}
+
+    def take(self, key: str, *, rate: float, burst: float) -> BucketDecision:
+        now = time.time()
+        with self._lock:
+            decision = bucket_take(self._buckets.get(key), now=now, rate=rate, burst=burst)
+            if len(self._buckets) >= self.MAX_BUCKETS:
+                idle = bucket_idle_seconds(rate=rate, burst=burst)
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v.updated_at < idle}
+            self._buckets[key] = decision.state
+        return decision
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
+local_buckets = _LocalBuckets()
+
+_script_lock = threading.Lock()
+_scripts: dict[int, Any] = {}
+
+
+def _script(connection: Any) -> Any:
+    script = _scripts.get(id(connection))
+    if script is None:
+        with _script_lock:
+            script = _scripts.setdefault(id(connection), connection.register_script(GATE_SCRIPT))
+    return script
+
+
+def throttle_settings() -> tuple[float, float]:
+    return float(settings.DCR_THROTTLE_RATE), float(settings.DCR_THROTTLE_BURST)
+
+
+def bucket_key(scope: str, ip_address: str | None) -> str:
+    return f"{THROTTLE_PREFIX}:{scope}:{ip_address or 'unknown'}"
+
+
+def gate_pass(
+    *,
+    scope: str,
+    ip_address: str | None,
+    stamp_keys: list[str] | tuple[str, ...] = (),
+    fresh_after: float = 0.0,
+    usage_field: str = "",
+) -> GateResult:
+    """Throttle one request of `ip_address` at endpoint `scope`, compare the stamps with `fresh_after`
+    (a stamp strictly newer makes the caller's record stale) and count `usage_field` when allowed and
+    fresh. One Redis round trip."""
+    rate, burst = throttle_settings()
+    key = bucket_key(scope, ip_address)
+    connection = redis_health.connection()
+    if connection is not None:
+        expiry_ms = int(bucket_idle_seconds(rate=rate, burst=burst) * 1000) + 1000
+        try:
+            allowed, retry_after, stale = _script(connection)(
+                keys=[key, PENDING_KEY, *stamp_keys],
+                args=[repr(rate), repr(burst), usage_field, repr(fresh_after), expiry_ms],
+            )
+        except redis.RedisError as exc:
+            redis_health.failed(exc)
+        else:
+            redis_health.succeeded()
+            if not allowed:
+                wait = float(retry_after)
+                decision = BucketDecision(False, BucketState(0.0, 0.0), wait if wait >= 0 else float("inf"))
+                return GateResult(False, decision.retry_after_header, None, False)
+            counted = bool(usage_field) and not stale
+            return GateResult(True, "", bool(stale), counted)
+    decision = local_buckets.take(key, rate=rate, burst=burst)
+    if not decision.allowed:
+        return GateResult(False, decision.retry_after_header, None, False)
+    if redis_health.configured:
+        # Redis is configured but down: the stamps are unknown; the caller asks the database.
+        return GateResult(True, "", None, False)
+    values = local_stamps.get_many(list(stamp_keys)) if stamp_keys else []
+    stale = any(value is not None and value > fresh_after for value in values)
+    if usage_field and not stale:
+        local_usage.increment(usage_field)
+    return GateResult(True, "", stale, bool(usage_field) and not stale)
+
+
+def usage_count(field: str) -> None:
+    """Count one event outside the gate (one round trip; in process when Redis is absent or down)."""
+    connection = redis_health.connection()
+    if connection is not None:
+        try:
+            connection.hincrby(PENDING_KEY, field, 1)
+        except redis.RedisError as exc:
+            redis_health.failed(exc)
+        else:
+            redis_health.succeeded()
+            return
+    local_usage.increment(field)
+
+
+def stamps_read(keys: list[str]) -> list[float | None] | None:
+    """Revocation stamps in one MGET (in process without REDIS_URL); None when Redis is unreachable."""
+    if redis_health.configured and redis_health.connection() is None:
+        return None
+    try:
+        values = revocation_stamps_read(keys)
+    except redis.RedisError as exc:
+        redis_health.failed(exc)
+        return None
+    redis_health.succeeded()
+    return values

@@ -1,0 +1,107 @@
+"""Request and response shapes of the API, for the OpenAPI document (and the session response)."""
+
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="An RFC 6749 / RFC 7591 error code.")
+    error_description = serializers.CharField(help_text="One human sentence.")
+
+
+class BearerErrorSerializer(ErrorSerializer):
+    action = serializers.ChoiceField(
+        choices=["retry", "application-registration"],
+        help_text="`retry`: get a new access token; `application-registration`: register again.",
+    )
+
+
+class RegistrationRequestSerializer(serializers.Serializer):
+    software_statement = serializers.CharField(help_text="The compact JWS downloaded from the dashboard.")
+    redirect_uri = serializers.CharField(required=False, help_text="One of the application's redirect URIs.")
+
+
+class RegistrationResponseSerializer(serializers.Serializer):
+    client_id = serializers.CharField()
+    client_secret = serializers.CharField(help_text="Shown this once; store it safely.")
+    client_id_issued_at = serializers.IntegerField(help_text="Seconds since the epoch.")
+    client_secret_expires_at = serializers.IntegerField(help_text="0: the secret does not expire.")
+    redirect_uris = serializers.ListField(child=serializers.CharField())
+    grant_types = serializers.ListField(child=serializers.CharField())
+    token_endpoint_auth_method = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    software_id = serializers.CharField()
+    software_version = serializers.CharField()
+    client_name = serializers.CharField()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    grant_type = serializers.ChoiceField(choices=["client_credentials"])
+    client_id = serializers.CharField(required=False, help_text="Or use HTTP Basic authentication.")
+    client_secret = serializers.CharField(required=False, help_text="Or use HTTP Basic authentication.")
+    scope = serializers.CharField(required=False, help_text="Space separated; a subset of the client's scopes.")
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    access_token = serializers.CharField(help_text="A JWT (RFC 9068, typ at+jwt).")
+    token_type = serializers.ChoiceField(choices=["bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds.")
+    created_at = serializers.IntegerField(help_text="Milliseconds since the epoch.")
+    id = serializers.CharField(help_text="The token's jti.")
+    scope = serializers.CharField()
+
+
+class TokenOperationRequestSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    token_type_hint = serializers.CharField(required=False)
+    client_id = serializers.CharField(required=False, help_text="Or use HTTP Basic authentication.")
+    client_secret = serializers.CharField(required=False, help_text="Or use HTTP Basic authentication.")
+
+
+class IntrospectionResponseSerializer(serializers.Serializer):
+    active = serializers.BooleanField()
+    scope = serializers.CharField(required=False)
+    client_id = serializers.CharField(required=False)
+    token_type = serializers.CharField(required=False)
+    exp = serializers.IntegerField(required=False)
+    iat = serializers.IntegerField(required=False)
+    nbf = serializers.IntegerField(required=False)
+    sub = serializers.CharField(required=False)
+    aud = serializers.CharField(required=False)
+    iss = serializers.CharField(required=False)
+    jti = serializers.CharField(required=False)
+    software_id = serializers.CharField(required=False)
+    programmer = serializers.CharField(required=False)
+    channels = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+class SessionSerializer(serializers.Serializer):
+    client_id = serializers.CharField()
+    software_id = serializers.CharField()
+    application_name = serializers.CharField()
+    application_version = serializers.CharField()
+    programmer = serializers.CharField()
+    channels = serializers.ListField(child=serializers.CharField())
+    scopes = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.IntegerField(help_text="Seconds since the epoch.")
+
+
+class MetadataSerializer(serializers.Serializer):
+    issuer = serializers.CharField()
+    registration_endpoint = serializers.CharField()
+    token_endpoint = serializers.CharField()
+    revocation_endpoint = serializers.CharField()
+    introspection_endpoint = serializers.CharField()
+    jwks_uri = serializers.CharField()
+    grant_types_supported = serializers.ListField(child=serializers.CharField())
+    response_types_supported = serializers.ListField(child=serializers.CharField())
+    token_endpoint_auth_methods_supported = serializers.ListField(child=serializers.CharField())
+    revocation_endpoint_auth_methods_supported = serializers.ListField(child=serializers.CharField())
+    introspection_endpoint_auth_methods_supported = serializers.ListField(child=serializers.CharField())
+    scopes_supported = serializers.ListField(child=serializers.CharField())
+    access_token_signing_alg_values_supported = serializers.ListField(child=serializers.CharField())
+    software_statement_signing_alg_values_supported = serializers.ListField(child=serializers.CharField())
+    service_documentation = serializers.CharField()

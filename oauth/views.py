@@ -1,0 +1,246 @@
+"""API views: documented APIView classes over the plain endpoints, the session API, discovery and docs.
+
+The /o/client/* classes override `dispatch` to hand the Django request straight to `oauth.endpoints`
+(DRF's request wrapping and rendering would cost more than signing a token); their `post` methods and
+`extend_schema` declarations exist for drf-spectacular's OpenAPI document.
+"""
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registered_apps.selectors import active_scopes
+from software_statements.keys import SUPPORTED_ALGORITHMS
+
+from . import endpoints
+from .authentication import AccessTokenAuthentication, TokenClient
+from .caches import application_name_version
+from .errors import json_response
+from .permissions import scopes_required
+from .serializers import (
+    BearerErrorSerializer,
+    EmptySerializer,
+    ErrorSerializer,
+    IntrospectionResponseSerializer,
+    MetadataSerializer,
+    RegistrationRequestSerializer,
+    RegistrationResponseSerializer,
+    SessionSerializer,
+    TokenOperationRequestSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
+
+_ERROR = OpenApiResponse(ErrorSerializer, description="`invalid_request` and the other errors listed above.")
+_THROTTLED = OpenApiResponse(ErrorSerializer, description="`too_many_requests`; see the Retry-After header.")
+_CLIENT_AUTH = OpenApiResponse(
+    ErrorSerializer, description="`invalid_client` when the client authenticated with HTTP Basic."
+)
+_BEARER = OpenApiResponse(BearerErrorSerializer, description="`invalid_token` (WWW-Authenticate: Bearer).")
+
+
+class _PlainEndpoint(APIView):
+    """An APIView for the OpenAPI document whose requests go straight to a plain endpoint function."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    @staticmethod
+    def endpoint(request: HttpRequest) -> HttpResponse:
+        raise NotImplementedError
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+        return type(self).endpoint(request)
+
+
+class RegisterView(_PlainEndpoint):
+    endpoint = staticmethod(endpoints.register)
+
+    @extend_schema(
+        operation_id="client_register",
+        summary="Retrieve client credentials (RFC 7591)",
+        description=(
+            "Exchange a software statement for a client_id and client_secret. Errors (400): `invalid_request`, "
+            "`invalid_software_statement`, `unapproved_software_statement`, `invalid_redirect_uri`. "
+            "Bodies over 64 KiB, repeated keys and non-object JSON are `invalid_request`."
+        ),
+        request={"application/json": RegistrationRequestSerializer},
+        parameters=[
+            OpenApiParameter(
+                "X-Device-Info",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Base64 of a JSON object describing the device.",
+            )
+        ],
+        responses={201: RegistrationResponseSerializer, 400: _ERROR, 429: _THROTTLED},
+        auth=[],
+        tags=["client"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        return endpoints.register(request._request)
+
+
+class TokenView(_PlainEndpoint):
+    endpoint = staticmethod(endpoints.token)
+
+    @extend_schema(
+        operation_id="client_token",
+        summary="Retrieve an access token (client_credentials)",
+        description=(
+            "Client authentication with HTTP Basic or client_id and client_secret in the body (not both, never "
+            "in the query string). Errors (400): `invalid_request`, `invalid_client` (401 with Basic), "
+            "`unauthorized_client`, `unsupported_grant_type`, `invalid_scope`."
+        ),
+        request={"application/x-www-form-urlencoded": TokenRequestSerializer},
+        responses={201: TokenResponseSerializer, 400: _ERROR, 401: _CLIENT_AUTH, 429: _THROTTLED},
+        auth=[],
+        tags=["client"],
+        examples=[OpenApiExample("body credentials", value={"grant_type": "client_credentials"}, request_only=True)],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        return endpoints.token(request._request)
+
+
+class IntrospectView(_PlainEndpoint):
+    endpoint = staticmethod(endpoints.introspect)
+
+    @extend_schema(
+        operation_id="client_introspect",
+        summary="Introspect an access token (RFC 7662)",
+        description="Tokens of another programmer, and invalid, expired or revoked tokens, read as inactive.",
+        request={"application/x-www-form-urlencoded": TokenOperationRequestSerializer},
+        responses={200: IntrospectionResponseSerializer, 400: _ERROR, 401: _CLIENT_AUTH},
+        auth=[],
+        tags=["client"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        return endpoints.introspect(request._request)
+
+
+class RevokeView(_PlainEndpoint):
+    endpoint = staticmethod(endpoints.revoke)
+
+    @extend_schema(
+        operation_id="client_revoke",
+        summary="Revoke an access token (RFC 7009)",
+        description="A client revokes one of its own access tokens; 200 whether or not the token was known.",
+        request={"application/x-www-form-urlencoded": TokenOperationRequestSerializer},
+        responses={200: EmptySerializer, 400: _ERROR, 401: _CLIENT_AUTH},
+        auth=[],
+        tags=["client"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        return endpoints.revoke(request._request)
+
+
+class SessionView(APIView):
+    """Who the access token speaks for."""
+
+    authentication_classes = [AccessTokenAuthentication]
+    permission_classes = [scopes_required("api:client:v2")]
+
+    @extend_schema(
+        operation_id="session",
+        summary="The client, application and programmer an access token speaks for",
+        responses={200: SessionSerializer, 401: _BEARER, 403: OpenApiResponse(ErrorSerializer)},
+        tags=["api"],
+    )
+    def get(self, request: Request) -> Response:
+        user: TokenClient = request.user  # type: ignore[assignment]
+        claims: dict[str, Any] = request.auth  # type: ignore[assignment]
+        name, version = application_name_version(user.software_id)
+        return Response(
+            {
+                "client_id": user.client_id,
+                "software_id": user.software_id,
+                "application_name": name,
+                "application_version": version,
+                "programmer": user.programmer,
+                "channels": list(claims.get("channels") or []),
+                "scopes": claims["scope"].split(),
+                "expires_at": int(claims["exp"]),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+_metadata_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+METADATA_TTL = 60.0
+
+
+def authorization_server_metadata() -> dict[str, Any]:
+    """RFC 8414 2: the server's metadata (scopes from the catalog, cached for a minute)."""
+    issuer = str(settings.DCR_ISSUER).rstrip("/")
+    cached = _metadata_cache.get(issuer)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    auth_methods = ["client_secret_post", "client_secret_basic"]
+    metadata = {
+        "issuer": settings.DCR_ISSUER,
+        "registration_endpoint": f"{issuer}/o/client/register",
+        "token_endpoint": f"{issuer}/o/client/token",
+        "revocation_endpoint": f"{issuer}/o/client/revoke",
+        "introspection_endpoint": f"{issuer}/o/client/introspect",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "grant_types_supported": ["client_credentials"],
+        # No authorization endpoint: no response types.
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "scopes_supported": list(active_scopes().order_by("code").values_list("code", flat=True)),
+        "access_token_signing_alg_values_supported": [settings.DCR_ACCESS_TOKEN_ALGORITHM],
+        "software_statement_signing_alg_values_supported": list(SUPPORTED_ALGORITHMS),
+        "service_documentation": f"{issuer}/api/docs/",
+    }
+    _metadata_cache[issuer] = (time.monotonic() + METADATA_TTL, metadata)
+    return metadata
+
+
+class MetadataView(_PlainEndpoint):
+    @staticmethod
+    def endpoint(request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return endpoints.method_not_allowed("GET, HEAD")
+        return json_response(authorization_server_metadata(), headers={"Cache-Control": "public, max-age=300"})
+
+    @extend_schema(
+        operation_id="authorization_server_metadata",
+        summary="Authorization server metadata (RFC 8414)",
+        responses={200: MetadataSerializer},
+        auth=[],
+        tags=["discovery"],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return self.endpoint(request._request)
+
+
+def openapi_document() -> dict[str, Any]:
+    generator = SchemaGenerator(patterns=None)
+    return generator.get_schema(request=None, public=True)
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """A readable page of the OpenAPI document, rendered on the server (no script, no CDN)."""
+    if request.method not in ("GET", "HEAD"):
+        return endpoints.method_not_allowed("GET, HEAD")
+    schema = openapi_document()
+    operations = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, operation in methods.items():
+            operations.append({"path": path, "method": method.upper(), "operation": operation})
+    return render(
+        request,
+        "oauth/api_docs.html",
+        {"schema": schema, "operations": operations, "info": schema.get("info", {})},
+    )
