@@ -234,57 +234,24 @@ def _statements_clients_usage(application: RegisteredApplication, *, statements:
 
 # --- The pages --------------------------------------------------------------------------------------
 
-# (URL name, how to fill its arguments): the dashboard's URL names are tried in order, so the harness
-# follows the dashboard's routes without a change here as long as one of these names exists.
-LIST_NAMES = (
-    ("registered_apps:application_list", "programmer"),
-    ("registered_apps:application-list", "programmer"),
-    ("registered_apps:applications", "programmer"),
-    ("registered_apps:application_list", None),
-)
-DETAIL_NAMES = (
-    ("registered_apps:application_detail", "programmer+application"),
-    ("registered_apps:application_detail", "application"),
-    ("registered_apps:application-detail", "programmer+application"),
-    ("registered_apps:application-detail", "application"),
-)
 
-
-def _reverse(names: tuple[tuple[str, str | None], ...], programmer: Programmer, application: Any) -> str | None:
-    for name, shape in names:
-        options: list[dict[str, Any]] = []
-        if shape is None:
-            options.append({})
-        if shape and "programmer" in shape:
-            base: dict[str, Any] = {}
-            for key in ("slug", "programmer", "programmer_slug"):
-                base = {key: programmer.slug}
-                if shape == "programmer":
-                    options.append(base)
-                else:
-                    for app_key in ("pk", "application_id", "application", "id", "app_id"):
-                        options.append({**base, app_key: application.pk})
-        elif shape == "application":
-            for app_key in ("pk", "application_id", "application", "id", "app_id"):
-                options.append({app_key: application.pk})
-        for kwargs in options:
-            try:
-                return reverse(name, kwargs=kwargs)
-            except NoReverseMatch:
-                continue
-    return None
+def _reverse(name: str, **kwargs: Any) -> str | None:
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return None
 
 
 def pages(data: DashboardSeed) -> dict[str, tuple[str | None, str | None]]:
     """name -> (path on the big data, path on the small data), None when the page is not routed."""
     return {
         "dashboard_list": (
-            _reverse(LIST_NAMES, data.big_programmer, data.big_application),
-            _reverse(LIST_NAMES, data.small_programmer, data.small_application),
+            _reverse("registered_apps:programmer_applications", programmer_slug=data.big_programmer.slug),
+            _reverse("registered_apps:programmer_applications", programmer_slug=data.small_programmer.slug),
         ),
         "dashboard_detail": (
-            _reverse(DETAIL_NAMES, data.big_programmer, data.big_application),
-            _reverse(DETAIL_NAMES, data.small_programmer, data.small_application),
+            _reverse("registered_apps:application_detail", application_id=data.big_application.pk),
+            _reverse("registered_apps:application_detail", application_id=data.small_application.pk),
         ),
     }
 

@@ -7,6 +7,8 @@ Environment (all optional):
   BENCH_THREADS=2         wrk threads                      BENCH_WARMUP=2        seconds of unmeasured wrk first
   BENCH_TIMEOUT=30        wrk request timeout, seconds     BENCH_WORKERS=2       gunicorn sync workers
   BENCH_PORT=<free port>  gunicorn's port                  BENCH_SCENARIOS=...   comma list (default: all)
+  BENCH_PAIRED_FLOOR=1    measure the floor again right before each scenario and use that run for its ratio
+                          (0: once more at the end, and every ratio uses the mean)
   BENCH_DASHBOARD_APPLICATIONS=10000, BENCH_DASHBOARD_PROGRAMMERS=100, BENCH_DASHBOARD_REQUESTS=30
   BENCH_PROFILE=token,register   also profile these scenarios in-process with pyinstrument
   BENCH_PROFILE_REQUESTS=500     requests per profile
@@ -53,6 +55,7 @@ class Config:
         self.warmup = _env_float("BENCH_WARMUP", 2)
         self.timeout = _env_float("BENCH_TIMEOUT", 30)
         self.workers = _env_int("BENCH_WORKERS", 2)
+        self.paired_floor = (os.environ.get("BENCH_PAIRED_FLOOR") or "1") not in ("0", "no", "false")
         self.port = _env_int("BENCH_PORT", 0) or services.free_port()
         wanted = [s.strip() for s in (os.environ.get("BENCH_SCENARIOS") or "").split(",") if s.strip()]
         known = (*API_SCENARIOS, *DASHBOARD_SCENARIOS)
@@ -79,6 +82,7 @@ class Config:
             "connections": self.connections,
             "threads": self.threads,
             "gunicorn_workers": self.workers,
+            "paired_floor": self.paired_floor,
             "worker_class": "sync",
             "settings": SETTINGS,
             "dashboard_applications": self.dashboard_applications,
@@ -119,86 +123,114 @@ def _versions() -> tuple[str, str]:
     return postgres, str(info.get("redis_version", ""))
 
 
-def _row(result: Any, floor_rps: float | None) -> dict[str, Any]:
+def _row(result: Any) -> dict[str, Any]:
     return {
         "rps": round(result.rps, 1),
         "p50_ms": round(result.p50_ms, 2),
         "p99_ms": round(result.p99_ms, 2),
         "non_2xx": result.non_2xx,
-        "ratio_to_floor": round(result.rps / floor_rps, 3) if floor_rps else None,
+        "ratio_to_floor": None,
         "requests": result.requests,
         "bad_body": result.bad_body,
         "socket_errors": {k: v for k, v in result.errors.items() if k != "status"},
     }
 
 
-def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _measure(config: Config, base_url: str, scenario: Any, entry: dict[str, Any], *, warm_up: bool) -> Any:
+    """Check the request once per worker, warm up, run wrk; fills `entry` and returns wrk's result."""
     from . import wrk
     from .scenarios import call
 
+    name = scenario.name
+    # Two requests per worker first: they must succeed, and they load each worker's caches.
+    for _ in range(config.workers * 2):
+        answer = call(base_url, scenario.request)
+        if answer.status // 100 != 2 or not scenario.request.body_matches(answer.body.decode("utf-8", "replace")):
+            entry.update(status="failed", reason=f"the first requests answered {answer.describe()}")
+            _log(f"{name}: FAILED before measuring ({entry['reason']})")
+            return None
+    options = {"connections": config.connections, "threads": config.threads, "timeout": config.timeout}
+    try:
+        if warm_up and config.warmup > 0:
+            wrk.run(base_url, scenario.request, duration=config.warmup, **options)
+        _log(f"{name}: wrk {config.duration:.0f} s, {config.connections} connections")
+        result = wrk.run(base_url, scenario.request, duration=config.duration, **options)
+    except (RuntimeError, OSError) as exc:
+        entry.update(status="failed", reason=str(exc))
+        _log(f"{name}: FAILED ({exc})")
+        return None
+    entry.update(_row(result))
+    problems = []
+    if result.requests == 0:
+        problems.append("no request completed")
+    if result.non_2xx or result.bad_body:
+        problems.append(f"{result.non_2xx} non-2xx, {result.bad_body} unexpected bodies; first: {result.first_failure}")
+    if result.socket_errors:
+        problems.append(f"wrk errors {entry['socket_errors']}")
+    entry["status"] = "failed" if problems else "ok"
+    if problems:
+        entry["reason"] = "; ".join(problems)
+    _log(f"{name}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+         + (f" - FAILED: {entry['reason']}" if problems else ""))  # fmt: skip
+    # Requests still in the workers when wrk stops must not spill into the next measurement.
+    time.sleep(min(10.0, max(0.5, 2 * result.p99_ms / 1000)))
+    return result
+
+
+def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
-    floor_rps: float | None = None
+    floor_runs: list[float] = []
+
+    def measure_floor() -> float | None:
+        run: dict[str, Any] = {}
+        _measure(config, base_url, scenarios["floor"], run, warm_up=False)
+        if run.get("status") != "ok":
+            floor.update(status="failed", reason=f"a later floor run: {run.get('reason')}")
+            return None
+        floor_runs.append(run["rps"])
+        return float(run["rps"])
+
+    floor: dict[str, Any] = {}
     for name in API_SCENARIOS:
         if name not in config.scenarios:
             continue
         scenario = scenarios[name]
-        entry: dict[str, Any] = {"what": scenario.what}
+        entry: dict[str, Any] = floor if name == "floor" else {}
+        entry["what"] = scenario.what
         if scenario.target is not None:
             entry["target_ratio"] = scenario.target
         results[name] = entry
         if scenario.missing:
             entry.update(status="not available", reason=scenario.missing)
             _log(f"{name}: not available ({scenario.missing})")
-            continue
-        if scenario.failed or scenario.request is None:
+        elif scenario.failed or scenario.request is None:
             entry.update(status="failed", reason=scenario.failed or "no request could be built")
             _log(f"{name}: FAILED before measuring ({entry['reason']})")
-            continue
-        # One request per worker first: it must succeed, and it loads each worker's caches.
-        failure = ""
-        for _ in range(config.workers * 2):
-            answer = call(base_url, scenario.request)
-            if answer.status // 100 != 2 or not scenario.request.body_matches(answer.body.decode("utf-8", "replace")):
-                failure = answer.describe()
-                break
-        if failure:
-            entry.update(status="failed", reason=f"the first request answered {failure}")
-            _log(f"{name}: FAILED before measuring ({entry['reason']})")
-            continue
-        options = {"connections": config.connections, "threads": config.threads, "timeout": config.timeout}
-        try:
-            if scenario.warm_up and config.warmup > 0:
-                wrk.run(base_url, scenario.request, duration=config.warmup, **options)
-            _log(f"{name}: wrk {config.duration:.0f} s, {config.connections} connections")
-            result = wrk.run(base_url, scenario.request, duration=config.duration, **options)
-        except (RuntimeError, OSError) as exc:
-            entry.update(status="failed", reason=str(exc))
-            _log(f"{name}: FAILED ({exc})")
-            continue
-        if name == "floor":
-            floor_rps = result.rps or None
-        entry.update(_row(result, floor_rps))
-        problems = []
-        if result.requests == 0:
-            problems.append("no request completed")
-        if result.non_2xx or result.bad_body:
-            problems.append(
-                f"{result.non_2xx} non-2xx, {result.bad_body} unexpected bodies; first: {result.first_failure}"
-            )
-        if result.socket_errors:
-            problems.append(f"wrk errors {entry['socket_errors']}")
-        entry["status"] = "failed" if problems else "ok"
-        if problems:
-            entry["reason"] = "; ".join(problems)
-        _log(f"{name}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
-             + (f" - FAILED: {entry['reason']}" if problems else ""))  # fmt: skip
-        # Requests still in the workers when wrk stops must not spill into the next measurement.
-        time.sleep(min(10.0, max(0.5, 2 * result.p99_ms / 1000)))
+        elif name == "floor":
+            if _measure(config, base_url, scenario, entry, warm_up=True) is not None:
+                floor_runs.append(entry["rps"])
+        else:
+            # The machine's load drifts (other work on shared cores, thermal limits): with paired floors,
+            # each scenario's ratio uses a floor run measured just before it.
+            if config.paired_floor and floor.get("status") == "ok":
+                entry["floor_rps"] = measure_floor()
+            _measure(config, base_url, scenario, entry, warm_up=scenario.warm_up)
+
+    # Without paired floors, the floor runs again at the end and ratios use the mean of both runs.
+    if not config.paired_floor and floor.get("status") == "ok" and len(results) > 1:
+        measure_floor()
+    if floor_runs:
+        floor.update(rps=round(sum(floor_runs) / len(floor_runs), 1), rps_runs=floor_runs)
+    for entry in results.values():
+        reference = entry.get("floor_rps") or floor.get("rps")
+        if entry.get("rps") is not None and reference:
+            entry["ratio_to_floor"] = round(entry["rps"] / reference, 4)
     return results
 
 
-def _queries_per_request(scenarios: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
-    """Database queries of one request of each scenario, through the whole stack in-process."""
+def _queries_per_request(scenarios: dict[str, Any], results: dict[str, dict[str, Any]], samples: int = 20) -> None:
+    """Database queries per request of each scenario in the steady state (caches warm), through the whole
+    stack in-process; a fraction means a cache that expires now and then (the key caches live a second)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -208,9 +240,12 @@ def _queries_per_request(scenarios: dict[str, Any], results: dict[str, dict[str,
         request = scenarios[name].request
         if entry.get("status") != "ok" or request is None or name == "dot_token_hashed":
             continue
-        with CaptureQueriesContext(connection) as captured:
+        for _ in range(3):
             in_process(request)
-        entry["queries"] = len(captured.captured_queries)
+        with CaptureQueriesContext(connection) as captured:
+            for _ in range(samples):
+                in_process(request)
+        entry["queries"] = round(len(captured.captured_queries) / samples, 2)
 
 
 def _cell(value: Any, digits: int = 1) -> str:
@@ -223,15 +258,18 @@ def _cell(value: Any, digits: int = 1) -> str:
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     lines = [
-        "| scenario | req/s | p50 ms | p99 ms | non-2xx | x floor | target | queries | status |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| scenario | req/s | p50 ms | p99 ms | non-2xx | x floor | (floor req/s) | target | queries | status |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
+    floor_rps = results.get("floor", {}).get("rps")
     for name, entry in results.items():
         status = entry.get("status", "")
         if status == "not available":
             status = f"not available: {entry.get('reason', '')}"
         elif status == "failed":
             status = f"FAILED: {str(entry.get('reason', ''))[:160]}"
+        if entry.get("rps_runs"):
+            status += " (runs: " + " and ".join(f"{rps:,.0f}" for rps in entry["rps_runs"]) + " req/s)"
         target = entry.get("target_ratio")
         ratio = entry.get("ratio_to_floor")
         if target is not None and ratio is not None:
@@ -246,11 +284,20 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 status += (
                     f"; queries {same} ({entry.get('queries')} vs {entry.get('queries_small_data')} on small data)"
                 )
-        lines.append(
-            f"| {name} | {_cell(entry.get('rps'))} | {_cell(entry.get('p50_ms'), 2)} | {_cell(entry.get('p99_ms'), 2)}"
-            f" | {_cell(entry.get('non_2xx'))} | {_cell(ratio, 3)} | {_cell(target, 2)} | {_cell(entry.get('queries'))}"
-            f" | {status} |"
-        )
+        digits = 3 if ratio is None or ratio >= 0.01 else 4
+        cells = [
+            name,
+            _cell(entry.get("rps")),
+            _cell(entry.get("p50_ms"), 2),
+            _cell(entry.get("p99_ms"), 2),
+            _cell(entry.get("non_2xx")),
+            _cell(ratio, digits),
+            _cell(entry.get("floor_rps") or (floor_rps if ratio is not None and name != "floor" else None)),
+            _cell(target, 2),
+            _cell(entry.get("queries"), 2),
+            status.replace("|", "/"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
