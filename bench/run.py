@@ -15,6 +15,7 @@ Environment (all optional):
   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/dcr_bench (dropped and recreated every run)
   BENCH_REDIS_URL=redis://127.0.0.1:6379/6 (flushed every run)
   BENCH_RESULTS=bench/results/latest.json
+  BENCH_LOCK_WAIT=1800    seconds to wait for another run of the harness on this machine to finish
 """
 
 import json
@@ -303,6 +304,11 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def main() -> int:
     config = Config()
+    with services.exclusive_run(_env_float("BENCH_LOCK_WAIT", 1800)):
+        return _main(config)
+
+
+def _main(config: Config) -> int:
     environment = _environment(config)
     os.environ.update(environment)
     _log(f"PostgreSQL and Redis; fresh database {config.database_url.rsplit('/', 1)[-1]}, Redis {config.redis_url}")
@@ -335,7 +341,10 @@ def main() -> int:
     _log(f"seeded in {time.monotonic() - started:.1f} s")
 
     server = services.Gunicorn(
-        port=config.port, workers=config.workers, environment=environment, log_path=RESULTS_DIR / "gunicorn.log"
+        port=config.port,
+        workers=config.workers,
+        environment=environment,
+        log_path=config.results.with_suffix(".gunicorn.log"),
     )
     results: dict[str, dict[str, Any]] = {}
     try:
@@ -357,7 +366,7 @@ def main() -> int:
         if config.profile:
             from .profile import profile_scenarios
 
-            profile_scenarios(built, config.profile, requests=config.profile_requests, directory=RESULTS_DIR)
+            profile_scenarios(built, config.profile, requests=config.profile_requests, directory=config.results.parent)
     finally:
         server.stop()
 

@@ -1,14 +1,17 @@
 """The services the benchmark runs against: PostgreSQL and Redis (started when down, never restarted),
 its own database (dropped and created afresh every run) and gunicorn (started and stopped by us)."""
 
+import contextlib
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import psycopg
@@ -18,6 +21,31 @@ from psycopg import sql
 from . import http
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def exclusive_run(wait_seconds: float) -> Iterator[None]:
+    """One benchmark at a time on this machine: two runs would drop each other's database, flush each
+    other's Redis and, on shared cores, measure each other anyway."""
+    path = Path(tempfile.gettempdir()) / "dcr-bench.lock"
+    with path.open("a") as handle:
+        deadline = time.monotonic() + wait_seconds
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Another benchmark still holds {path} after {wait_seconds:.0f} s.") from None
+                if not announced:
+                    print(f"Another benchmark is running (lock {path}); waiting for it to finish", flush=True)
+                    announced = True
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _postgres_ready(host: str, port: int) -> bool:
