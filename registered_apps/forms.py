@@ -52,7 +52,7 @@ class ApplicationForm(forms.Form):
         help_text="A new major version of a client gets a new registered application.",
     )
     coverage = forms.ChoiceField(
-        label="Channels",
+        label="The application covers",
         choices=[
             (COVERAGE_ALL, "All channels, including channels added later"),
             (COVERAGE_SUBSET, "Only the channels I choose"),
@@ -106,7 +106,9 @@ class ApplicationForm(forms.Form):
             if not allow_all_channels:
                 del self.fields["coverage"]
                 self.fields["channels"].label = "Channels"
-        cast(forms.ChoiceField, self.fields["platforms"]).choices = [(p.code, p.name) for p in platforms]
+        cast(forms.ChoiceField, self.fields["platforms"]).choices = [
+            (p.code, p.name) for p in sorted(platforms, key=lambda platform: platform.name.lower())
+        ]
         cast(forms.ChoiceField, self.fields["scopes"]).choices = [(s.code, f"{s.name} ({s.code})") for s in scopes]
         by_host: dict[str, list[str]] = {}
         for domain in domains:

@@ -261,7 +261,7 @@ def application_create(request: HttpRequest, area: Area) -> HttpResponse:
         initial=_initial_from(source, allow_all) if source else {"coverage": COVERAGE_ALL if allow_all else None},
         channels=None if area.channel else visible_channels,
         allow_all_channels=allow_all,
-        platforms=selectors.active_platforms().order_by("name"),
+        platforms=selectors.active_platforms(),
         scopes=selectors.active_scopes(),
         domains=ChannelDomain.objects.filter(channel__in=visible_channels).select_related("channel"),
     )

@@ -64,12 +64,16 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
     ]
     label_every = max(len(series) // 4, 1)
     x_labels = [
-        {"x": round(LEFT + index * slot + slot / 2, 2), "day": day.day}
+        {"x": round(LEFT + index * slot + slot / 2, 2), "day": day.day, "anchor": "middle"}
         for index, day in enumerate(series)
         if index % label_every == 0 or index == len(series) - 1
     ]
     if len(x_labels) >= 2 and x_labels[-1]["x"] - x_labels[-2]["x"] < slot * 4:
         del x_labels[-2]
+    # The outer labels line up with the plot's edges instead of spilling over them.
+    if x_labels:
+        x_labels[0].update(x=LEFT, anchor="start")
+        x_labels[-1].update(x=WIDTH - RIGHT, anchor="end")
     return {
         "metric": metric,
         "title": title,
@@ -83,6 +87,15 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
         "baseline": TOP + plot_height,
         "label_y": HEIGHT - 6,
     }
+
+
+@register.filter
+def thousands(value: Any) -> str:
+    """1234567 -> "1,234,567" (the dashboard is in English; humanize is not installed)."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 @register.inclusion_tag("registered_apps/_usage_chart.html")

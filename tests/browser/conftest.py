@@ -1,0 +1,105 @@
+"""Playwright against Debian's Chromium and pytest-django's live server.
+
+The browser binary comes from PLAYWRIGHT_CHROMIUM_EXECUTABLE (default /usr/bin/chromium); without it
+every browser test is skipped, so a newcomer's `make test` still passes. Nothing is downloaded.
+"""
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread with
+# a running loop unless told that this is deliberate. The ORM calls here are the test's own set-up.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+PASSWORD = "password-for-tests"
+
+requires_chromium = pytest.mark.skipif(
+    not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
+    reason=f"no Chromium at {CHROMIUM} (set PLAYWRIGHT_CHROMIUM_EXECUTABLE)",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(requires_chromium)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def catalogs(transactional_db):
+    """The platform and scope catalogs come from a data migration; transactional tests flush them."""
+    from registered_apps.models import Platform, Scope
+
+    seed = importlib.import_module("registered_apps.migrations.0002_catalogs")
+    for code, name in seed.PLATFORMS:
+        Platform.objects.get_or_create(code=code, defaults={"name": name})
+    for code, name in seed.SCOPES:
+        Scope.objects.get_or_create(code=code, defaults={"name": name})
+
+
+@pytest.fixture
+def new_page(browser, live_server, catalogs):
+    """Open a page in a fresh browser context (own cookies); closed at the end of the test."""
+    contexts = []
+
+    def _new_page(width: int = 1280, height: int = 900, **options):
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, accept_downloads=True, base_url=live_server.url, **options
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _new_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot(request) -> Iterator:
+    """Save a full-page screenshot named after the test (tests/browser/screenshots/, gitignored)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def _shot(page, suffix: str = "") -> Path:
+        name = request.node.name.removeprefix("test_") + (f"-{suffix}" if suffix else "")
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    yield _shot
+
+
+def sign_in(page, username: str, password: str = PASSWORD, path: str = "/") -> None:
+    page.goto(path)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
