@@ -39,8 +39,9 @@ def profile_scenarios(scenarios: dict[str, Any], names: list[str], *, requests: 
         session = profiler.stop()
         path = directory / f"profile-{name}.txt"
         header = (
-            f"# {name}: {requests} requests in-process, {session.duration * 1000 / requests:.2f} ms each "
-            f"(profiler overhead included); statuses {statuses}\n\n"
+            f"# {name}: {requests} requests in-process, {session.duration * 1000 / requests:.2f} ms wall clock and "
+            f"{session.cpu_time * 1000 / requests:.2f} ms CPU each (profiler overhead included); statuses {statuses}\n"
+            "# pyinstrument samples wall-clock time: waits on PostgreSQL and Redis show up as time spent.\n\n"
         )
         path.write_text(header + profiler.output_text(unicode=True, color=False, show_all=False))
         print(f"[bench] profile {name}: {session.duration * 1000 / requests:.2f} ms/request -> {path}", flush=True)

@@ -223,6 +223,9 @@ def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[s
     if floor_runs:
         floor.update(rps=round(sum(floor_runs) / len(floor_runs), 1), rps_runs=floor_runs)
     for entry in results.values():
+        # The same keys on every scenario, null when it did not run.
+        for key in ("rps", "p50_ms", "p99_ms", "non_2xx", "ratio_to_floor"):
+            entry.setdefault(key, None)
         reference = entry.get("floor_rps") or floor.get("rps")
         if entry.get("rps") is not None and reference:
             entry["ratio_to_floor"] = round(entry["rps"] / reference, 4)
@@ -312,6 +315,7 @@ def _main(config: Config) -> int:
     environment = _environment(config)
     os.environ.update(environment)
     _log(f"PostgreSQL and Redis; fresh database {config.database_url.rsplit('/', 1)[-1]}, Redis {config.redis_url}")
+    services.ensure_wrk()
     services.ensure_postgres_and_redis(config.database_url, config.redis_url)
     services.recreate_database(config.database_url)
     services.flush_redis(config.redis_url)

@@ -4,6 +4,7 @@ its own database (dropped and created afresh every run) and gunicorn (started an
 import contextlib
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,6 +47,16 @@ def exclusive_run(wait_seconds: float) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_wrk() -> None:
+    """wrk is a Debian package; install it the way .ci/run installs Chromium when it is missing."""
+    if shutil.which("wrk"):
+        return
+    print("wrk is not installed; installing the Debian package", flush=True)
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=environment)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=environment)
 
 
 def _postgres_ready(host: str, port: int) -> bool:
