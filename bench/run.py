@@ -10,7 +10,7 @@ Environment (all optional):
   BENCH_PAIRED_FLOOR=1    measure the floor again right before each scenario and use that run for its ratio
                           (0: once more at the end, and every ratio uses the mean)
   BENCH_DASHBOARD_APPLICATIONS=10000, BENCH_DASHBOARD_PROGRAMMERS=100, BENCH_DASHBOARD_REQUESTS=30
-  BENCH_PROFILE=token,register   also profile these scenarios in-process with pyinstrument
+  BENCH_PROFILE=token,register   after wrk, profile these scenarios in-process with pyinstrument (0: none)
   BENCH_PROFILE_REQUESTS=500     requests per profile
   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/dcr_bench (dropped and recreated every run)
   BENCH_REDIS_URL=redis://127.0.0.1:6379/6 (flushed every run)
@@ -69,7 +69,7 @@ class Config:
         self.dashboard_applications = _env_int("BENCH_DASHBOARD_APPLICATIONS", 10000)
         self.dashboard_programmers = _env_int("BENCH_DASHBOARD_PROGRAMMERS", 100)
         self.dashboard_requests = _env_int("BENCH_DASHBOARD_REQUESTS", 30)
-        profile = os.environ.get("BENCH_PROFILE", "")
+        profile = os.environ.get("BENCH_PROFILE", "token,register")
         self.profile = ["token", "register"] if profile in ("1", "yes", "true") else [
             s.strip() for s in profile.split(",") if s.strip() and s.strip() not in ("0", "no", "false")
         ]  # fmt: skip
@@ -367,10 +367,11 @@ def _main(config: Config) -> int:
                 traceback.print_exc()
                 pages = {name: {"status": "failed", "reason": str(exc)} for name in DASHBOARD_SCENARIOS}
             results.update({name: pages[name] for name in DASHBOARD_SCENARIOS if name in config.scenarios})
-        if config.profile:
+        profiled = [name for name in config.profile if name in config.scenarios]
+        if profiled:
             from .profile import profile_scenarios
 
-            profile_scenarios(built, config.profile, requests=config.profile_requests, directory=config.results.parent)
+            profile_scenarios(built, profiled, requests=config.profile_requests, directory=config.results.parent)
     finally:
         server.stop()
 

@@ -33,7 +33,7 @@ DEVICE_INFO = base64.b64encode(
             "osFamily": "iOS",
             "osVersion": "17.4",
             "platform": "ios",
-            "hardwareType": "Mobile",
+            "primaryHardwareType": "Mobile",
             "connectionType": "WiFi",
             "applicationId": "com.example.bench-player",
             "version": "1.0.0",
