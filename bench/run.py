@@ -338,10 +338,15 @@ def _main(config: Config) -> int:
     started = time.monotonic()
     api_seed = seed_api()
     dashboard_data = None
+    dashboard_failure = ""
     if any(name in config.scenarios for name in DASHBOARD_SCENARIOS):
-        dashboard_data = dashboard.seed(
-            applications=config.dashboard_applications, programmers=config.dashboard_programmers
-        )
+        try:
+            dashboard_data = dashboard.seed(
+                applications=config.dashboard_applications, programmers=config.dashboard_programmers
+            )
+        except Exception as exc:  # a model change must not lose the API numbers
+            traceback.print_exc()
+            dashboard_failure = f"seeding the dashboard data failed: {exc}"
     _log(f"seeded in {time.monotonic() - started:.1f} s")
 
     server = services.Gunicorn(
@@ -367,6 +372,8 @@ def _main(config: Config) -> int:
                 traceback.print_exc()
                 pages = {name: {"status": "failed", "reason": str(exc)} for name in DASHBOARD_SCENARIOS}
             results.update({name: pages[name] for name in DASHBOARD_SCENARIOS if name in config.scenarios})
+        elif dashboard_failure:
+            results.update({name: {"status": "failed", "reason": dashboard_failure} for name in DASHBOARD_SCENARIOS})
         profiled = [name for name in config.profile if name in config.scenarios]
         if profiled:
             from .profile import profile_scenarios
