@@ -1,0 +1,223 @@
+"""Bearer protection (RFC 6750) and GET /api/v2/session: 401 / 403 bodies and headers, revocations."""
+
+import time
+
+import jwt
+import pytest
+from django.test import override_settings
+
+from oauth import endpoints
+from oauth.models import Client
+from oauth.services import client_revoke
+from oauth.tokens import access_token_claims, jwt_encode
+from registered_apps.services import registered_application_revoke
+from software_statements.keys import active_signing_material, signing_key_retire, signing_key_rotate
+from software_statements.models import SigningKey, SoftwareStatement
+from software_statements.services import software_statement_revoke
+from tests.conftest import assert_json_error
+from tests.software_statements.helpers import foreign_key
+
+from .conftest import SESSION, get_token
+
+pytestmark = pytest.mark.django_db
+
+
+def call(client, token: str | None, header: str | None = None):
+    extra = {}
+    if header is not None:
+        extra["HTTP_AUTHORIZATION"] = header
+    elif token is not None:
+        extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client.get(SESSION, **extra)
+
+
+def refused(response, action: str = "retry") -> dict:
+    body = assert_json_error(response, 401, "invalid_token")
+    assert response["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+    assert body["action"] == action
+    return body
+
+
+@pytest.fixture
+def access_token(client, credentials) -> str:
+    return get_token(client, credentials)["access_token"]
+
+
+def test_session_says_who_the_token_speaks_for(client, credentials, access_token, application):
+    response = call(client, access_token)
+    assert response.status_code == 200
+    body = response.json()
+    claims = jwt.decode(access_token, options={"verify_signature": False})
+    assert body == {
+        "client_id": credentials["client_id"],
+        "software_id": str(application.pk),
+        "application_name": "App",
+        "application_version": "1.0.0",
+        "programmer": "demo-networks",
+        "channels": sorted(["demo-one", "demo-two", "demo-three"]),
+        "scopes": ["api:client:v2"],
+        "expires_at": claims["exp"],
+    }
+
+
+def test_bearer_call_makes_no_database_query(client, access_token, django_assert_num_queries):
+    call(client, access_token)
+    with django_assert_num_queries(0):
+        assert call(client, access_token).status_code == 200
+
+
+def test_missing_token_is_401_with_retry(client):
+    refused(call(client, None))
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer", "Bearer ", "Basic abc", "Token abc", "Bearer a.b.c", "Bearer not-a-jwt", "Bearer " + "x" * 9000],
+)
+def test_malformed_authorization_is_401(client, header):
+    refused(call(client, None, header=header))
+
+
+def test_tampered_token_is_refused(client, access_token):
+    header, payload, signature = access_token.split(".")
+    tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
+    refused(call(client, tampered))
+
+
+def _forge(claims_override=None, *, key=None, kid=None, alg="ES256", typ="at+jwt", now=None):
+    real_kid, _, real_key = active_signing_material("access_token")
+    now = int(now if now is not None else time.time())
+    claims = access_token_claims(
+        issuer="http://testserver",
+        audience="http://testserver",
+        client_id="c",
+        software_id="00000000-0000-0000-0000-000000000000",
+        statement_jti="00000000-0000-0000-0000-000000000000",
+        programmer="demo-networks",
+        channels=[],
+        scope="api:client:v2",
+        issued_at=now,
+        lifetime=3600,
+        jti="j",
+    )
+    claims.update(claims_override or {})
+    if typ != "at+jwt":
+        return jwt.encode(claims, key or real_key, algorithm=alg, headers={"kid": kid or real_kid, "typ": typ})
+    return jwt_encode(claims, kid=kid or real_kid, algorithm=alg, private_key=key or real_key)
+
+
+def test_token_signed_by_a_foreign_key_with_our_kid_is_refused(client, access_token):
+    refused(call(client, _forge(key=foreign_key("ES256"))))
+
+
+def test_unknown_kid_is_refused(client, access_token):
+    refused(call(client, _forge(kid="nope")))
+
+
+def test_hmac_token_is_refused(client, access_token):
+    kid = jwt.get_unverified_header(access_token)["kid"]
+    headers = {"kid": kid, "typ": "at+jwt"}
+    forged = jwt.encode({"iss": "http://testserver"}, "secret" * 6, algorithm="HS256", headers=headers)
+    refused(call(client, forged))
+
+
+def test_wrong_type_is_refused(client, access_token):
+    refused(call(client, _forge(typ="JWT")))
+
+
+def test_wrong_issuer_is_refused(client, access_token):
+    refused(call(client, _forge({"iss": "https://elsewhere.example.com"})))
+
+
+def test_wrong_audience_is_refused(client, access_token):
+    refused(call(client, _forge({"aud": "https://elsewhere.example.com"})))
+
+
+def test_expired_token_is_refused_after_30_seconds_of_leeway(client, credentials, access_token):
+    now = time.time()
+    fine = _forge({"client_id": credentials["client_id"], "exp": int(now) - 20})
+    assert call(client, fine).status_code == 200
+    body = refused(call(client, _forge({"client_id": credentials["client_id"], "exp": int(now) - 40})))
+    assert "expired" in body["error_description"]
+
+
+def test_token_from_the_future_is_refused(client, access_token):
+    refused(call(client, _forge(now=time.time() + 600)))
+
+
+def test_missing_scope_is_403_insufficient_scope(client, programmer, channels):
+    from software_statements.services import software_statement_issue
+    from tests.factories import make_application
+
+    from .conftest import register
+
+    app = make_application(programmer, name="Analytics only", scopes=["analytics:client"])
+    statement, _ = software_statement_issue(application=app, actor="tests")
+    token = get_token(client, register(client, statement).json())["access_token"]
+    response = call(client, token)
+    assert_json_error(response, 403, "insufficient_scope")
+
+
+def test_rotated_key_keeps_verifying_and_retired_key_does_not(client, access_token):
+    signing_key_rotate(purpose="access_token", actor="tests")
+    endpoints._verified.clear()
+    from software_statements.keys import clear_key_caches
+
+    clear_key_caches()
+    assert call(client, access_token).status_code == 200
+    old = SigningKey.objects.get(kid=jwt.get_unverified_header(access_token)["kid"])
+    signing_key_retire(key=old, actor="tests")
+    clear_key_caches()
+    refused(call(client, access_token))
+
+
+# --- revocations ------------------------------------------------------------------------------------
+
+
+def test_revoked_application_token_is_refused_with_application_registration(
+    client, access_token, application, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        registered_application_revoke(application=application, reason="abuse", actor="tests")
+    refused(call(client, access_token), action="application-registration")
+
+
+def test_revoked_statement_token_is_refused(client, access_token, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        software_statement_revoke(statement=SoftwareStatement.objects.get(), reason="leak", actor="tests")
+    refused(call(client, access_token), action="application-registration")
+
+
+def test_revoked_client_token_is_refused(client, credentials, access_token, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client_revoke(client=Client.objects.get(client_id=credentials["client_id"]), reason="x", actor="tests")
+    refused(call(client, access_token), action="application-registration")
+
+
+def test_other_clients_of_the_application_are_not_hit_by_a_client_revocation(
+    client, statement, django_capture_on_commit_callbacks
+):
+    from .conftest import register
+
+    first, second = register(client, statement).json(), register(client, statement).json()
+    first_token, second_token = get_token(client, first)["access_token"], get_token(client, second)["access_token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client_revoke(client=Client.objects.get(client_id=first["client_id"]), reason="x", actor="tests")
+    refused(call(client, first_token), action="application-registration")
+    assert call(client, second_token).status_code == 200
+
+
+@override_settings(REDIS_URL="redis://127.0.0.1:1/0")
+def test_with_redis_unreachable_the_database_decides(
+    client, credentials, access_token, application, django_capture_on_commit_callbacks, caplog
+):
+    from registered_apps.stamps import redis_connection
+
+    redis_connection.cache_clear()
+    try:
+        assert call(client, access_token).status_code == 200
+        assert "Redis unreachable" in caplog.text
+        registered_application_revoke(application=application, reason="abuse", actor="tests")
+        refused(call(client, access_token), action="application-registration")
+    finally:
+        redis_connection.cache_clear()
