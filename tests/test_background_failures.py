@@ -1,0 +1,326 @@
+"""Staying up when Redis or PostgreSQL fail.
+
+- Redis unreachable (REDIS_URL pointed at a closed port): registration and token issue still answer
+  201 and the log says so, bearer checks fall back to the database, throttling falls back to
+  per-process buckets, and a revocation still commits although its stamp and email task cannot leave.
+- PostgreSQL restarted under a running server (a throwaway cluster this test owns): the next requests
+  succeed without restarting the server.
+"""
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from glob import glob
+from pathlib import Path
+
+import pytest
+
+from oauth import caches, endpoints, views
+from oauth.gate import local_buckets, redis_health
+from oauth.usage import local_usage
+from registered_apps import services
+from registered_apps.models import ApplicationStatus
+from registered_apps.stamps import redis_connection
+from software_statements.keys import clear_key_caches
+from software_statements.services import software_statement_issue
+from tests.oauth.conftest import REGISTER, SESSION, TOKEN, get_token, register
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _clear_process_state() -> None:
+    redis_connection.cache_clear()
+    redis_health.reset()
+    caches.caches_clear()
+    endpoints._verified.clear()
+    views._metadata_cache.clear()
+    local_buckets.clear()
+    local_usage.clear()
+    clear_key_caches()
+
+
+@pytest.fixture
+def redis_down(settings):
+    """Every Redis client of the API points at a port where nothing listens."""
+    settings.REDIS_URL = f"redis://127.0.0.1:{_free_port()}/0"
+    _clear_process_state()
+    yield
+    settings.REDIS_URL = os.environ.get("REDIS_URL", "")
+    _clear_process_state()
+
+
+@pytest.fixture
+def statement(application) -> str:
+    token, _ = software_statement_issue(application=application, actor="tests")
+    return token
+
+
+def test_with_redis_unreachable_registration_and_token_issue_still_answer_201_and_log_it(
+    redis_down, statement, client, caplog
+):
+    with caplog.at_level(logging.WARNING):
+        registered = register(client, statement)
+        assert registered.status_code == 201, registered.content
+        token = get_token(client, registered.json())
+
+    assert token["token_type"] == "bearer" and token["access_token"]
+    assert "Redis unreachable" in caplog.text
+
+
+def test_with_redis_unreachable_bearer_checks_fall_back_to_the_database(
+    redis_down, statement, client, application, tam, caplog, django_capture_on_commit_callbacks
+):
+    credentials = register(client, statement).json()
+    access_token = get_token(client, credentials)["access_token"]
+    assert client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {access_token}").status_code == 200
+
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        services.registered_application_revoke(application=application, reason="Leak", actor=tam)
+    assert "not published" in caplog.text  # the stamp could not reach Redis...
+
+    response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {access_token}")
+    assert response.status_code == 401  # ...and the database refused the token anyway
+    assert response.json()["action"] == "application-registration"
+
+
+def test_with_redis_unreachable_throttling_falls_back_to_per_process_buckets(redis_down, settings, db, client):
+    settings.DCR_THROTTLE_RATE = 0.001
+    settings.DCR_THROTTLE_BURST = 3
+    statuses = [
+        client.post(REGISTER, data="{}", content_type="application/json", REMOTE_ADDR="198.51.100.7").status_code
+        for _ in range(4)
+    ]
+    assert statuses[:3] == [400, 400, 400]
+    assert statuses[3] == 429
+    # Another address has its own bucket.
+    assert (
+        client.post(REGISTER, data="{}", content_type="application/json", REMOTE_ADDR="198.51.100.8").status_code == 400
+    )
+    throttled = client.post(
+        TOKEN, data="", content_type="application/x-www-form-urlencoded", REMOTE_ADDR="198.51.100.7"
+    )
+    assert throttled.status_code in (400, 429)
+
+
+def test_a_revocation_commits_even_when_the_broker_cannot_take_its_email_task(
+    redis_down, application, tam, caplog, django_capture_on_commit_callbacks
+):
+    from dcr_project.celery import app
+    from registered_apps.tasks import application_revoked_email
+
+    previous = dict(app.conf.broker_transport_options or {})
+    app.conf.task_always_eager = False
+    app.conf.broker_url = os.environ.get("DCR_TEST_CLOSED_BROKER", "") or f"redis://127.0.0.1:{_free_port()}/0"
+    app.pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        started = time.monotonic()
+        with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+            services.registered_application_revoke(application=application, reason="Leak", actor=tam)
+        elapsed = time.monotonic() - started
+    finally:
+        app.conf.broker_url = os.environ.get("REDIS_URL") or "memory://"
+        app.conf.task_always_eager = not os.environ.get("REDIS_URL")
+        app.conf.broker_transport_options = previous
+        app.pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REVOKED
+    assert f"task {application_revoked_email.name} could not be run or enqueued" in caplog.text
+    assert elapsed < 15, f"publishing to a dead broker held the request for {elapsed:.1f}s"
+
+
+# --- PostgreSQL restarted under a running server -----------------------------------------------------
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+def _as_postgres(*command: str, **kwargs) -> subprocess.CompletedProcess:
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return subprocess.run([*prefix, *command], check=True, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL cluster of our own on a free port, removed afterwards."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None or (os.geteuid() == 0 and not shutil.which("runuser")):
+        pytest.skip("needs PostgreSQL's server binaries (initdb, pg_ctl) to run a throwaway cluster")
+    # Not under pytest's tmp dir: the postgres user must be able to reach it.
+    base = Path(tempfile.mkdtemp(prefix="dcr-own-postgres-"))
+    data = base / "data"
+    socket_dir = base / "socket"
+    socket_dir.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(socket_dir, "postgres")
+    port = _free_port()
+    _as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start")
+    try:
+        _as_postgres(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "dcr")
+        yield bin_dir, data, port, options, base
+    finally:
+        subprocess.run(
+            [
+                *(["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []),
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _request(url: str, data: bytes | None = None, content_type: str = "") -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type} if content_type else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_after_postgresql_restarts_the_next_requests_succeed_without_a_server_restart(own_postgres, tmp_path):
+    bin_dir, data, port, options, base = own_postgres
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+        "DJANGO_SETTINGS_MODULE": "dcr_project.settings.test",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/dcr",
+        "CONN_MAX_AGE": "600",  # persistent connections: the ones the restart breaks
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=300)
+    subprocess.run(
+        [*manage, "create_programmer", "restart-networks", "--name", "Restart Networks", "--channel", "restart-one"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    created = subprocess.run(
+        [
+            *manage,
+            "create_registered_app",
+            "--programmer",
+            "restart-networks",
+            "--all-channels",
+            "--name",
+            "Restart",
+            "--platform",
+            "ios",
+            "--scope",
+            "api:client:v2",
+            "--statement",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    statement = created.stdout.strip().splitlines()[-1]
+    web_port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "dcr_project.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{web_port}",
+            "--workers",
+            "1",
+            "--threads",
+            "1",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=(tmp_path / "web.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{web_port}"
+
+    def register_and_get_token() -> None:
+        status, body = _request(
+            base_url + "/o/client/register",
+            json.dumps({"software_statement": statement}).encode(),
+            "application/json",
+        )
+        assert status == 201, body[:500]
+        credentials = json.loads(body)
+        status, body = _request(
+            base_url + "/o/client/token",
+            urllib.parse.urlencode(
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": credentials["client_id"],
+                    "client_secret": credentials["client_secret"],
+                }
+            ).encode(),
+            "application/x-www-form-urlencoded",
+        )
+        assert status == 201, body[:500]
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _request(base_url + "/accounts/login/")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "web.log").read_text()
+                time.sleep(0.2)
+        register_and_get_token()  # the server now holds a persistent database connection
+
+        _as_postgres(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(base / "log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
+
+        register_and_get_token()
+        register_and_get_token()
+        assert server.poll() is None
+        assert "Internal Server Error" not in (tmp_path / "web.log").read_text()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
