@@ -7,8 +7,8 @@ Environment (all optional):
   BENCH_THREADS=2         wrk threads                      BENCH_WARMUP=2        seconds of unmeasured wrk first
   BENCH_TIMEOUT=30        wrk request timeout, seconds     BENCH_WORKERS=2       gunicorn sync workers
   BENCH_PORT=<free port>  gunicorn's port                  BENCH_SCENARIOS=...   comma list (default: all)
-  BENCH_PAIRED_FLOOR=1    measure the floor again right before each scenario and use that run for its ratio
-                          (0: once more at the end, and every ratio uses the mean)
+  BENCH_ROUNDS=5          each scenario runs in this many slices, each after a floor slice of the same length;
+                          its ratio is against those floor slices (1: one floor run, then the scenario)
   BENCH_DASHBOARD_APPLICATIONS=10000, BENCH_DASHBOARD_PROGRAMMERS=100, BENCH_DASHBOARD_REQUESTS=30
   BENCH_PROFILE=token,register   after wrk, profile these scenarios in-process with pyinstrument (0: none)
   BENCH_PROFILE_REQUESTS=500     requests per profile
@@ -56,7 +56,7 @@ class Config:
         self.warmup = _env_float("BENCH_WARMUP", 2)
         self.timeout = _env_float("BENCH_TIMEOUT", 30)
         self.workers = _env_int("BENCH_WORKERS", 2)
-        self.paired_floor = (os.environ.get("BENCH_PAIRED_FLOOR") or "1") not in ("0", "no", "false")
+        self.rounds = max(1, _env_int("BENCH_ROUNDS", 5))
         self.port = _env_int("BENCH_PORT", 0) or services.free_port()
         wanted = [s.strip() for s in (os.environ.get("BENCH_SCENARIOS") or "").split(",") if s.strip()]
         known = (*API_SCENARIOS, *DASHBOARD_SCENARIOS)
@@ -83,7 +83,7 @@ class Config:
             "connections": self.connections,
             "threads": self.threads,
             "gunicorn_workers": self.workers,
-            "paired_floor": self.paired_floor,
+            "rounds": self.rounds,
             "worker_class": "sync",
             "settings": SETTINGS,
             "dashboard_applications": self.dashboard_applications,
@@ -124,74 +124,80 @@ def _versions() -> tuple[str, str]:
     return postgres, str(info.get("redis_version", ""))
 
 
-def _row(result: Any) -> dict[str, Any]:
-    return {
-        "rps": round(result.rps, 1),
-        "p50_ms": round(result.p50_ms, 2),
-        "p99_ms": round(result.p99_ms, 2),
-        "non_2xx": result.non_2xx,
-        "ratio_to_floor": None,
-        "requests": result.requests,
-        "bad_body": result.bad_body,
-        "socket_errors": {k: v for k, v in result.errors.items() if k != "status"},
-    }
-
-
-def _measure(config: Config, base_url: str, scenario: Any, entry: dict[str, Any], *, warm_up: bool) -> Any:
-    """Check the request once per worker, warm up, run wrk; fills `entry` and returns wrk's result."""
-    from . import wrk
+def _preflight(config: Config, base_url: str, scenario: Any, entry: dict[str, Any]) -> bool:
+    """Two requests per worker before measuring: they must succeed, and they load each worker's caches."""
     from .scenarios import call
 
-    name = scenario.name
-    # Two requests per worker first: they must succeed, and they load each worker's caches.
     for _ in range(config.workers * 2):
         answer = call(base_url, scenario.request)
         if answer.status // 100 != 2 or not scenario.request.body_matches(answer.body.decode("utf-8", "replace")):
             entry.update(status="failed", reason=f"the first requests answered {answer.describe()}")
-            _log(f"{name}: FAILED before measuring ({entry['reason']})")
-            return None
-    options = {"connections": config.connections, "threads": config.threads, "timeout": config.timeout}
-    try:
-        if warm_up and config.warmup > 0:
-            wrk.run(base_url, scenario.request, duration=config.warmup, **options)
-        _log(f"{name}: wrk {config.duration:.0f} s, {config.connections} connections")
-        result = wrk.run(base_url, scenario.request, duration=config.duration, **options)
-    except (RuntimeError, OSError) as exc:
-        entry.update(status="failed", reason=str(exc))
-        _log(f"{name}: FAILED ({exc})")
-        return None
-    entry.update(_row(result))
-    problems = []
-    if result.requests == 0:
-        problems.append("no request completed")
-    if result.non_2xx or result.bad_body:
-        problems.append(f"{result.non_2xx} non-2xx, {result.bad_body} unexpected bodies; first: {result.first_failure}")
-    if result.socket_errors:
-        problems.append(f"wrk errors {entry['socket_errors']}")
-    entry["status"] = "failed" if problems else "ok"
-    if problems:
-        entry["reason"] = "; ".join(problems)
-    _log(f"{name}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
-         + (f" - FAILED: {entry['reason']}" if problems else ""))  # fmt: skip
-    # Requests still in the workers when wrk stops must not spill into the next measurement.
+            _log(f"{scenario.name}: FAILED before measuring ({entry['reason']})")
+            return False
+    return True
+
+
+def _wrk(config: Config, base_url: str, scenario: Any, duration: float) -> Any:
+    """One wrk run, then a pause: requests still in the workers must not spill into the next run."""
+    from . import wrk
+
+    result = wrk.run(
+        base_url,
+        scenario.request,
+        duration=duration,
+        connections=config.connections,
+        threads=config.threads,
+        timeout=config.timeout,
+    )
     time.sleep(min(10.0, max(0.5, 2 * result.p99_ms / 1000)))
     return result
 
 
+def _fill(entry: dict[str, Any], runs: list[Any]) -> None:
+    """The entry of one scenario from its wrk runs: throughput over all of them; p50 the median of the
+    runs' medians and p99 the worst run's p99 (wrk's histograms cannot be merged from outside)."""
+    requests = sum(run.requests for run in runs)
+    duration = sum(run.duration_s for run in runs)
+    p50s = sorted(run.p50_ms for run in runs)
+    errors: dict[str, int] = {}
+    for run in runs:
+        for kind, count in run.errors.items():
+            if kind != "status":
+                errors[kind] = errors.get(kind, 0) + count
+    entry.update(
+        rps=round(requests / duration, 1) if duration else 0.0,
+        p50_ms=round(p50s[len(p50s) // 2], 2),
+        p99_ms=round(max(run.p99_ms for run in runs), 2),
+        non_2xx=sum(run.non_2xx for run in runs),
+        ratio_to_floor=None,
+        requests=requests,
+        bad_body=sum(run.bad_body for run in runs),
+        socket_errors=errors,
+    )
+    problems = []
+    if requests == 0:
+        problems.append("no request completed")
+    if entry["non_2xx"] or entry["bad_body"]:
+        first = next(run.first_failure for run in runs if run.first_failure)
+        problems.append(f"{entry['non_2xx']} non-2xx, {entry['bad_body']} unexpected bodies; first: {first}")
+    if any(errors.values()):
+        problems.append(f"wrk errors {errors}")
+    entry["status"] = "failed" if problems else "ok"
+    if problems:
+        entry["reason"] = "; ".join(problems)
+
+
 def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The floor once, then each scenario in rounds that alternate a floor slice and a scenario slice.
+
+    wrk, gunicorn, PostgreSQL and Redis share the machine's cores with whatever else runs, and that load
+    drifts; interleaving exposes the scenario and its floor to the same drift, so their ratio holds up
+    better than either number. The floor row is its own uninterrupted run; `floor_rps` of a scenario is
+    the floor measured in its rounds, and its ratio is against that."""
     results: dict[str, dict[str, Any]] = {}
-    floor_runs: list[float] = []
-
-    def measure_floor() -> float | None:
-        run: dict[str, Any] = {}
-        _measure(config, base_url, scenarios["floor"], run, warm_up=False)
-        if run.get("status") != "ok":
-            floor.update(status="failed", reason=f"a later floor run: {run.get('reason')}")
-            return None
-        floor_runs.append(run["rps"])
-        return float(run["rps"])
-
     floor: dict[str, Any] = {}
+    floor_slices: list[float] = []
+    slice_s = config.duration / config.rounds
     for name in API_SCENARIOS:
         if name not in config.scenarios:
             continue
@@ -204,31 +210,57 @@ def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[s
         if scenario.missing:
             entry.update(status="not available", reason=scenario.missing)
             _log(f"{name}: not available ({scenario.missing})")
-        elif scenario.failed or scenario.request is None:
+            continue
+        if scenario.failed or scenario.request is None:
             entry.update(status="failed", reason=scenario.failed or "no request could be built")
             _log(f"{name}: FAILED before measuring ({entry['reason']})")
-        elif name == "floor":
-            if _measure(config, base_url, scenario, entry, warm_up=True) is not None:
-                floor_runs.append(entry["rps"])
-        else:
-            # The machine's load drifts (other work on shared cores, thermal limits): with paired floors,
-            # each scenario's ratio uses a floor run measured just before it.
-            if config.paired_floor and floor.get("status") == "ok":
-                entry["floor_rps"] = measure_floor()
-            _measure(config, base_url, scenario, entry, warm_up=scenario.warm_up)
+            continue
+        if name != "floor" and floor.get("status") != "ok":
+            entry.update(status="failed", reason="no floor to compare with")
+            continue
+        if not _preflight(config, base_url, scenario, entry):
+            continue
+        try:
+            if scenario.warm_up and config.warmup > 0:
+                _wrk(config, base_url, scenario, config.warmup)
+            if name == "floor":
+                _log(f"floor: wrk {config.duration:g} s, {config.connections} connections")
+                _fill(entry, [_wrk(config, base_url, scenario, config.duration)])
+            else:
+                _log(f"{name}: {config.rounds} x ({slice_s:g} s floor, {slice_s:g} s {name})")
+                own, floors = [], []
+                for _ in range(config.rounds):
+                    floors.append(_wrk(config, base_url, scenarios["floor"], slice_s))
+                    own.append(_wrk(config, base_url, scenario, slice_s))
+                _fill(entry, own)
+                reference: dict[str, Any] = {}
+                _fill(reference, floors)
+                if reference["status"] != "ok":
+                    entry.update(status="failed", reason=f"its floor slices: {reference['reason']}")
+                entry["floor_rps"] = reference["rps"]
+                entry["rounds"] = [
+                    {"rps": round(run.rps, 1), "floor_rps": round(base.rps, 1)}
+                    for run, base in zip(own, floors, strict=True)
+                ]
+                floor_slices.extend(base.rps for base in floors)
+        except (RuntimeError, OSError) as exc:
+            entry.update(status="failed", reason=str(exc))
+        if entry.get("rps") is not None:
+            _log(f"{name}: {entry['rps']:.1f} req/s, p50 {entry['p50_ms']:.1f} ms, p99 {entry['p99_ms']:.1f} ms"
+                 + (f" (floor {entry['floor_rps']:.1f} req/s)" if "floor_rps" in entry else ""))  # fmt: skip
+        if entry.get("status") == "failed":
+            _log(f"{name}: FAILED: {entry['reason']}")
 
-    # Without paired floors, the floor runs again at the end and ratios use the mean of both runs.
-    if not config.paired_floor and floor.get("status") == "ok" and len(results) > 1:
-        measure_floor()
-    if floor_runs:
-        floor.update(rps=round(sum(floor_runs) / len(floor_runs), 1), rps_runs=floor_runs)
+    if floor_slices:
+        floor["slices_rps_min"] = round(min(floor_slices), 1)
+        floor["slices_rps_max"] = round(max(floor_slices), 1)
     for entry in results.values():
         # The same keys on every scenario, null when it did not run.
         for key in ("rps", "p50_ms", "p99_ms", "non_2xx", "ratio_to_floor"):
             entry.setdefault(key, None)
-        reference = entry.get("floor_rps") or floor.get("rps")
-        if entry.get("rps") is not None and reference:
-            entry["ratio_to_floor"] = round(entry["rps"] / reference, 4)
+        reference_rps = entry.get("floor_rps") or floor.get("rps")
+        if entry.get("rps") is not None and reference_rps:
+            entry["ratio_to_floor"] = round(entry["rps"] / reference_rps, 4)
     return results
 
 
@@ -272,8 +304,10 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             status = f"not available: {entry.get('reason', '')}"
         elif status == "failed":
             status = f"FAILED: {str(entry.get('reason', ''))[:160]}"
-        if entry.get("rps_runs"):
-            status += " (runs: " + " and ".join(f"{rps:,.0f}" for rps in entry["rps_runs"]) + " req/s)"
+        if entry.get("slices_rps_min") is not None:
+            status += (
+                f" (floor slices between scenarios: {entry['slices_rps_min']:,.0f} to {entry['slices_rps_max']:,.0f})"
+            )
         target = entry.get("target_ratio")
         ratio = entry.get("ratio_to_floor")
         if target is not None and ratio is not None:
