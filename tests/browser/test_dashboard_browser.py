@@ -150,7 +150,9 @@ def test_invalid_form_shows_its_errors_next_to_the_fields(new_page, screenshot, 
     assert not RegisteredApplication.objects.exists()
 
 
-def test_revocation_request_reaches_the_admin(new_page, screenshot, rw_user, tam, programmer, channels):
+def test_revocation_request_reaches_the_admin_and_the_tams_inbox(
+    new_page, screenshot, eager_tasks, mailoutbox, rw_user, tam, programmer, channels
+):
     application = make_application(programmer, name="Leaky app")
     page = new_page()
     sign_in(page, "rw", path=f"/applications/{application.pk}/")
@@ -161,6 +163,9 @@ def test_revocation_request_reaches_the_admin(new_page, screenshot, rw_user, tam
     expect(page.get_by_role("link", name="Request revocation")).to_have_count(0)
     screenshot(page, "dashboard")
     assert RevocationRequest.objects.get().requested_by == rw_user
+    emailed = [message for message in mailoutbox if "tam@example.com" in message.to]
+    assert len(emailed) == 1 and "Leaky app" in emailed[0].body
+    assert "Its statement was pasted in a public forum." in emailed[0].body
 
     admin = new_page()
     admin.goto("/admin/login/?next=/admin/registered_apps/revocationrequest/")
@@ -251,3 +256,22 @@ def test_detail_page_charts_thirty_days_of_usage(new_page, screenshot, rw_user, 
     expect(page.locator("details.data-table tbody tr")).to_have_count(30)
     page.get_by_text("Show the numbers").click()
     screenshot(page)
+
+
+def test_every_programmer_tab_is_reachable_from_the_tab_bar(new_page, screenshot, rw_user, programmer, channels):
+    for number, platform in enumerate(["ios", "roku", "androidtv"]):
+        seed_history(make_application(programmer, name=f"Player {number}", platforms=[platform]), rw_user, days=12)
+    page = new_page()
+    sign_in(page, "rw", path=f"/programmers/{programmer.slug}/")
+    tabs = page.get_by_role("navigation", name="Demo Networks sections")
+    for label, check in (
+        ("Channels", "watch.demo-two.example.com"),
+        ("Custom schemes", channels[2].custom_schemes.get().scheme),
+        ("Changes log", "application.create"),
+        ("Usage", "Busiest applications"),
+        ("Registered applications", "Player 2"),
+    ):
+        tabs.get_by_role("link", name=label).click()
+        expect(tabs.get_by_role("link", name=label)).to_have_attribute("aria-current", "page")
+        expect(page.locator("main")).to_contain_text(check)
+        screenshot(page, label.lower().replace(" ", "-"))
