@@ -7,6 +7,7 @@ per call); signing here is one `sign()` call on a cached key plus two base64 enc
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -22,6 +23,7 @@ ACCESS_TOKEN_TYPE = "at+jwt"
 ALGORITHMS = ("ES256", "RS256")
 MAX_TOKEN_LENGTH = 8192
 _ES256_HALF = 32
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class TokenError(Exception):
@@ -40,7 +42,7 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Strict base64url without padding (RFC 7515 2); raises ValueError on anything else."""
-    if not text or "=" in text or len(text) % 4 == 1:
+    if not text or len(text) % 4 == 1 or not _B64URL.fullmatch(text):
         raise ValueError("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
