@@ -18,7 +18,7 @@ from django.db.models import Sum
 from oauth import usage_flush as flush
 from oauth.tasks import usage_flush as usage_flush_task
 from oauth.usage import PENDING_KEY, usage_field
-from registered_apps.models import Platform, Scope, UsageDaily
+from registered_apps.models import UsageDaily
 from tests.factories import make_application
 
 pytestmark = [
@@ -28,7 +28,8 @@ pytestmark = [
         not os.environ.get("DATABASE_URL", "").startswith("postgres"),
         reason="the worker process must see the test database: needs PostgreSQL (CI provides it)",
     ),
-    pytest.mark.django_db(transaction=True),
+    # Committed rows, so the worker sees them; the migrated catalogs are restored for later tests.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -121,9 +122,6 @@ def start_worker(tmp_path):
 @pytest.fixture
 def counted(programmer, channels):
     """An application with 7 tokens and 2 registrations pending in Redis."""
-    # A transactional test empties every table afterwards, the catalogs' migrated rows included.
-    Platform.objects.get_or_create(code="ios", defaults={"name": "iOS"})
-    Scope.objects.get_or_create(code="api:client:v2", defaults={"name": "REST API v2"})
     application = make_application(programmer)
     client = flush.usage_redis()
     assert client is not None
