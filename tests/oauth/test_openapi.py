@@ -3,6 +3,8 @@ generated from it, sent through the real WSGI stack) finds no 5xx and no respons
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -21,7 +23,19 @@ CHECKS = [
 ]
 
 
+@pytest.fixture
+def _keep_the_test_connection():
+    """As Django's test client does: requests through the raw WSGI app must not close the connection
+    that holds the test's transaction."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("_keep_the_test_connection")
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_every_generated_request_as_documented(case):
