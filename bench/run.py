@@ -145,7 +145,7 @@ def _wrk(config: Config, base_url: str, scenario: Any, duration: float) -> Any:
         base_url,
         scenario.request,
         duration=duration,
-        connections=config.connections,
+        connections=scenario.connections or config.connections,
         threads=config.threads,
         timeout=config.timeout,
     )
@@ -220,6 +220,7 @@ def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[s
             continue
         if not _preflight(config, base_url, scenario, entry):
             continue
+        entry["connections"] = scenario.connections or config.connections
         try:
             if scenario.warm_up and config.warmup > 0:
                 _wrk(config, base_url, scenario, config.warmup)
@@ -395,7 +396,7 @@ def _main(config: Config) -> int:
 
         server.start(FLOOR_PATH)
         _log(f"gunicorn on {server.base_url} with {config.workers} sync workers")
-        built = scenarios.build(server.base_url, api_seed)
+        built = scenarios.build(server.base_url, api_seed, workers=config.workers)
         results = _run_wrk(config, server.base_url, built)
         _queries_per_request(built, results)
         if dashboard_data is not None:
@@ -432,7 +433,8 @@ def _main(config: Config) -> int:
     )
     print(
         f"wrk: {config.duration:.0f} s per scenario, {config.connections} connections, {config.threads} threads; "
-        f"gunicorn: {config.workers} sync workers"
+        f"gunicorn: {config.workers} sync workers; each scenario in {config.rounds} slices, each after a floor slice "
+        f"(dot_token_hashed: {config.workers} connections, one per worker)"
     )
     print()
     print(table(results))

@@ -52,6 +52,8 @@ class Scenario:
     failed: str = ""
     # A slow scenario is not warmed up: its in-flight requests would spill into the measurement.
     warm_up: bool = True
+    # Connections for this scenario when not the configured number (a slow one: one per worker).
+    connections: int | None = None
     target: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -87,7 +89,7 @@ def call(base_url: str, request: Request) -> http.Response:
     return http.request(base_url, request.method, request.path, request.body, request.headers)
 
 
-def build(base_url: str, seed: ApiSeed) -> dict[str, Scenario]:
+def build(base_url: str, seed: ApiSeed, *, workers: int) -> dict[str, Scenario]:
     """Every scenario, after the one-off calls through the real HTTP stack that they depend on."""
     scenarios = {
         "floor": Scenario("floor", "GET a trivial JSON view", Request("GET", FLOOR_PATH, expect_body='"status"')),
@@ -108,6 +110,9 @@ def build(base_url: str, seed: ApiSeed) -> dict[str, Scenario]:
                 '"access_token"',
             ),
             warm_up=False,
+            # Each request burns a worker's CPU for most of a second: more connections than workers would
+            # only queue, and the queue would still be running when the next measurement starts.
+            connections=workers,
         ),
         "dot_token_plain": Scenario(
             "dot_token_plain",
