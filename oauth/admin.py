@@ -41,6 +41,23 @@ class RevokedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Every field is read-only: clients are made by registration and ended by revocation.
+CLIENT_FIELDS: tuple[str, ...] = (
+    "client_id",
+    "registered_application",
+    "statement",
+    "scopes",
+    "redirect_uris",
+    "platform",
+    "user_agent",
+    "device_info_pretty",
+    "created",
+    "last_used_at",
+    "revoked_at",
+    "revocation_reason",
+)
+
+
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
     list_display = ["client_id", "registered_application", "platform", "created", "last_used_at", "revoked_at"]
@@ -48,22 +65,8 @@ class ClientAdmin(admin.ModelAdmin):
     list_filter = [RevokedFilter, "platform", "created"]
     search_fields = ["client_id", "registered_application__name", "registered_application__programmer__slug"]
     date_hierarchy = "created"
-    # Every field is read-only: clients are made by registration and ended by revocation.
-    fields = [
-        "client_id",
-        "registered_application",
-        "statement",
-        "scopes",
-        "redirect_uris",
-        "platform",
-        "user_agent",
-        "device_info_pretty",
-        "created",
-        "last_used_at",
-        "revoked_at",
-        "revocation_reason",
-    ]
-    readonly_fields = fields
+    fields = CLIENT_FIELDS
+    readonly_fields = CLIENT_FIELDS
     actions = ["revoke_clients"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
