@@ -261,8 +261,32 @@ def application_name_version(application_id: str) -> tuple[str, str]:
     return found
 
 
+# --- Database verdicts on tokens (when the stamps cannot tell) --------------------------------------
+
+TOKEN_VERDICT_TTL = 1.0
+_token_verdicts: dict[str, tuple[float, str]] = {}
+
+
+def token_verdict_cached(jti: str) -> str | None:
+    """ "" (not revoked) or what is revoked, as the database said less than a second ago; else None."""
+    found = _token_verdicts.get(jti)
+    if found is not None and found[0] > time.monotonic():
+        return found[1]
+    return None
+
+
+def token_verdict_put(jti: str, verdict: str) -> None:
+    _trim(_token_verdicts)
+    _token_verdicts[jti] = (time.monotonic() + TOKEN_VERDICT_TTL, verdict)
+
+
+def token_verdict_forget(jti: str) -> None:
+    _token_verdicts.pop(jti, None)
+
+
 def caches_clear() -> None:
     """Forget everything (tests, and after bulk changes made outside the services)."""
+    _token_verdicts.clear()
     _records.clear()
     _unknown_until.clear()
     _grants.clear()

@@ -354,7 +354,17 @@ def token_revocation_from_stamps(claims: dict[str, Any], stamps: list[float | No
 
 
 def token_revocation_from_database(claims: dict[str, Any]) -> str:
-    """The fallback when Redis is unreachable: the database's revocations (2 queries)."""
+    """When the stamps cannot tell (Redis unreachable, or no Redis): the database's revocations, read
+    at most once a second per token in this process (2 queries)."""
+    jti = str(claims["jti"])
+    verdict = caches.token_verdict_cached(jti)
+    if verdict is None:
+        verdict = _token_revocation_read(claims)
+        caches.token_verdict_put(jti, verdict)
+    return verdict
+
+
+def _token_revocation_read(claims: dict[str, Any]) -> str:
     from .models import Client, DeniedToken
 
     if DeniedToken.objects.filter(jti=claims["jti"]).exists():

@@ -8,9 +8,10 @@
 3. when allowed and not stale, increments the usage counter (`oauth.usage` documents the format).
 
 Without REDIS_URL everything is in-process: buckets here, stamps in `registered_apps.stamps.local_stamps`,
-usage in `oauth.usage.local_usage`. When Redis is configured but unreachable the service keeps answering
-with per-process buckets, tells the caller the stamps are unknown (it must ask the database), logs
-once per outage and does not try Redis again for `RETRY_AFTER_FAILURE` seconds.
+usage in `oauth.usage.local_usage`; revocations made by other processes (management commands) are read
+from the database, at most once a second per client or token. When Redis is configured but unreachable
+the service keeps answering with per-process buckets, tells the caller the stamps are unknown (it must
+ask the database), logs once per outage and does not try Redis again for `RETRY_AFTER_FAILURE` seconds.
 """
 
 import logging
@@ -215,11 +216,12 @@ def gate_pass(
     if redis_health.configured:
         # Redis is configured but down: the stamps are unknown; the caller asks the database.
         return GateResult(True, "", None, False)
+    # No Redis at all: this process's stamps show its own revocations at once; revocations made by
+    # another process (a management command) are only in the database, so "unknown" sends the caller
+    # there once its record is older than a second. The caller counts usage after its checks.
     values = local_stamps.get_many(list(stamp_keys)) if stamp_keys else []
     stale = any(value is not None and value > fresh_after for value in values)
-    if usage_field and not stale:
-        local_usage.increment(usage_field)
-    return GateResult(True, "", stale, bool(usage_field) and not stale)
+    return GateResult(True, "", True if stale else None, False)
 
 
 def usage_count(field: str) -> None:
@@ -237,8 +239,9 @@ def usage_count(field: str) -> None:
 
 
 def stamps_read(keys: list[str]) -> list[float | None] | None:
-    """Revocation stamps in one MGET (in process without REDIS_URL); None when Redis is unreachable."""
-    if redis_health.configured and redis_health.connection() is None:
+    """Revocation stamps in one MGET; None when they cannot tell (Redis unreachable, or no REDIS_URL:
+    another process's revocation is only in the database), and the caller asks the database."""
+    if not redis_health.configured or redis_health.connection() is None:
         return None
     try:
         values = revocation_stamps_read(keys)

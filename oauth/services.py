@@ -25,6 +25,7 @@ from .caches import (
     client_record_forget,
     client_record_from_client,
     client_record_put,
+    token_verdict_forget,
 )
 from .models import Client, DeniedToken
 from .tokens import access_token_claims, jwt_encode
@@ -182,6 +183,7 @@ def access_token_revoke(*, record: ClientRecord, claims: dict[str, Any], ip_addr
     )
     if created:
         revocation_stamp_publish("token", jti, time.time())
+        transaction.on_commit(lambda: token_verdict_forget(jti))
         audit_event_record(
             actor=record.client_id,
             action="token.revoke",

@@ -1,23 +1,27 @@
 """Bearer protection (RFC 6750) and GET /api/v2/session: 401 / 403 bodies and headers, revocations."""
 
+import os
 import time
 
 import jwt
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
-from oauth import endpoints
+from oauth import caches, endpoints
 from oauth.models import Client
 from oauth.services import client_revoke
 from oauth.tokens import access_token_claims, jwt_encode
 from registered_apps.services import registered_application_revoke
+from registered_apps.stamps import redis_connection
 from software_statements.keys import active_signing_material, signing_key_retire, signing_key_rotate
 from software_statements.models import SigningKey, SoftwareStatement
 from software_statements.services import software_statement_revoke
 from tests.conftest import assert_json_error
 from tests.software_statements.helpers import foreign_key
 
-from .conftest import SESSION, get_token
+from .conftest import SESSION, get_token, token_request
+from .test_token_endpoint import good
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +62,21 @@ def test_session_says_who_the_token_speaks_for(client, credentials, access_token
         "scopes": ["api:client:v2"],
         "expires_at": claims["exp"],
     }
+
+
+@pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="with Redis, revocations travel as stamps")
+def test_revocation_by_another_process_is_seen_within_a_second_without_redis(
+    client, credentials, access_token, application
+):
+    """A management command revokes in its own process: only the database knows (no shared stamps)."""
+    from registered_apps.models import RegisteredApplication
+
+    assert call(client, access_token).status_code == 200
+    RegisteredApplication.objects.filter(pk=application.pk).update(status="revoked", revoked_at=timezone.now())
+    time.sleep(caches.TOKEN_VERDICT_TTL)
+    refused(call(client, access_token), action="application-registration")
+    time.sleep(1.0)
+    assert_json_error(token_request(client, good(credentials)), 400, "invalid_client")
 
 
 def test_bearer_call_makes_no_database_query(client, access_token, django_assert_num_queries):
@@ -211,13 +230,13 @@ def test_other_clients_of_the_application_are_not_hit_by_a_client_revocation(
 def test_with_redis_unreachable_the_database_decides(
     client, credentials, access_token, application, django_capture_on_commit_callbacks, caplog
 ):
-    from registered_apps.stamps import redis_connection
 
     redis_connection.cache_clear()
     try:
         assert call(client, access_token).status_code == 200
         assert "Redis unreachable" in caplog.text
         registered_application_revoke(application=application, reason="abuse", actor="tests")
+        time.sleep(caches.TOKEN_VERDICT_TTL)  # the database is read at most once a second per token
         refused(call(client, access_token), action="application-registration")
     finally:
         redis_connection.cache_clear()

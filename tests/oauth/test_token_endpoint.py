@@ -30,6 +30,11 @@ def good(credentials, **overrides):
     return {k: v for k, v in data.items() if v is not None}
 
 
+def other_secret(secret: str) -> str:
+    """The same secret with its first character changed."""
+    return ("y" if secret[0] == "x" else "x") + secret[1:]
+
+
 def public_key_of(token):
     kid = jwt.get_unverified_header(token)["kid"]
     return verification_keys("access_token")[kid][1]
@@ -139,7 +144,7 @@ BAD_REQUESTS = {
     "missing client_secret": (lambda c: good(c, client_secret=None), "invalid_request"),
     "missing client_id": (lambda c: good(c, client_id=None), "invalid_request"),
     "empty client_secret": (lambda c: good(c, client_secret=""), "invalid_request"),
-    "wrong secret": (lambda c: good(c, client_secret="x" + c["client_secret"][1:]), "invalid_client"),
+    "wrong secret": (lambda c: good(c, client_secret=other_secret(c["client_secret"])), "invalid_client"),
     "unknown client": (lambda c: good(c, client_id="A" * 40), "invalid_client"),
     "odd client id": (lambda c: good(c, client_id="a b\u00e9'\""), "invalid_client"),
     "very long secret": (lambda c: good(c, client_secret="s" * 5000), "invalid_client"),

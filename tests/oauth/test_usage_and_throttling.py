@@ -171,11 +171,22 @@ def test_with_redis_down_throttling_is_per_process(client, credentials, caplog):
         redis_connection.cache_clear()
 
 
+@requires_redis
+@pytest.mark.redis
 @override_settings(DCR_THROTTLE_RATE=1.0, DCR_THROTTLE_BURST=2.0)
-def test_gate_counts_usage_only_when_allowed_and_fresh():
+def test_gate_script_counts_usage_only_when_allowed_and_fresh():
     field = usage_field_today(application_id=uuid.uuid4(), platform="", kind="tokens")
     assert gate_pass(scope="t", ip_address="10.0.0.1", usage_field=field).counted
     assert gate_pass(scope="t", ip_address="10.0.0.1", usage_field=field).counted
     refused = gate_pass(scope="t", ip_address="10.0.0.1", usage_field=field)
     assert not refused.allowed and not refused.counted
-    assert pending_counts() == {field: 2}
+    stale = gate_pass(
+        scope="t", ip_address="10.0.0.2", usage_field=field, stamp_keys=["dcr:revoked:app:x"], fresh_after=0.0
+    )
+    assert (stale.allowed and stale.stale is None) or stale.stale is False
+    redis_connection().set("dcr:revoked:app:x", "100.0")
+    stale = gate_pass(
+        scope="t", ip_address="10.0.0.2", usage_field=field, stamp_keys=["dcr:revoked:app:x"], fresh_after=50.0
+    )
+    assert stale.stale is True and not stale.counted
+    assert pending_counts() == {field: 3}
