@@ -175,11 +175,13 @@ def token(request: HttpRequest) -> HttpResponse:
             return too_many_requests(gate)
         counted = False
         refreshed = _record_lookup(credentials.client_id)
-    try:
-        record = _client_check(refreshed, credentials)
-        scope = _scope_grant(record, requested_scope)
-    except OAuthError as exc:
-        return error_response(exc)
+    if refreshed is None or refreshed is not record:
+        # Read from the database just now: authenticate against what was read.
+        try:
+            record = _client_check(refreshed, credentials)
+            scope = _scope_grant(record, requested_scope)
+        except OAuthError as exc:
+            return error_response(exc)
     if not counted:
         usage_count(usage_field_today(application_id=record.application_id, platform=record.platform, kind="tokens"))
 
