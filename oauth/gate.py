@@ -24,7 +24,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from registered_apps.stamps import local_stamps, redis_connection, revocation_stamps_read
+from registered_apps.stamps import local_stamps, redis_connection
 
 from .token_bucket import BucketDecision, BucketState, bucket_idle_seconds, bucket_take
 from .usage import PENDING_KEY, local_usage
@@ -162,13 +162,36 @@ local_buckets = _LocalBuckets()
 GATE_SCRIPT_SHA = hashlib.sha1(GATE_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 
 
-def _gate_script_run(connection: Any, keys: list[str], args: list[Any]) -> Any:
-    """EVALSHA, loading the script on the first NOSCRIPT (redis-py's Script wrapper costs more per call)."""
+_local = threading.local()
+
+
+def _redis_call(client: Any, *command: Any) -> Any:
+    """One command on a connection this thread keeps to itself.
+
+    redis-py's pool, retry and observability layers cost more than the command on these paths (a sync
+    worker serves one request at a time, so a dedicated connection per thread is all it needs). A
+    broken connection is dropped and the error raised; the next call reconnects."""
+    connection = getattr(_local, "connection", None)
+    if connection is None or _local.client is not client:
+        connection = client.connection_pool.make_connection()
+        _local.connection, _local.client = connection, client
     try:
-        return connection.evalsha(GATE_SCRIPT_SHA, len(keys), *keys, *args)
+        connection.send_command(*command)
+        return connection.read_response()
+    except redis.exceptions.ResponseError:
+        raise
+    except (redis.RedisError, OSError) as exc:
+        connection.disconnect()
+        raise redis.ConnectionError(str(exc)) from None
+
+
+def _gate_script_run(client: Any, keys: list[str], args: list[Any]) -> Any:
+    """EVALSHA, loading the script on the first NOSCRIPT."""
+    try:
+        return _redis_call(client, "EVALSHA", GATE_SCRIPT_SHA, len(keys), *keys, *args)
     except redis.exceptions.NoScriptError:
-        connection.script_load(GATE_SCRIPT)
-        return connection.evalsha(GATE_SCRIPT_SHA, len(keys), *keys, *args)
+        _redis_call(client, "SCRIPT", "LOAD", GATE_SCRIPT)
+        return _redis_call(client, "EVALSHA", GATE_SCRIPT_SHA, len(keys), *keys, *args)
 
 
 def throttle_settings() -> tuple[float, float]:
@@ -230,7 +253,7 @@ def usage_count(field: str) -> None:
     connection = redis_health.connection()
     if connection is not None:
         try:
-            connection.hincrby(PENDING_KEY, field, 1)
+            _redis_call(connection, "HINCRBY", PENDING_KEY, field, 1)
         except redis.RedisError as exc:
             redis_health.failed(exc)
         else:
@@ -242,12 +265,13 @@ def usage_count(field: str) -> None:
 def stamps_read(keys: list[str]) -> list[float | None] | None:
     """Revocation stamps in one MGET; None when they cannot tell (Redis unreachable, or no REDIS_URL:
     another process's revocation is only in the database), and the caller asks the database."""
-    if not redis_health.configured or redis_health.connection() is None:
+    connection = redis_health.connection()
+    if connection is None:
         return None
     try:
-        values = revocation_stamps_read(keys)
+        values = _redis_call(connection, "MGET", *keys)
     except redis.RedisError as exc:
         redis_health.failed(exc)
         return None
     redis_health.succeeded()
-    return values
+    return [float(value) if value is not None else None for value in values]
