@@ -165,6 +165,15 @@ GATE_SCRIPT_SHA = hashlib.sha1(GATE_SCRIPT.encode()).hexdigest()  # noqa: S324 -
 _local = threading.local()
 
 
+def _resp_pack(command: tuple[Any, ...]) -> bytes:
+    """A RESP array of bulk strings (what redis-py's packer builds, without its per-argument dispatch)."""
+    parts = [b"*%d\r\n" % len(command)]
+    for argument in command:
+        data = argument if isinstance(argument, bytes) else str(argument).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
 def _redis_call(client: Any, *command: Any) -> Any:
     """One command on a connection this thread keeps to itself.
 
@@ -176,7 +185,7 @@ def _redis_call(client: Any, *command: Any) -> Any:
         connection = client.connection_pool.make_connection()
         _local.connection, _local.client = connection, client
     try:
-        connection.send_command(*command)
+        connection.send_packed_command([_resp_pack(command)], check_health=False)
         return connection.read_response()
     except redis.exceptions.ResponseError:
         raise

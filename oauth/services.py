@@ -39,6 +39,11 @@ def client_secret_generate() -> str:
     return secrets.token_urlsafe(SECRET_BYTES)
 
 
+def client_id_generate() -> str:
+    """40 characters from the OS random source (django-oauth-toolkit's default draws them one by one)."""
+    return secrets.token_urlsafe(30)
+
+
 def client_register(
     *,
     grant: StatementGrant,
@@ -58,6 +63,7 @@ def client_register(
     with transaction.atomic():
         # Writes first: under SQLite a transaction that reads before writing can deadlock.
         client = Client(
+            client_id=client_id_generate(),
             name=f"{grant.client_name} {grant.software_version}"[:255],
             client_type=Client.CLIENT_CONFIDENTIAL,
             authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
