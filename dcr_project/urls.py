@@ -8,6 +8,8 @@ from django.urls import include, path
 from registered_apps.emails import QueuedPasswordResetForm
 
 urlpatterns = [
+    # First: the API is what clients hit millions of times, and its paths are exact (no catch-all).
+    path("", include("oauth.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     # Ahead of Django's auth URLs: the reset email is sent by a task, not inside the request.
     path(
@@ -16,7 +18,6 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("oauth.urls")),
     path("", include("software_statements.urls")),
     path("", include("registered_apps.urls")),
 ]
