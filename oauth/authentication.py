@@ -18,8 +18,8 @@ from rest_framework.request import Request
 
 from .endpoints import (
     access_token_verified,
-    token_revocation_from_database,
     token_revocation_from_stamps,
+    token_revocation_without_stamps,
     token_stamp_keys,
 )
 from .errors import bearer_error
@@ -50,9 +50,10 @@ def bearer_token_check(token: str) -> dict[str, Any]:
     except TokenError as exc:
         raise bearer_error(exc.description, action="retry") from None
     stamps = stamps_read(token_stamp_keys(claims))
-    revoked = token_revocation_from_stamps(claims, stamps) if stamps is not None else ""
     if stamps is None:
-        revoked = token_revocation_from_database(claims)
+        revoked = token_revocation_without_stamps(claims)
+    else:
+        revoked = token_revocation_from_stamps(claims, stamps)
     if revoked == "token":
         raise bearer_error("The access token has been revoked.", action="retry")
     if revoked:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from registered_apps.request_ip import request_ip
-from registered_apps.stamps import stamp_key
+from registered_apps.stamps import local_stamps, stamp_key
 from software_statements.keys import verification_keys
 from software_statements.models import KeyPurpose
 from software_statements.verify import StatementError, software_statement_verify
@@ -23,7 +23,7 @@ from software_statements.verify import StatementError, software_statement_verify
 from . import caches
 from .device_info import DeviceInfoError, device_info_parse, platform_for_client
 from .errors import OAuthError, error_response, invalid_request, json_response
-from .gate import GateResult, gate_pass, stamps_read, usage_count
+from .gate import GateResult, gate_pass, redis_health, stamps_read, usage_count
 from .http import (
     ClientCredentials,
     accept_allows_json,
@@ -355,6 +355,16 @@ def token_revocation_from_stamps(claims: dict[str, Any], stamps: list[float | No
     return ""
 
 
+def token_revocation_without_stamps(claims: dict[str, Any]) -> str:
+    """When Redis cannot tell: without Redis at all, this process's own revocations first (at once),
+    then the database (another process's revocations, within a second)."""
+    if not redis_health.configured:
+        revoked = token_revocation_from_stamps(claims, local_stamps.get_many(token_stamp_keys(claims)))
+        if revoked:
+            return revoked
+    return token_revocation_from_database(claims)
+
+
 def token_revocation_from_database(claims: dict[str, Any]) -> str:
     """When the stamps cannot tell (Redis unreachable, or no Redis): the database's revocations, read
     at most once a second per token in this process (2 queries)."""
@@ -416,9 +426,10 @@ def _token_state(record: caches.ClientRecord, token_value: str) -> tuple[caches.
     if refreshed is None or refreshed.revoked:
         raise _invalid_client(None, "The client has been revoked; register again.")
     if claims is not None:
-        revoked = token_revocation_from_stamps(claims, stamps[3:]) if stamps is not None else ""
         if stamps is None:
-            revoked = token_revocation_from_database(claims)
+            revoked = token_revocation_without_stamps(claims)
+        else:
+            revoked = token_revocation_from_stamps(claims, stamps[3:])
         if revoked:
             claims = None
     return refreshed, claims
