@@ -13,3 +13,6 @@ DCR_KEY_ENCRYPTION_KEY = env(
     "DCR_KEY_ENCRYPTION_KEY",
     default=base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode(),
 )
+# Without Redis there is no beat: a server process flushes usage counters itself (oauth.embedded).
+DCR_EMBEDDED_SCHEDULER = env.bool("DCR_EMBEDDED_SCHEDULER", default=True)
+DCR_USAGE_FLUSH_SECONDS = env.int("DCR_USAGE_FLUSH_SECONDS", default=10)

@@ -11,3 +11,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DCR_THROTTLE_RATE = 1000.0
 DCR_THROTTLE_BURST = 1000.0
 DCR_ISSUER = "http://testserver"
+DCR_EMBEDDED_SCHEDULER = False
