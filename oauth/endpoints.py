@@ -23,7 +23,7 @@ from software_statements.verify import StatementError, software_statement_verify
 from . import caches
 from .device_info import DeviceInfoError, device_info_parse, platform_for_client
 from .errors import OAuthError, error_response, invalid_request, json_response
-from .gate import GateResult, gate_pass, redis_health, stamps_read, usage_count
+from .gate import GateResult, gate_pass, gate_start, redis_health, stamps_read, usage_count
 from .http import (
     ClientCredentials,
     accept_allows_json,
@@ -156,15 +156,19 @@ def token(request: HttpRequest) -> HttpResponse:
     except OAuthError as exc:
         return _refused_error(exc, scope="token", ip_address=ip_address)
 
+    issued: tuple[str, dict[str, Any]] | None = None
     if record is not None:
         field = usage_field_today(application_id=record.application_id, platform=record.platform, kind="tokens")
-        gate = gate_pass(
+        pending = gate_start(
             scope="token",
             ip_address=ip_address,
             stamp_keys=record.stamp_keys(),
             fresh_after=record.fresh_after,
             usage_field=field,
         )
+        # Signed while Redis runs the gate; handed out only if the gate allows it below.
+        issued = access_token_issue(record=record, scope=scope)
+        gate = pending.result()
         if not gate.allowed:
             return too_many_requests(gate)
         counted = gate.counted
@@ -176,16 +180,17 @@ def token(request: HttpRequest) -> HttpResponse:
         counted = False
         refreshed = _record_lookup(credentials.client_id)
     if refreshed is None or refreshed is not record:
-        # Read from the database just now: authenticate against what was read.
+        # Read from the database just now: authenticate against what was read, and sign again.
         try:
             record = _client_check(refreshed, credentials)
             scope = _scope_grant(record, requested_scope)
         except OAuthError as exc:
             return error_response(exc)
+        issued = None
     if not counted:
         usage_count(usage_field_today(application_id=record.application_id, platform=record.platform, kind="tokens"))
 
-    access_token, claims = access_token_issue(record=record, scope=scope)
+    access_token, claims = issued or access_token_issue(record=record, scope=scope)
     client_last_used_touch(record=record)
     body = {
         "access_token": access_token,

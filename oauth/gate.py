@@ -174,24 +174,41 @@ def _resp_pack(command: tuple[Any, ...]) -> bytes:
     return b"".join(parts)
 
 
-def _redis_call(client: Any, *command: Any) -> Any:
-    """One command on a connection this thread keeps to itself.
-
-    redis-py's pool, retry and observability layers cost more than the command on these paths (a sync
-    worker serves one request at a time, so a dedicated connection per thread is all it needs). A
-    broken connection is dropped and the error raised; the next call reconnects."""
+def _thread_connection(client: Any) -> Any:
     connection = getattr(_local, "connection", None)
     if connection is None or _local.client is not client:
         connection = client.connection_pool.make_connection()
         _local.connection, _local.client = connection, client
+    return connection
+
+
+def _redis_send(client: Any, *command: Any) -> Any:
+    """Send one command on a connection this thread keeps to itself; `_redis_receive` reads the reply.
+
+    redis-py's pool, retry and observability layers cost more than the command on these paths (a sync
+    worker serves one request at a time, so a dedicated connection per thread is all it needs). A
+    broken connection is dropped and the error raised; the next call reconnects."""
+    connection = _thread_connection(client)
     try:
         connection.send_packed_command([_resp_pack(command)], check_health=False)
+    except (redis.RedisError, OSError) as exc:
+        connection.disconnect()
+        raise redis.ConnectionError(str(exc)) from None
+    return connection
+
+
+def _redis_receive(connection: Any) -> Any:
+    try:
         return connection.read_response()
     except redis.exceptions.ResponseError:
         raise
     except (redis.RedisError, OSError) as exc:
         connection.disconnect()
         raise redis.ConnectionError(str(exc)) from None
+
+
+def _redis_call(client: Any, *command: Any) -> Any:
+    return _redis_receive(_redis_send(client, *command))
 
 
 def _gate_script_run(client: Any, keys: list[str], args: list[Any]) -> Any:
@@ -211,6 +228,90 @@ def bucket_key(scope: str, ip_address: str | None) -> str:
     return f"{THROTTLE_PREFIX}:{scope}:{ip_address or 'unknown'}"
 
 
+class PendingGate:
+    """A gate whose script has been sent to Redis and whose answer is read by `result()`: the caller
+    can do its own work (sign the token it may hand out) while Redis runs the script, instead of
+    sleeping on the socket. Only `result()` decides; nothing may leave the request before it."""
+
+    def __init__(
+        self, *, key: str, stamp_keys: list[str], fresh_after: float, usage_field: str, rate: float, burst: float
+    ) -> None:
+        self.key, self.stamp_keys, self.fresh_after = key, stamp_keys, fresh_after
+        self.usage_field, self.rate, self.burst = usage_field, rate, burst
+        self.client = redis_health.connection()
+        self.sent: Any = None
+        if self.client is not None:
+            try:
+                self.sent = _redis_send(self.client, "EVALSHA", GATE_SCRIPT_SHA, *self._command_tail())
+            except redis.RedisError as exc:
+                redis_health.failed(exc)
+
+    def _command_tail(self) -> list[Any]:
+        keys = [self.key, PENDING_KEY, *self.stamp_keys]
+        expiry_ms = int(bucket_idle_seconds(rate=self.rate, burst=self.burst) * 1000) + 1000
+        args = [repr(self.rate), repr(self.burst), self.usage_field, repr(self.fresh_after), expiry_ms]
+        return [len(keys), *keys, *args]
+
+    def result(self) -> GateResult:
+        if self.sent is not None:
+            try:
+                try:
+                    reply = _redis_receive(self.sent)
+                except redis.exceptions.NoScriptError:
+                    _redis_call(self.client, "SCRIPT", "LOAD", GATE_SCRIPT)
+                    reply = _redis_call(self.client, "EVALSHA", GATE_SCRIPT_SHA, *self._command_tail())
+            except redis.RedisError as exc:
+                redis_health.failed(exc)
+            else:
+                redis_health.succeeded()
+                return self._from_reply(reply)
+        return self._in_process()
+
+    def _from_reply(self, reply: list[Any]) -> GateResult:
+        allowed, retry_after, stale = reply
+        if not allowed:
+            wait = float(retry_after)
+            decision = BucketDecision(False, BucketState(0.0, 0.0), wait if wait >= 0 else float("inf"))
+            return GateResult(False, decision.retry_after_header, None, False)
+        return GateResult(True, "", bool(stale), bool(self.usage_field) and not stale)
+
+    def _in_process(self) -> GateResult:
+        decision = local_buckets.take(self.key, rate=self.rate, burst=self.burst)
+        if not decision.allowed:
+            return GateResult(False, decision.retry_after_header, None, False)
+        if redis_health.configured:
+            # Redis is configured but down: the stamps are unknown; the caller asks the database.
+            return GateResult(True, "", None, False)
+        # No Redis at all: this process's stamps show its own revocations at once; revocations made by
+        # another process (a management command) are only in the database, so "unknown" sends the
+        # caller there once its record is older than a second. The caller counts usage after its checks.
+        values = local_stamps.get_many(self.stamp_keys) if self.stamp_keys else []
+        stale = any(value is not None and value > self.fresh_after for value in values)
+        return GateResult(True, "", True if stale else None, False)
+
+
+def gate_start(
+    *,
+    scope: str,
+    ip_address: str | None,
+    stamp_keys: list[str] | tuple[str, ...] = (),
+    fresh_after: float = 0.0,
+    usage_field: str = "",
+) -> PendingGate:
+    """Send the gate for one request of `ip_address` at endpoint `scope`: throttle, compare the stamps
+    with `fresh_after` (a stamp strictly newer makes the caller's record stale), and count
+    `usage_field` when allowed and fresh. One Redis round trip, completed by `.result()`."""
+    rate, burst = throttle_settings()
+    return PendingGate(
+        key=bucket_key(scope, ip_address),
+        stamp_keys=list(stamp_keys),
+        fresh_after=fresh_after,
+        usage_field=usage_field,
+        rate=rate,
+        burst=burst,
+    )
+
+
 def gate_pass(
     *,
     scope: str,
@@ -219,42 +320,10 @@ def gate_pass(
     fresh_after: float = 0.0,
     usage_field: str = "",
 ) -> GateResult:
-    """Throttle one request of `ip_address` at endpoint `scope`, compare the stamps with `fresh_after`
-    (a stamp strictly newer makes the caller's record stale) and count `usage_field` when allowed and
-    fresh. One Redis round trip."""
-    rate, burst = throttle_settings()
-    key = bucket_key(scope, ip_address)
-    connection = redis_health.connection()
-    if connection is not None:
-        expiry_ms = int(bucket_idle_seconds(rate=rate, burst=burst) * 1000) + 1000
-        try:
-            allowed, retry_after, stale = _gate_script_run(
-                connection,
-                [key, PENDING_KEY, *stamp_keys],
-                [repr(rate), repr(burst), usage_field, repr(fresh_after), expiry_ms],
-            )
-        except redis.RedisError as exc:
-            redis_health.failed(exc)
-        else:
-            redis_health.succeeded()
-            if not allowed:
-                wait = float(retry_after)
-                decision = BucketDecision(False, BucketState(0.0, 0.0), wait if wait >= 0 else float("inf"))
-                return GateResult(False, decision.retry_after_header, None, False)
-            counted = bool(usage_field) and not stale
-            return GateResult(True, "", bool(stale), counted)
-    decision = local_buckets.take(key, rate=rate, burst=burst)
-    if not decision.allowed:
-        return GateResult(False, decision.retry_after_header, None, False)
-    if redis_health.configured:
-        # Redis is configured but down: the stamps are unknown; the caller asks the database.
-        return GateResult(True, "", None, False)
-    # No Redis at all: this process's stamps show its own revocations at once; revocations made by
-    # another process (a management command) are only in the database, so "unknown" sends the caller
-    # there once its record is older than a second. The caller counts usage after its checks.
-    values = local_stamps.get_many(list(stamp_keys)) if stamp_keys else []
-    stale = any(value is not None and value > fresh_after for value in values)
-    return GateResult(True, "", True if stale else None, False)
+    """`gate_start(...).result()`: the gate with nothing to do in between."""
+    return gate_start(
+        scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, fresh_after=fresh_after, usage_field=usage_field
+    ).result()
 
 
 def usage_count(field: str) -> None:
