@@ -1,5 +1,6 @@
 """Shared fixtures and helpers: a programmer with three channels, its users, `login_as`, `assert_json_error`."""
 
+import importlib
 import os
 from typing import Any
 
@@ -20,6 +21,36 @@ def _clean_cache():
     yield
     cache.clear()
     local_stamps.clear()
+
+
+def seed_catalogs() -> None:
+    """The platform and scope catalogs as the data migration writes them (idempotent)."""
+    from registered_apps.models import Platform, Scope
+
+    seed = importlib.import_module("registered_apps.migrations.0002_catalogs")
+    for code, name in seed.PLATFORMS:
+        Platform.objects.get_or_create(code=code, defaults={"name": name})
+    for code, name in seed.SCOPES:
+        Scope.objects.get_or_create(code=code, defaults={"name": name})
+
+
+def _is_transactional(request) -> bool:
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        return True
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+
+
+@pytest.fixture(autouse=True)
+def _catalogs_in_transactional_tests(request):
+    """A transactional test's teardown flushes every table, the migrated catalogs included, so the
+    next transactional test would find none: put them back first (plain tests roll back instead)."""
+    if _is_transactional(request):
+        if request.node.get_closest_marker("django_db"):
+            request.getfixturevalue("_django_db_helper")
+        else:
+            request.getfixturevalue("transactional_db")
+        seed_catalogs()
 
 
 @pytest.fixture

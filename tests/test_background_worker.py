@@ -29,7 +29,7 @@ pytestmark = [
         reason="the worker process must see the test database: needs PostgreSQL (CI provides it)",
     ),
     # Committed rows, so the worker sees them; the migrated catalogs are restored for later tests.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 CELERY = str(Path(sys.executable).with_name("celery"))

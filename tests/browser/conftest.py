@@ -4,12 +4,13 @@ The browser binary comes from PLAYWRIGHT_CHROMIUM_EXECUTABLE (default /usr/bin/c
 every browser test is skipped, so a newcomer's `make test` still passes. Nothing is downloaded.
 """
 
-import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import seed_catalogs
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread with
 # a running loop unless told that this is deliberate. The ORM calls here are the test's own set-up.
@@ -56,13 +57,7 @@ def browser():
 @pytest.fixture
 def catalogs(transactional_db):
     """The platform and scope catalogs come from a data migration; transactional tests flush them."""
-    from registered_apps.models import Platform, Scope
-
-    seed = importlib.import_module("registered_apps.migrations.0002_catalogs")
-    for code, name in seed.PLATFORMS:
-        Platform.objects.get_or_create(code=code, defaults={"name": name})
-    for code, name in seed.SCOPES:
-        Scope.objects.get_or_create(code=code, defaults={"name": name})
+    seed_catalogs()
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from registered_apps.services import registered_application_revoke
 from software_statements.services import software_statement_issue
 from tests.factories import make_application
 
-# Transactional (the live server commits); serialized rollback restores the catalogs that the flush removes.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Transactional (the live server commits); tests/conftest.py puts back the catalogs that a flush removes.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def test_old_ledger_rows_are_purged(db):
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="concurrent flushes need PostgreSQL"
 )
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_flushes_under_live_traffic_count_every_event_exactly_once(programmer, channels, redis_client):
     applications = [make_application(programmer, name=f"App {n}") for n in range(3)]
     sent = {"tokens": 0, "registrations": 0}
