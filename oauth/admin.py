@@ -101,6 +101,7 @@ class ClientAdmin(admin.ModelAdmin):
             "title": "Revoke clients",
             "opts": self.model._meta,
             "clients": active,
+            "objects": active,
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": "revoke_clients",

@@ -628,6 +628,7 @@ class RegisteredApplicationAdmin(admin.ModelAdmin):
             "subtitle": None,
             "opts": self.model._meta,
             "applications": active,
+            "objects": active,
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": "revoke_applications",

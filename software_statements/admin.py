@@ -167,6 +167,7 @@ class SoftwareStatementAdmin(admin.ModelAdmin):
             "subtitle": None,
             "opts": self.model._meta,
             "statements": valid,
+            "objects": valid,
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": "revoke_statements",
