@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from registered_apps.services import Actor, audit_event_record
+from registered_apps.services import Actor, audit_event_new, audit_event_record
 from registered_apps.stamps import revocation_stamp_publish
 from software_statements.keys import active_signing_material
 from software_statements.models import KeyPurpose
@@ -27,6 +27,7 @@ from .caches import (
     client_record_put,
     token_verdict_forget,
 )
+from .inserts import client_with_audit_insert
 from .models import Client, DeniedToken
 from .tokens import access_token_claims, jwt_encode
 
@@ -60,37 +61,32 @@ def client_register(
     secret = client_secret_generate()
     redirect_uris = [redirect_uri] if redirect_uri else list(grant.redirect_uris)
     cached_at = time.time()
-    with transaction.atomic():
-        # Writes first: under SQLite a transaction that reads before writing can deadlock.
-        client = Client(
-            client_id=client_id_generate(),
-            name=f"{grant.client_name} {grant.software_version}"[:255],
-            client_type=Client.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
-            client_secret=make_password(secret, hasher="client_secret_hmac"),
-            hash_client_secret=True,
-            redirect_uris=" ".join(redirect_uris),
-            registration_source="dcr",
-            registered_application_id=uuid.UUID(grant.application_id),
-            statement_id=uuid.UUID(grant.statement_jti),
-            scopes=list(grant.scopes),
-            platform=platform[:64],
-            device_info=device_info,
-            user_agent=user_agent[:512],
-        )
-        client.save()
-        audit_event_record(
-            actor=client.client_id,
-            action="client.register",
-            target=client,
-            programmer=grant.programmer,
-            ip_address=ip_address,
-            details={
-                "software_id": grant.application_id,
-                "statement": grant.statement_jti,
-                "platform": client.platform,
-            },
-        )
+    client = Client(
+        client_id=client_id_generate(),
+        name=f"{grant.client_name} {grant.software_version}"[:255],
+        client_type=Client.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
+        client_secret=make_password(secret, hasher="client_secret_hmac"),
+        hash_client_secret=True,
+        redirect_uris=" ".join(redirect_uris),
+        registration_source="dcr",
+        registered_application_id=uuid.UUID(grant.application_id),
+        statement_id=uuid.UUID(grant.statement_jti),
+        scopes=list(grant.scopes),
+        platform=platform[:64],
+        device_info=device_info,
+        user_agent=user_agent[:512],
+    )
+    event = audit_event_new(
+        actor=client.client_id,
+        action="client.register",
+        target=client,
+        programmer=grant.programmer,
+        ip_address=ip_address,
+        details={"software_id": grant.application_id, "statement": grant.statement_jti, "platform": client.platform},
+    )
+    # One statement on PostgreSQL (the hot path's only write), one transaction elsewhere.
+    client_with_audit_insert(client, event)
     record = ClientRecord(
         pk=client.pk,
         client_id=client.client_id,

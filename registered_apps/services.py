@@ -42,9 +42,26 @@ def audit_event_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one audit event. Call it inside the transaction of the change it records."""
+    event = audit_event_new(
+        actor=actor, action=action, target=target, programmer=programmer, ip_address=ip_address, details=details
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event_new(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model,
+    programmer: Programmer | None,
+    ip_address: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An unsaved audit event, for a caller that writes it together with its target in one statement."""
     user = actor if isinstance(actor, User) else None
     label = actor if isinstance(actor, str) else ""
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor_user=user,
         actor_label=label[:255],
         action=action,
