@@ -24,7 +24,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from registered_apps.stamps import local_stamps, redis_connection
+from registered_apps.stamps import local_stamps, redis_connection, stamp_cache_seconds, stamp_read_cache
 
 from .token_bucket import BucketDecision, BucketState, bucket_idle_seconds, bucket_take
 from .usage import PENDING_KEY, local_usage
@@ -343,6 +343,10 @@ def usage_count(field: str) -> None:
 def stamps_read(keys: list[str]) -> list[float | None] | None:
     """Revocation stamps in one MGET; None when they cannot tell (Redis unreachable, or no REDIS_URL:
     another process's revocation is only in the database), and the caller asks the database."""
+    now = time.monotonic()
+    cached = stamp_read_cache.get_many(keys, now)
+    if cached is not None:
+        return cached
     connection = redis_health.connection()
     if connection is None:
         return None
@@ -352,4 +356,8 @@ def stamps_read(keys: list[str]) -> list[float | None] | None:
         redis_health.failed(exc)
         return None
     redis_health.succeeded()
-    return [float(value) if value is not None else None for value in values]
+    stamps = [float(value) if value is not None else None for value in values]
+    ttl = stamp_cache_seconds()
+    if ttl > 0:
+        stamp_read_cache.put_many(keys, stamps, now + ttl)
+    return stamps

@@ -73,6 +73,49 @@ class _LocalStamps:
 local_stamps = _LocalStamps()
 
 
+class _StampReadCache:
+    """Stamps this process read from Redis, kept for `DCR_REVOCATION_STAMP_CACHE` seconds (default 0.25).
+
+    A bearer call otherwise pays a Redis round trip for stamps that almost never change; with the cache a
+    busy token costs one MGET per quarter second per worker. A revocation written by another process is
+    seen when the entry expires (so within that many seconds, well inside the one-second promise); one
+    written by this process drops its entry at once. 0 turns the cache off."""
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, float | None]] = {}
+
+    def get_many(self, keys: list[str], now: float) -> list[float | None] | None:
+        """The cached stamps of every key, or None when any is missing or expired."""
+        values: list[float | None] = []
+        for key in keys:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= now:
+                return None
+            values.append(entry[1])
+        return values
+
+    def put_many(self, keys: list[str], values: list[float | None], expires_at: float) -> None:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        for key, value in zip(keys, values, strict=True):
+            self._entries[key] = (expires_at, value)
+
+    def forget(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+stamp_read_cache = _StampReadCache()
+
+
+def stamp_cache_seconds() -> float:
+    return float(getattr(settings, "DCR_REVOCATION_STAMP_CACHE", 0.25))
+
+
 def _ttl() -> int:
     return int(settings.DCR_ACCESS_TOKEN_TTL) + MARGIN_SECONDS
 
@@ -84,11 +127,13 @@ def revocation_stamp_write(kind: str, ident: object, at: float) -> bool:
     if connection is None:
         local_stamps.set(key, at, _ttl())
         return True
+    stamp_read_cache.forget(key)
     try:
         # Keep the newest stamp if two revocations race.
         current = connection.get(key)
         if current is None or float(current) < at:
             connection.set(key, repr(at), ex=_ttl())
+        stamp_read_cache.forget(key)  # again: a reader of this process may have cached the old value meanwhile
         return True
     except redis.RedisError as exc:
         logger.warning("revocation stamp %s not published: Redis unreachable (%s); readers fall back", key, exc)

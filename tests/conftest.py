@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from registered_apps.models import Access
-from registered_apps.stamps import local_stamps
+from registered_apps.stamps import local_stamps, stamp_read_cache
 
 from .factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
 
@@ -18,9 +18,11 @@ def _clean_cache():
     """Each test starts with an empty cache and no revocation stamps (the real Redis in CI: FLUSHDB)."""
     cache.clear()
     local_stamps.clear()
+    stamp_read_cache.clear()
     yield
     cache.clear()
     local_stamps.clear()
+    stamp_read_cache.clear()
 
 
 def seed_catalogs() -> None:

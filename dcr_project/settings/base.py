@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -153,6 +154,11 @@ DCR_ACCESS_TOKEN_ALGORITHM = env("DCR_ACCESS_TOKEN_ALGORITHM", default="ES256")
 DCR_THROTTLE_RATE = env.float("DCR_THROTTLE_RATE", default=1.0)
 DCR_THROTTLE_BURST = env.float("DCR_THROTTLE_BURST", default=10.0)
 DCR_TRUSTED_PROXIES = env.int("DCR_TRUSTED_PROXIES", default=0)
+# Seconds a worker may reuse revocation stamps it read from Redis (0: read them on every bearer call).
+# Below one second, so that a revocation still bites everywhere within one.
+DCR_REVOCATION_STAMP_CACHE = env.float("DCR_REVOCATION_STAMP_CACHE", default=0.25)
+if not 0 <= DCR_REVOCATION_STAMP_CACHE < 1:
+    raise ImproperlyConfigured("DCR_REVOCATION_STAMP_CACHE must be at least 0 and below 1 (seconds).")
 DCR_KEY_ENCRYPTION_KEY = env("DCR_KEY_ENCRYPTION_KEY", default="")
 DCR_CLIENT_IDLE_DAYS = env.int("DCR_CLIENT_IDLE_DAYS", default=365)
 DCR_AUDIT_RETENTION_DAYS = env.int("DCR_AUDIT_RETENTION_DAYS", default=0)

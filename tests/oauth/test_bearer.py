@@ -13,11 +13,11 @@ from oauth.models import Client
 from oauth.services import client_revoke
 from oauth.tokens import access_token_claims, jwt_encode
 from registered_apps.services import registered_application_revoke
-from registered_apps.stamps import redis_connection
+from registered_apps.stamps import redis_connection, stamp_key
 from software_statements.keys import active_signing_material, signing_key_retire, signing_key_rotate
 from software_statements.models import SigningKey, SoftwareStatement
 from software_statements.services import software_statement_revoke
-from tests.conftest import assert_json_error
+from tests.conftest import assert_json_error, requires_redis
 from tests.software_statements.helpers import foreign_key
 
 from .conftest import SESSION, get_token, token_request
@@ -77,6 +77,53 @@ def test_revocation_by_another_process_is_seen_within_a_second_without_redis(
     refused(call(client, access_token), action="application-registration")
     time.sleep(1.0)
     assert_json_error(token_request(client, good(credentials)), 400, "invalid_client")
+
+
+@requires_redis
+def test_revocation_stamp_written_by_another_process_is_seen_within_the_stamp_cache_time(
+    client, credentials, access_token, settings
+):
+    """Another worker's revocation reaches this one through Redis; this worker may reuse the stamps it
+    read for DCR_REVOCATION_STAMP_CACHE seconds, and no longer."""
+    assert settings.DCR_REVOCATION_STAMP_CACHE == 0.25
+    assert call(client, access_token).status_code == 200  # stamps read and cached
+    claims = jwt.decode(access_token, options={"verify_signature": False})
+    # What a revocation in another process leaves behind: a stamp in Redis, nothing in this process.
+    redis_connection().set(stamp_key("client", claims["client_id"]), repr(time.time()), ex=60)
+    started = time.monotonic()
+    while call(client, access_token).status_code == 200:
+        assert time.monotonic() - started < settings.DCR_REVOCATION_STAMP_CACHE + 0.2
+        time.sleep(0.02)
+    assert time.monotonic() - started < 1.0
+    refused(call(client, access_token), action="application-registration")
+
+
+def _mget_calls() -> int:
+    stats = redis_connection().info("commandstats")
+    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
+
+
+@requires_redis
+def test_a_busy_token_reads_its_stamps_from_redis_once_per_cache_period(client, access_token, settings):
+    assert call(client, access_token).status_code == 200
+    before = _mget_calls()
+    started = time.monotonic()
+    for _ in range(20):
+        assert call(client, access_token).status_code == 200
+    if time.monotonic() - started < settings.DCR_REVOCATION_STAMP_CACHE:
+        assert _mget_calls() - before <= 1
+
+
+@requires_redis
+def test_without_the_stamp_cache_every_bearer_call_reads_redis(client, credentials, access_token, settings):
+    settings.DCR_REVOCATION_STAMP_CACHE = 0
+    assert call(client, access_token).status_code == 200
+    before = _mget_calls()
+    assert call(client, access_token).status_code == 200
+    assert _mget_calls() - before == 1
+    claims = jwt.decode(access_token, options={"verify_signature": False})
+    redis_connection().set(stamp_key("token", claims["jti"]), repr(time.time()), ex=60)
+    refused(call(client, access_token))
 
 
 def test_bearer_call_makes_no_database_query(client, access_token, django_assert_num_queries):
