@@ -1,4 +1,8 @@
-"""Template helpers of the dashboard: the usage chart (inline SVG, no script, no CDN)."""
+"""Template helpers of the dashboard: the usage chart (inline SVG, no script, no CDN).
+
+The SVG draws only the plot (grid lines and bars) and stretches to any width; the axis labels are HTML
+placed by percentage, so they keep the page's type size from a 375 px phone to a wide screen (labels
+inside a scaled SVG shrink with it)."""
 
 import math
 from collections.abc import Sequence
@@ -8,12 +12,9 @@ from django import template
 
 register = template.Library()
 
-WIDTH = 640
-HEIGHT = 170
-LEFT = 44
-RIGHT = 8
-TOP = 10
-BOTTOM = 24
+# The plot's own coordinates; the SVG is stretched to the figure (preserveAspectRatio="none").
+WIDTH = 600
+HEIGHT = 120
 METRICS = [
     ("registrations", "Registrations per day", "bar-registrations"),
     ("tokens", "Tokens issued per day", "bar-tokens"),
@@ -37,20 +38,22 @@ def _nice_ceiling(value: int) -> int:
     return 10 * power
 
 
+def _percent(value: float) -> float:
+    return round(value * 100, 2)
+
+
 def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> dict[str, Any]:
     values = [int(getattr(day, metric)) for day in series]
     ceiling = _nice_ceiling(max(values, default=0))
-    plot_width = WIDTH - LEFT - RIGHT
-    plot_height = HEIGHT - TOP - BOTTOM
-    slot = plot_width / max(len(values), 1)
+    slot = WIDTH / max(len(values), 1)
     bar_width = max(slot * 0.68, 1.0)
     bars = []
     for index, (day, value) in enumerate(zip(series, values, strict=True)):
-        height = plot_height * value / ceiling
+        height = HEIGHT * value / ceiling
         bars.append(
             {
-                "x": round(LEFT + index * slot + (slot - bar_width) / 2, 2),
-                "y": round(TOP + plot_height - height, 2),
+                "x": round(index * slot + (slot - bar_width) / 2, 2),
+                "y": round(HEIGHT - height, 2),
                 "width": round(bar_width, 2),
                 "height": round(height, 2),
                 "value": value,
@@ -58,22 +61,29 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
             }
         )
     grid = [
-        {"y": round(TOP + plot_height * (1 - fraction), 2), "label": f"{round(ceiling * fraction):,}"}
+        {
+            "y": round(HEIGHT * (1 - fraction), 2),
+            "bottom": _percent(fraction),
+            "label": f"{round(ceiling * fraction):,}",
+        }
         for fraction in (0, 0.5, 1)
         if fraction == 0 or ceiling * fraction == int(ceiling * fraction)
     ]
     label_every = max(len(series) // 4, 1)
     x_labels = [
-        {"x": round(LEFT + index * slot + slot / 2, 2), "day": day.day, "anchor": "middle"}
+        {"left": _percent((index + 0.5) / len(series)), "day": day.day, "anchor": "middle", "index": index}
         for index, day in enumerate(series)
         if index % label_every == 0 or index == len(series) - 1
     ]
-    if len(x_labels) >= 2 and x_labels[-1]["x"] - x_labels[-2]["x"] < slot * 4:
+    if len(x_labels) >= 2 and x_labels[-1]["index"] - x_labels[-2]["index"] < 4:
         del x_labels[-2]
-    # The outer labels line up with the plot's edges instead of spilling over them.
+    # The outer labels line up with the plot's edges instead of spilling over them; on a phone only
+    # they are shown (the middle ones are "minor").
+    for label in x_labels[1:-1]:
+        label["minor"] = True
     if x_labels:
-        x_labels[0].update(x=LEFT, anchor="start")
-        x_labels[-1].update(x=WIDTH - RIGHT, anchor="end")
+        x_labels[0].update(left=0, anchor="start")
+        x_labels[-1].update(left=100, anchor="end")
     return {
         "metric": metric,
         "title": title,
@@ -82,10 +92,6 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
         "bars": bars,
         "grid": grid,
         "x_labels": x_labels,
-        "left": LEFT,
-        "right": WIDTH - RIGHT,
-        "baseline": TOP + plot_height,
-        "label_y": HEIGHT - 6,
     }
 
 

@@ -197,6 +197,13 @@ def test_phone_width_pages_fit_without_sideways_scrolling(new_page, screenshot, 
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, (path, overflow)
+        if suffix == "detail":
+            # The chart's day and value labels stay legible on a phone (labels in a scaled SVG shrank to 5 px).
+            sizes = page.locator(".chart-x span:visible, .chart-y span").evaluate_all(
+                "spans => spans.map(s => s.getBoundingClientRect().height)"
+            )
+            assert sizes and min(sizes) >= 11, sizes  # rendered height in CSS pixels
+            assert page.locator(".chart-x span:visible").count() == 4  # first and last day of both charts
         screenshot(page, suffix)
 
 

@@ -310,7 +310,10 @@ def test_detail_shows_configuration_statements_clients_and_usage(login_as, rw_us
     assert str(statement.jti) in page and statement.kid in page and "rw" in page
     assert response.context["clients"] == {"total": 1, "active": 1}
     assert response.context["usage_totals"] == {"registrations": 3, "tokens": 20}
-    assert '<svg viewBox="0 0 640 170" role="img"' in page and "<title>" in page
+    assert '<svg viewBox="0 0 600 120" preserveAspectRatio="none" role="img"' in page and "<title>" in page
+    # Axis labels are HTML (they keep their size on a phone), the outer day labels at the plot's edges.
+    assert '<span class="chart-x-start" style="left: 0%">' in page
+    assert '<span class="chart-x-end" style="left: 100%">' in page
     assert "demo-one" in page and "demo-two" in page
     assert 'id="download-form"' in page and "New version from this one" in page
 
