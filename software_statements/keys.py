@@ -215,9 +215,19 @@ def _rotate_once(purpose: str, fresh: _Material, spare: _Material, actor: Actor,
         state=KeyState.RETIRING, retiring_at=now
     ):
         raise _Conflict
+    details: dict[str, Any] = {"previous_kid": active.kid}
+    if waiting is not None and waiting.algorithm != spare.algorithm:
+        # The algorithm setting changed since `next` was made: that key never signed anything, so it is
+        # retired and the new algorithm takes over with this rotation, not the one after it.
+        if not SigningKey.objects.filter(pk=waiting.pk, state=KeyState.NEXT).update(
+            state=KeyState.RETIRED, retired_at=now
+        ):
+            raise _Conflict
+        details.update(replaced_next_kid=waiting.kid, algorithm=f"{waiting.algorithm} -> {spare.algorithm}")
+        waiting = None
     if waiting is None:
-        # The `next` key was retired by hand: the new active key is one verifiers have not cached yet;
-        # they refresh within VERIFICATION_KEYS_TTL.
+        # The `next` key was retired by hand (or replaced just above): the new active key is one
+        # verifiers have not cached yet; they refresh within VERIFICATION_KEYS_TTL.
         new_active = _create(purpose, KeyState.ACTIVE, spare)
     else:
         if not SigningKey.objects.filter(pk=waiting.pk, state=KeyState.NEXT).update(
@@ -226,13 +236,8 @@ def _rotate_once(purpose: str, fresh: _Material, spare: _Material, actor: Actor,
             raise _Conflict
         new_active = SigningKey.objects.get(pk=waiting.pk)
     new_next = _create(purpose, KeyState.NEXT, fresh)
-    _audit(
-        "signing_key.rotate",
-        new_active,
-        actor,
-        ip_address,
-        {"previous_kid": active.kid, "next_kid": new_next.kid},
-    )
+    details["next_kid"] = new_next.kid
+    _audit("signing_key.rotate", new_active, actor, ip_address, details)
     _forget_keys()
     return new_active
 

@@ -47,6 +47,30 @@ def test_algorithms_follow_the_settings(settings):
 
 
 @pytest.mark.django_db
+def test_a_changed_algorithm_takes_over_at_the_next_rotation(settings, client):
+    """The waiting `next` key was made with the old algorithm: the first rotation after the change
+    retires it (it never signed) and activates a key of the new algorithm; the old active key retires
+    as usual, so what it signed keeps verifying."""
+    old_active = keys.signing_key_active("statement")
+    old_next = SigningKey.objects.get(purpose="statement", state=KeyState.NEXT)
+    assert old_active.algorithm == old_next.algorithm == "RS256"
+    settings.DCR_STATEMENT_ALGORITHM = "ES256"
+    new_active = keys.signing_key_rotate(purpose="statement", actor="tests")
+    assert new_active.algorithm == "ES256"
+    assert keys.active_signing_material("statement")[1] == "ES256"
+    old_active.refresh_from_db()
+    old_next.refresh_from_db()
+    assert (old_active.state, old_next.state) == (KeyState.RETIRING, KeyState.RETIRED)
+    assert SigningKey.objects.get(purpose="statement", state=KeyState.NEXT).algorithm == "ES256"
+    published = {key["kid"]: key["alg"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
+    assert published[new_active.kid] == "ES256" and published[old_active.kid] == "RS256"
+    assert old_next.kid not in published
+    event = AuditEvent.objects.filter(action="signing_key.rotate").latest("pk")
+    assert event.details["replaced_next_kid"] == old_next.kid
+    assert event.details["algorithm"] == "RS256 -> ES256"
+
+
+@pytest.mark.django_db
 def test_default_statement_algorithm_is_rs256_with_an_rsa_key():
     _kid, alg, private_key = keys.active_signing_material("statement")
     assert alg == "RS256"
