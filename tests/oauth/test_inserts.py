@@ -43,7 +43,7 @@ def _pair(application, programmer, statement_jti):
         target=client,
         programmer=programmer,
         ip_address="2001:db8::7",
-        details={"software_id": str(application.pk), "platform": "ios", "quote": "it's \"fine\""},
+        details={"software_id": str(application.pk), "platform": "ios", "quote": 'it\'s "fine"'},
     )
     return client, event
 
