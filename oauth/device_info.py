@@ -34,11 +34,35 @@ def device_info_parse(header: str) -> dict[str, Any]:
         raise DeviceInfoError("X-Device-Info is not valid base64.") from None
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise DeviceInfoError("X-Device-Info is not base64 of JSON.") from None
     if not isinstance(value, dict):
         raise DeviceInfoError("X-Device-Info must be base64 of a JSON object.")
+    if not _storable(value):
+        raise DeviceInfoError("X-Device-Info must not contain NUL characters or unpaired surrogates.")
     return value
+
+
+def _storable(value: Any) -> bool:
+    """Every string (keys too) is text PostgreSQL can store: no NUL (JSON "\u0000") and no unpaired
+    surrogate (JSON "\ud800"), which json.loads accepts but jsonb and UTF-8 refuse. Iterative: the
+    nesting can be thousands deep."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 # (pattern, platform), first match wins: the more specific devices before their operating systems.

@@ -224,7 +224,8 @@ def _registration_input(request: HttpRequest) -> tuple[str, str | None, dict[str
             device_info = device_info_parse(header)
         except DeviceInfoError as exc:
             raise invalid_request(str(exc)) from None
-    user_agent = (request.META.get("HTTP_USER_AGENT") or "")[:512]
+    # PostgreSQL text cannot hold NUL; a User-Agent is informational, so it is dropped rather than refused.
+    user_agent = (request.META.get("HTTP_USER_AGENT") or "").replace("\x00", "")[:512]
     return statement, redirect_uri, device_info, user_agent
 
 

@@ -178,12 +178,35 @@ def test_accept_that_excludes_json_is_invalid_request(client, statement, unchang
         base64.b64encode(b"\xff\xfe{}").decode(),
         "",
         "a",
+        # Valid JSON that PostgreSQL cannot store (it answered 500): NUL and unpaired surrogates,
+        # in values, in keys, deep inside.
+        base64.b64encode(b'{"model": "a\\u0000b"}').decode(),
+        base64.b64encode(b'{"\\u0000": 1}').decode(),
+        base64.b64encode(b'{"model": "\\ud800"}').decode(),
+        base64.b64encode(b'{"a": [{"b": ["\\udfff"]}]}').decode(),
+        base64.b64encode(b'{"a": ' + b"[" * 2000 + b'"\\u0000"' + b"]" * 2000 + b"}").decode(),
+        # Deeper than Python's recursion limit, yet under the header's length limit.
+        base64.b64encode(b'{"a":' + b"[" * 3000 + b"]" * 3000 + b"}").decode(),
     ],
 )
 def test_bad_device_info_is_invalid_request(client, statement, unchanged_db, header):
     with unchanged_db():
         response = register(client, statement, HTTP_X_DEVICE_INFO=header)
     assert_json_error(response, 400, "invalid_request")
+
+
+def test_device_info_with_paired_surrogates_and_escapes_is_stored(client, statement):
+    info = {"model": "Pixel \U0001f4fa", "note": "tab\tand \\u0000 as text"}
+    header = base64.b64encode(json.dumps(info).encode()).decode()
+    response = register(client, statement, HTTP_X_DEVICE_INFO=header)
+    assert response.status_code == 201
+    assert Client.objects.get(client_id=response.json()["client_id"]).device_info == info
+
+
+def test_nul_in_user_agent_is_dropped_not_a_server_error(client, statement):
+    response = register(client, statement, HTTP_USER_AGENT="Player/1.0 \x00(iPhone)")
+    assert response.status_code == 201
+    assert Client.objects.get(client_id=response.json()["client_id"]).user_agent == "Player/1.0 (iPhone)"
 
 
 def test_url_safe_unpadded_device_info_is_accepted(client, statement):
