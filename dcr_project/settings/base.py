@@ -37,6 +37,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     # Outermost: error responses on /o/, /api/ and /.well-known/ are JSON, never an HTML page.
     "oauth.middleware.APIJSONErrorsMiddleware",
+    "dcr_project.middleware.RejectNulQueryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
