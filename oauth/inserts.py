@@ -30,6 +30,13 @@ def _insert_fields(model: type[models.Model]) -> list["models.Field[Any, Any]"]:
 
 
 @cache
+def _audit_value_fields() -> list["models.Field[Any, Any]"]:
+    """The audit event's fields sent as parameters: all but object_id, which the statement fills in."""
+    object_id = AuditEvent._meta.get_field("object_id")
+    return [f for f in _insert_fields(AuditEvent) if f is not object_id]
+
+
+@cache
 def _statement(alias: str) -> str:
     """WITH c AS (INSERT client RETURNING id) INSERT audit ... SELECT ..., c.id ... FROM c RETURNING ids."""
     connection = connections[alias]
@@ -70,9 +77,8 @@ def client_with_audit_insert(client: Client, event: AuditEvent) -> None:
             event.object_id = str(client.pk)
             event.save(using=alias, force_insert=True)
         return
-    object_id = AuditEvent._meta.get_field("object_id")
     params = _values(client, _insert_fields(Client), connection)
-    params += _values(event, [f for f in _insert_fields(AuditEvent) if f is not object_id], connection)
+    params += _values(event, _audit_value_fields(), connection)
     with connection.cursor() as cursor:
         cursor.execute(_statement(alias), params)
         event_pk, client_pk = cursor.fetchone()

@@ -113,7 +113,7 @@ stamp_read_cache = _StampReadCache()
 
 
 def stamp_cache_seconds() -> float:
-    return float(getattr(settings, "DCR_REVOCATION_STAMP_CACHE", 0.25))
+    return float(settings.DCR_REVOCATION_STAMP_CACHE)
 
 
 def _ttl() -> int:
@@ -127,13 +127,13 @@ def revocation_stamp_write(kind: str, ident: object, at: float) -> bool:
     if connection is None:
         local_stamps.set(key, at, _ttl())
         return True
-    stamp_read_cache.forget(key)
     try:
         # Keep the newest stamp if two revocations race.
         current = connection.get(key)
         if current is None or float(current) < at:
             connection.set(key, repr(at), ex=_ttl())
-        stamp_read_cache.forget(key)  # again: a reader of this process may have cached the old value meanwhile
+        # After the write: a reader of this process may have cached the old value until now.
+        stamp_read_cache.forget(key)
         return True
     except redis.RedisError as exc:
         logger.warning("revocation stamp %s not published: Redis unreachable (%s); readers fall back", key, exc)
