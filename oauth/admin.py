@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from core.admin_lists import BoundedListAdmin
 from registered_apps.request_ip import request_ip
 
 from .models import Client, DeniedToken
@@ -59,7 +60,7 @@ CLIENT_FIELDS: tuple[str, ...] = (
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(BoundedListAdmin):
     list_display = ["client_id", "registered_application", "platform", "created", "last_used_at", "revoked_at"]
     list_select_related = ["registered_application"]
     list_filter = [RevokedFilter, "platform", "created"]
@@ -111,7 +112,7 @@ class ClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeniedToken)
-class DeniedTokenAdmin(admin.ModelAdmin):
+class DeniedTokenAdmin(BoundedListAdmin):
     list_display = ["jti", "client", "revoked_at", "expires_at"]
     list_select_related = ["client"]
     search_fields = ["jti", "client__client_id"]

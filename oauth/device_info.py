@@ -7,9 +7,10 @@ registration; without it we derive what a User-Agent tells us.
 
 import base64
 import binascii
-import json
 import re
 from typing import Any
+
+from core import untrusted_json
 
 MAX_HEADER_LENGTH = 8192
 
@@ -33,8 +34,8 @@ def device_info_parse(header: str) -> dict[str, Any]:
     except (binascii.Error, ValueError):
         raise DeviceInfoError("X-Device-Info is not valid base64.") from None
     try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        value = untrusted_json.loads(raw)
+    except ValueError:
         raise DeviceInfoError("X-Device-Info is not base64 of JSON.") from None
     if not isinstance(value, dict):
         raise DeviceInfoError("X-Device-Info must be base64 of a JSON object.")

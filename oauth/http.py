@@ -3,13 +3,14 @@ parameters, JSON objects without repeated keys, and client credentials (RFC 6749
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from django.http import HttpRequest
+
+from core import untrusted_json
 
 from .errors import OAuthError, invalid_request
 
@@ -131,10 +132,10 @@ def json_object_parse(request: HttpRequest) -> dict[str, Any]:
     content_type_require(request, "application/json")
     body = body_read(request)
     try:
-        value = json.loads(body.decode("utf-8"), object_pairs_hook=_no_repeats)
+        value = untrusted_json.loads(body, object_pairs_hook=_no_repeats)
     except _RepeatedKey:
         raise invalid_request("The request body repeats a key.") from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except ValueError:
         raise invalid_request("The request body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise invalid_request("The request body must be a JSON object.")

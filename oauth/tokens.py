@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
+from core import untrusted_json
+
 # RFC 9068 2.1: the `typ` header of a JWT access token.
 ACCESS_TOKEN_TYPE = "at+jwt"
 # RFC 7518 3.1: the only algorithms we sign or accept. Never `none`, never HMAC.
@@ -141,13 +143,15 @@ def jwt_verify_signature(token: object, keys: Mapping[str, tuple[str, Any]]) -> 
     RFC 9068 4: `typ` must be `at+jwt` (or `application/at+jwt`); the `alg` must be the one the named
     key was made for (RFC 8725 3.1: never trust the header's choice), and never `none` or HMAC.
     """
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+    # ASCII only: the signing input is the token's own bytes (RFC 7515 5.2), and a compact JWS has no
+    # other characters.
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         raise TokenError("malformed", "The access token is malformed.")
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenError("malformed", "The access token is malformed.")
     try:
-        header = json.loads(b64url_decode(parts[0]))
+        header = untrusted_json.loads(b64url_decode(parts[0]))
     except ValueError:
         raise TokenError("malformed", "The access token is malformed.") from None
     if not isinstance(header, dict):
@@ -171,7 +175,7 @@ def jwt_verify_signature(token: object, keys: Mapping[str, tuple[str, Any]]) -> 
     if not _signature_valid(algorithm, public_key, (parts[0] + "." + parts[1]).encode("ascii"), signature):
         raise TokenError("signature", "The access token signature is not valid.")
     try:
-        claims = json.loads(b64url_decode(parts[1]))
+        claims = untrusted_json.loads(b64url_decode(parts[1]))
     except ValueError:
         raise TokenError("malformed", "The access token is malformed.") from None
     if not isinstance(claims, dict):

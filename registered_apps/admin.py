@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 
+from core.admin_lists import BoundedListAdmin
+
 from . import services
 from .models import (
     ApplicationLevel,
@@ -84,7 +86,7 @@ class ChannelInline(admin.TabularInline):
 
 
 @admin.register(Programmer)
-class ProgrammerAdmin(admin.ModelAdmin):
+class ProgrammerAdmin(BoundedListAdmin):
     list_display = ["slug", "name", "channel_count", "created_at"]
     search_fields = ["slug", "name"]
     inlines = [ChannelInline]
@@ -192,7 +194,7 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(BoundedListAdmin):
     form = ChannelForm
     list_display = ["slug", "name", "programmer", "created_at"]
     list_select_related = ["programmer"]
@@ -262,7 +264,7 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(BoundedListAdmin):
     form = MembershipForm
     list_display = ["user", "programmer", "access", "channel_list", "created_at"]
     list_select_related = ["user", "programmer"]
@@ -309,7 +311,7 @@ class MembershipAdmin(admin.ModelAdmin):
 # --- Catalogs -------------------------------------------------------------------------------------
 
 
-class CatalogAdmin(admin.ModelAdmin):
+class CatalogAdmin(BoundedListAdmin):
     list_display = ["code", "name", "active", "application_count"]
     list_filter = ["active"]
     search_fields = ["code", "name"]
@@ -482,7 +484,7 @@ class RevokeReasonForm(forms.Form):
 
 
 @admin.register(RegisteredApplication)
-class RegisteredApplicationAdmin(admin.ModelAdmin):
+class RegisteredApplicationAdmin(BoundedListAdmin):
     list_display = [
         "name",
         "version",
@@ -654,7 +656,7 @@ class RegisteredApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(RevocationRequest)
-class RevocationRequestAdmin(admin.ModelAdmin):
+class RevocationRequestAdmin(BoundedListAdmin):
     list_display = ["application", "programmer", "state", "reason", "requested_by", "requested_at", "decided_by"]
     list_select_related = ["application__programmer", "requested_by", "decided_by"]
     list_filter = ["state", "application__programmer"]
@@ -702,7 +704,7 @@ class RevocationRequestAdmin(admin.ModelAdmin):
 # --- Read-only records ----------------------------------------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(BoundedListAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from core.admin_lists import BoundedListAdmin
 from registered_apps.request_ip import request_ip
 
 from .keys import signing_key_retire, signing_key_rotate
@@ -51,7 +52,7 @@ def _actor(request: HttpRequest) -> User | str:
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(BoundedListAdmin):
     list_display = ["kid", "purpose", "algorithm", "state", "created_at", "activated_at", "retiring_at", "retired_at"]
     list_filter = ["purpose", "state", "algorithm"]
     search_fields = ["kid"]
@@ -109,7 +110,7 @@ class RevokedFilter(admin.SimpleListFilter):
 
 
 @admin.register(SoftwareStatement)
-class SoftwareStatementAdmin(admin.ModelAdmin):
+class SoftwareStatementAdmin(BoundedListAdmin):
     list_display = ["jti", "application", "programmer", "kid", "issued_at", "issuer", "revoked_at"]
     list_select_related = ["application__programmer", "issued_by"]
     list_filter = [RevokedFilter, "application__programmer", "kid"]

@@ -15,6 +15,8 @@ from typing import Any
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
+from core import untrusted_json
+
 # Large enough for any statement we issue (a few KiB), small enough that parsing costs nothing.
 MAX_TOKEN_LENGTH = 16 * 1024
 
@@ -60,8 +62,8 @@ def json_object(segment: str, what: str) -> dict[str, Any]:
     """Decode a segment as a JSON object with unique member names."""
     raw = b64url_decode(segment)
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = untrusted_json.loads(raw, object_pairs_hook=_reject_duplicates)
+    except ValueError as exc:
         if isinstance(exc, JWSFormatError):
             raise
         raise JWSFormatError(f"The software statement {what} is not JSON.") from None
