@@ -32,12 +32,12 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _nesting_exceeds(text: str | bytes, max_depth: int) -> bool:
+def _nesting_exceeds(text: str, max_depth: int) -> bool:
     """Whether brackets outside strings nest deeper than `max_depth`. The bracket count alone settles
     almost every input (two C-level counts); only texts with many brackets are walked."""
-    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-    if data.count(b"[") + data.count(b"{") <= max_depth:
+    if text.count("[") + text.count("{") <= max_depth:
         return False
+    data = text.encode("utf-8", "surrogatepass")
     depth = 0
     in_string = escaped = False
     for code in data:
@@ -67,6 +67,12 @@ def loads(
 ) -> Any:
     """`json.loads` for untrusted text. Raises UntrustedJSONError (a ValueError) for anything refused,
     and lets a ValueError raised by `object_pairs_hook` through unchanged."""
+    if isinstance(text, bytes):
+        # RFC 8259 8.1: UTF-8 only (json.loads would also guess UTF-16 and UTF-32 from bytes).
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UntrustedJSONError("not UTF-8") from None
     if _nesting_exceeds(text, max_depth):
         raise UntrustedJSONError("nested too deeply")
     try:
@@ -75,5 +81,3 @@ def loads(
         )
     except RecursionError:  # unreachable after the depth check; kept so no input can escape as one
         raise UntrustedJSONError("nested too deeply") from None
-    except UnicodeDecodeError:
-        raise UntrustedJSONError("not UTF-8") from None
