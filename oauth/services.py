@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,6 +26,7 @@ from .caches import (
     client_record_put,
     token_verdict_forget,
 )
+from .hashers import client_secret_encode, client_secret_verify
 from .inserts import client_with_audit_insert
 from .models import Client, DeniedToken
 from .tokens import access_token_claims, jwt_encode
@@ -66,7 +66,7 @@ def client_register(
         name=f"{grant.client_name} {grant.software_version}"[:255],
         client_type=Client.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
-        client_secret=make_password(secret, hasher="client_secret_hmac"),
+        client_secret=client_secret_encode(secret),
         hash_client_secret=True,
         redirect_uris=" ".join(redirect_uris),
         registration_source="dcr",
@@ -105,6 +105,20 @@ def client_register(
     )
     client_record_put(record)
     return client, secret
+
+
+def client_secret_rehash(*, client_pk: int, secret: str, old_encoded: str) -> str | None:
+    """Store a secret that just verified under an old key (or the legacy format) under the current key.
+
+    Compare-and-set: the row changes only if it still holds `old_encoded`. Returns the new stored
+    value, or None when the row holds something else (another worker re-hashed it first, or the
+    client is gone). No audit event: the secret is unchanged, only its storage key moves, and after a
+    rotation this runs once per active device. `secret` must be the one that matched `old_encoded`."""
+    if not client_secret_verify(secret, old_encoded).matches:
+        raise ValueError("Only a secret that matches the stored hash can be re-hashed.")
+    new_encoded = client_secret_encode(secret)
+    updated = Client.objects.filter(pk=client_pk, client_secret=old_encoded).update(client_secret=new_encoded)
+    return new_encoded if updated else None
 
 
 def access_token_issue(*, record: ClientRecord, scope: str) -> tuple[str, dict[str, Any]]:

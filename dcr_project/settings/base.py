@@ -11,6 +11,15 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="")
+
+
+def env_key_list(name: str) -> list[str]:
+    """A comma-separated list of keys, spaces around each stripped, empty entries dropped."""
+    return [key.strip() for key in env.str(name, default="").split(",") if key.strip()]
+
+
+# Django's own setting: earlier SECRET_KEYs that still verify (sessions, signatures, legacy client secret hashes).
+SECRET_KEY_FALLBACKS = env_key_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -161,6 +170,9 @@ DCR_REVOCATION_STAMP_CACHE = env.float("DCR_REVOCATION_STAMP_CACHE", default=0.2
 if not 0 <= DCR_REVOCATION_STAMP_CACHE < 1:
     raise ImproperlyConfigured("DCR_REVOCATION_STAMP_CACHE must be at least 0 and below 1 (seconds).")
 DCR_KEY_ENCRYPTION_KEY = env("DCR_KEY_ENCRYPTION_KEY", default="")
+# Keys of the client-secret HMAC (oauth.hashers): the first hashes new secrets, all verify. Empty: derived
+# from SECRET_KEY (and SECRET_KEY_FALLBACKS), as before these keys existed.
+DCR_CLIENT_SECRET_KEYS = env_key_list("DCR_CLIENT_SECRET_KEYS")
 DCR_CLIENT_IDLE_DAYS = env.int("DCR_CLIENT_IDLE_DAYS", default=365)
 DCR_AUDIT_RETENTION_DAYS = env.int("DCR_AUDIT_RETENTION_DAYS", default=0)
 DCR_KEY_ROTATION_DAYS = env.int("DCR_KEY_ROTATION_DAYS", default=0)
