@@ -3,8 +3,9 @@
 Without REDIS_URL there is no worker and no beat, and usage is counted in this process
 (`oauth.usage.local_usage`). So that the dashboard's usage chart works after `make run`, the first
 request a server process answers starts one daemon thread that runs the usage flush every
-`DCR_USAGE_FLUSH_SECONDS` (10 s in local settings). Management commands never start it (they serve no
-request), and neither does a deployment with Redis (beat does the work there) or the test settings.
+`DCR_USAGE_FLUSH_SECONDS` (10 s in local settings) and sleeps in between. Management commands never
+start it (they serve no request), and neither does a deployment with Redis (beat does the work there)
+or the test settings. `embedded_scheduler_stop` ends it (tests start and stop it).
 """
 
 import logging
@@ -13,40 +14,64 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 logger = logging.getLogger(__name__)
 
-_started = threading.Event()
+DISPATCH_UID = "dcr-embedded-usage-flush"
+
+_lock = threading.Lock()
+# The running thread and the Event that stops it; one fresh Event per thread, so that a stop can
+# never be undone by a later start.
+_running: tuple[threading.Thread, threading.Event] | None = None
 
 
 def embedded_scheduler_wanted() -> bool:
     return not settings.REDIS_URL and bool(getattr(settings, "DCR_EMBEDDED_SCHEDULER", False))
 
 
-def _loop(interval: float) -> None:
+def _loop(interval: float, stop: threading.Event) -> None:
     from .usage_flush import usage_flush
 
-    while True:
-        _started.wait(interval)
+    # wait() returns False after `interval` seconds, True (ending the loop) as soon as stop is set.
+    while not stop.wait(interval):
         try:
             usage_flush()
         except Exception:
             logger.exception("embedded usage flush failed; the counts stay in process for the next run")
         finally:
             close_old_connections()
+    # This thread's own connections: left open, they would outlive it (and block dropping a test database).
+    connections.close_all()
 
 
 def _start_on_first_request(sender: Any, **kwargs: Any) -> None:
-    if _started.is_set():
-        return
-    _started.set()
-    request_started.disconnect(_start_on_first_request)
-    interval = max(1.0, float(settings.DCR_USAGE_FLUSH_SECONDS))
-    threading.Thread(target=_loop, args=(interval,), name="embedded-usage-flush", daemon=True).start()
+    global _running
+    with _lock:
+        if _running is not None:
+            return
+        request_started.disconnect(dispatch_uid=DISPATCH_UID)
+        interval = max(1.0, float(settings.DCR_USAGE_FLUSH_SECONDS))
+        stop = threading.Event()
+        thread = threading.Thread(target=_loop, args=(interval, stop), name="embedded-usage-flush", daemon=True)
+        thread.start()
+        _running = (thread, stop)
     logger.info("embedded default: usage counters flushed in process every %.0f s", interval)
 
 
 def embedded_scheduler_connect() -> None:
     if embedded_scheduler_wanted():
-        request_started.connect(_start_on_first_request, dispatch_uid="dcr-embedded-usage-flush")
+        request_started.connect(_start_on_first_request, dispatch_uid=DISPATCH_UID)
+
+
+def embedded_scheduler_stop(*, timeout: float = 10.0) -> None:
+    """Disconnect from requests and end the flush thread, waiting for a flush in progress to finish.
+    Counts still in process stay there (the thread is gone; nothing flushes them until a new start)."""
+    global _running
+    with _lock:
+        request_started.disconnect(dispatch_uid=DISPATCH_UID)
+        running, _running = _running, None
+    if running is not None:
+        thread, stop = running
+        stop.set()
+        thread.join(timeout)
