@@ -1,7 +1,9 @@
-"""Celery tasks of the oauth layer: the usage flush, clean-up (token denylist, idle clients, flush
-ledger) and the republishing of recent revocation stamps. Each is safe to run twice or concurrently."""
+"""Celery tasks of the oauth layer: the usage flush, clean-up (token denylist, idle clients marked then
+purged, flush ledger) and the republishing of recent revocation stamps. Each is safe to run twice or
+concurrently."""
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
 from celery import shared_task
@@ -20,6 +22,8 @@ from .models import Client, DeniedToken
 logger = logging.getLogger(__name__)
 
 IDLE_BATCH = 500
+# Clients deleted per transaction by the purge: row locks on that many rows for a few milliseconds.
+PURGE_BATCH = 1000
 # Expired tokens are refused with a 30 s leeway; keep their denylist rows a little longer than that.
 DENYLIST_LEEWAY = timedelta(seconds=120)
 # Stamps of revocations older than the longest token life (plus leeway) protect nothing any more.
@@ -47,6 +51,12 @@ def denied_tokens_purge() -> int:
     return denied_tokens_purge_expired()
 
 
+def idle_before(cutoff: datetime) -> Q:
+    """Clients idle since before `cutoff`: last used before it, or never used and created before it.
+    `last_used_at` is read as the database has it (the usage flush may write it a little late)."""
+    return Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created__lt=cutoff)
+
+
 def clients_idle_mark(*, idle_days: int, now: datetime | None = None) -> int:
     """Mark (`idle_since`) and audit the live clients unused for `idle_days` days; they are not deleted
     and keep working. A marked client that was used again loses its mark. Returns how many were marked."""
@@ -55,9 +65,7 @@ def clients_idle_mark(*, idle_days: int, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=idle_days)
     Client.objects.filter(idle_since__isnull=False, last_used_at__gt=F("idle_since")).update(idle_since=None)
-    candidates = Client.objects.filter(idle_since__isnull=True, revoked_at__isnull=True).filter(
-        Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created__lt=cutoff)
-    )
+    candidates = Client.objects.filter(idle_since__isnull=True, revoked_at__isnull=True).filter(idle_before(cutoff))
     marked = 0
     while True:
         with transaction.atomic():
@@ -96,6 +104,64 @@ def clients_idle_mark(*, idle_days: int, now: datetime | None = None) -> int:
 @shared_task(name="oauth.clients_mark_idle")
 def clients_mark_idle() -> int:
     return clients_idle_mark(idle_days=settings.DCR_CLIENT_IDLE_DAYS)
+
+
+def clients_purge_cutoff(*, purge_days: int, now: datetime | None = None) -> datetime:
+    """Clients idle since before this go: `purge_days` ago, but never later than one token lifetime ago,
+    so that no purged client still holds an unexpired access token."""
+    token_life = timedelta(seconds=settings.DCR_ACCESS_TOKEN_TTL) + STAMP_MARGIN
+    return (now or timezone.now()) - max(timedelta(days=purge_days), token_life)
+
+
+def clients_idle_purge(*, purge_days: int, now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
+    """Delete the clients idle for `purge_days` days (0 turns the purge off); returns how many.
+
+    Revoked clients idle as long go too: they can never get a token again, and their revocation stays
+    in the audit trail. The cutoff is `clients_purge_cutoff`. Batches of `batch_size` rows, each locked
+    (SKIP LOCKED: a row another transaction holds waits for the next run), deleted by primary key (their
+    denylist rows cascade) and audited as one `client.purge` event with the count per application, in
+    its own short transaction; the next batch starts after the last primary key, so no row is read twice."""
+    if purge_days <= 0:
+        return 0
+    cutoff = clients_purge_cutoff(purge_days=purge_days, now=now)
+    candidates = Client.objects.filter(idle_before(cutoff))
+    purged = 0
+    after = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                candidates.filter(pk__gt=after)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")
+                .values_list("pk", "registered_application_id", "registered_application__programmer_id")[:batch_size]
+            )
+            if not batch:
+                return purged
+            Client.objects.filter(pk__in=[pk for pk, _, _ in batch]).delete()
+            per_application = Counter(str(application_id or "") for _, application_id, _ in batch)
+            programmers = {programmer_id for _, _, programmer_id in batch}
+            AuditEvent.objects.create(
+                actor_label="system",
+                action="client.purge",
+                object_type="client",
+                object_id=f"{batch[0][0]}-{batch[-1][0]}",
+                object_repr=f"{len(batch)} clients idle since before {cutoff:%Y-%m-%d %H:%M} UTC",
+                # One programmer's changes log shows the batch when all its clients were that programmer's.
+                programmer_id=programmers.pop() if len(programmers) == 1 else None,
+                details={
+                    "deleted": len(batch),
+                    "per_application": dict(sorted(per_application.items())),
+                    "cutoff": cutoff.isoformat(),
+                    "purge_days": purge_days,
+                },
+            )
+        purged += len(batch)
+        after = batch[-1][0]
+
+
+@shared_task(name="oauth.clients_purge_idle")
+def clients_purge_idle() -> int:
+    return clients_idle_purge(purge_days=settings.DCR_CLIENT_PURGE_DAYS)
 
 
 def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:

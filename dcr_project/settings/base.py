@@ -174,6 +174,8 @@ DCR_KEY_ENCRYPTION_KEY = env("DCR_KEY_ENCRYPTION_KEY", default="")
 # from SECRET_KEY (and SECRET_KEY_FALLBACKS), as before these keys existed.
 DCR_CLIENT_SECRET_KEYS = env_key_list("DCR_CLIENT_SECRET_KEYS")
 DCR_CLIENT_IDLE_DAYS = env.int("DCR_CLIENT_IDLE_DAYS", default=365)
+# Clients idle this many days are deleted (oauth.clients_purge_idle); 0 keeps them forever.
+DCR_CLIENT_PURGE_DAYS = env.int("DCR_CLIENT_PURGE_DAYS", default=400)
 DCR_AUDIT_RETENTION_DAYS = env.int("DCR_AUDIT_RETENTION_DAYS", default=0)
 DCR_KEY_ROTATION_DAYS = env.int("DCR_KEY_ROTATION_DAYS", default=0)
 
@@ -224,6 +226,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "revocation-stamps-republish": {"task": "oauth.revocation_stamps_republish", "schedule": 60.0},
     "denied-tokens-purge": {"task": "oauth.denied_tokens_purge", "schedule": 3600.0},
     "clients-mark-idle": {"task": "oauth.clients_mark_idle", "schedule": 6 * 3600.0},
+    "clients-purge-idle": {"task": "oauth.clients_purge_idle", "schedule": 24 * 3600.0},
     "usage-flush-ledger-purge": {"task": "oauth.usage_flush_ledger_purge", "schedule": 24 * 3600.0},
     "audit-events-purge": {"task": "registered_apps.audit_events_purge", "schedule": 24 * 3600.0},
     # Checks hourly; rotates a purpose only when its active key is DCR_KEY_ROTATION_DAYS old.
