@@ -1,7 +1,11 @@
 """The dashboard under data (issue 7, point 4): many applications across many programmers, bulk-created
 straight into the tables (one service call each would take minutes and measure nothing of interest),
 then the application list and detail pages timed through gunicorn with a logged-in session, and their
-queries counted in-process with the same session."""
+queries counted in-process with the same session.
+
+Over the fleet (issue 10, point 8; the fleet is seeded by bench.fleet): the admin's client list and its
+search by one client id, signed in as a TAM, and the dashboard's list and detail of the application
+that owns the million clients, signed in as a read-write member of its programmer."""
 
 import re
 import secrets
@@ -36,6 +40,7 @@ from registered_apps.models import (
 
 from . import http
 from .names import DASHBOARD_TARGET_MS as TARGET_MS
+from .names import FLEET_PAGE_TARGET_MS as FLEET_TARGET_MS
 
 BATCH = 2000
 CHANNELS_PER_PROGRAMMER = 3
@@ -331,3 +336,69 @@ def measure(base_url: str, data: DashboardSeed, *, requests: int) -> dict[str, d
         if failures:
             results[name]["first_failure"] = failures[0]
     return results
+
+
+# --- The pages over the fleet (issue 10, point 8) ----------------------------------------------------
+
+
+def _fleet_users(application: RegisteredApplication) -> tuple[tuple[str, str], tuple[str, str]]:
+    """A TAM (staff superuser, for the admin) and a read-write member of the fleet's programmer."""
+    tam_password, member_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    User.objects.create_superuser(username="bench-tam", email="bench-tam@example.com", password=tam_password)
+    member = User.objects.create_user(
+        username="bench-fleet-member", email="bench-fleet-member@example.com", password=member_password
+    )
+    Membership.objects.create(user=member, programmer=application.programmer, access=Access.READ_WRITE)
+    return ("bench-tam", tam_password), ("bench-fleet-member", member_password)
+
+
+def _time_page(base_url: str, cookies: dict[str, str], path: str, expect: str, *, requests: int) -> dict[str, Any]:
+    """Median of `requests` sequential requests through gunicorn after one per worker unmeasured, and the
+    page's queries counted in-process with the same session."""
+    header = {"Cookie": _cookie_header(cookies)}
+    timings: list[float] = []
+    failures: list[str] = []
+    for attempt in range(requests + 2):
+        answer = http.request(base_url, "GET", path, headers=header)
+        if answer.status != 200 or expect.encode() not in answer.body:
+            failures.append(answer.describe() if answer.status != 200 else f"200 without {expect!r}")
+        elif attempt >= 2:
+            timings.append(answer.elapsed_s * 1000)
+    status, queries = _queries(cookies, path)
+    entry: dict[str, Any] = {
+        "status": "ok" if not failures and status == 200 else "failed",
+        "path": path,
+        "p50_ms": round(statistics.median(timings), 2) if timings else None,
+        "max_ms": round(max(timings), 2) if timings else None,
+        "requests": len(timings),
+        "non_2xx": len(failures),
+        "queries": queries,
+        "target_p50_ms": FLEET_TARGET_MS,
+    }
+    if failures:
+        entry["reason"] = failures[0]
+    return entry
+
+
+def measure_fleet(base_url: str, api_seed: Any, *, fleet_clients: int, requests: int) -> dict[str, dict[str, Any]]:
+    """The admin's client list and its search by a client id (signed in as a TAM), and the dashboard's
+    list and detail of the application that owns the fleet (signed in as a read-write member)."""
+    from .fleet import client_id
+
+    application = api_seed.application
+    (tam, tam_password), (member, member_password) = _fleet_users(application)
+    admin = login(base_url, tam, tam_password)
+    dashboard = login(base_url, member, member_password)
+    wanted = client_id(fleet_clients, fleet_clients // 2 + 1)
+    list_path = reverse(
+        "registered_apps:programmer_applications", kwargs={"programmer_slug": application.programmer.slug}
+    )
+    detail_path = reverse("registered_apps:application_detail", kwargs={"application_id": application.pk})
+    return {
+        "admin_client_list": _time_page(base_url, admin, "/admin/oauth/client/", "bench-fleet-", requests=requests),
+        "admin_client_search": _time_page(
+            base_url, admin, f"/admin/oauth/client/?q={wanted}", wanted, requests=requests
+        ),
+        "dashboard_fleet_list": _time_page(base_url, dashboard, list_path, application.name, requests=requests),
+        "dashboard_fleet_detail": _time_page(base_url, dashboard, detail_path, 'id="client-count"', requests=requests),
+    }

@@ -1,7 +1,7 @@
 """Profile a scenario in-process with pyinstrument: the same request through Django's whole handler
 and middleware stack (django.test.Client), against the benchmark's database and Redis.
 
-`BENCH_PROFILE=token,register make bench` writes bench/results/profile-<scenario>.txt."""
+`BENCH_PROFILE=token,token_fleet,register make bench` writes bench/results/profile-<scenario>.txt."""
 
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,14 @@ def profile_scenarios(scenarios: dict[str, Any], names: list[str], *, requests: 
             print(f"[bench] profile {name}: not available", flush=True)
             continue
         for _ in range(5):
-            in_process(scenario.request)
+            in_process(scenario.example())
+        # A fleet scenario's requests are each from a client picked at random: made before profiling.
+        examples = [scenario.example() for _ in range(requests)]
         profiler = Profiler(interval=0.0002)
         profiler.start()
         statuses: dict[int, int] = {}
-        for _ in range(requests):
-            status = in_process(scenario.request).status_code
+        for example in examples:
+            status = in_process(example).status_code
             statuses[status] = statuses.get(status, 0) + 1
         session = profiler.stop()
         path = directory / f"profile-{name}.txt"

@@ -10,7 +10,10 @@ Environment (all optional):
   BENCH_ROUNDS=5          each scenario runs in this many slices, each after a floor slice of the same length;
                           its ratio is against those floor slices (1: one floor run, then the scenario)
   BENCH_DASHBOARD_APPLICATIONS=10000, BENCH_DASHBOARD_PROGRAMMERS=100, BENCH_DASHBOARD_REQUESTS=30
-  BENCH_PROFILE=token,register   after wrk, profile these scenarios in-process with pyinstrument (0: none)
+  BENCH_FLEET_CLIENTS=1000000    copies of the registered client in the table (bench.fleet; 0: no fleet)
+  BENCH_FLEET_TOKENS=2000        session_fleet: tokens of this many fleet clients
+  BENCH_FLEET_PAGE_REQUESTS=5    the admin and dashboard pages over the fleet: median of this many requests
+  BENCH_PROFILE=token,token_fleet,register   after wrk, profile these in-process with pyinstrument (0: none)
   BENCH_PROFILE_REQUESTS=500     requests per profile
   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/dcr_bench (dropped and recreated every run)
   BENCH_REDIS_URL=redis://127.0.0.1:6379/6 (flushed every run)
@@ -24,6 +27,7 @@ import secrets
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from . import machine, services
-from .names import API_SCENARIOS, DASHBOARD_SCENARIOS
+from .names import API_SCENARIOS, DASHBOARD_SCENARIOS, FLEET_PAGES, FLEET_SCENARIOS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -59,7 +63,7 @@ class Config:
         self.rounds = max(1, _env_int("BENCH_ROUNDS", 5))
         self.port = _env_int("BENCH_PORT", 0) or services.free_port()
         wanted = [s.strip() for s in (os.environ.get("BENCH_SCENARIOS") or "").split(",") if s.strip()]
-        known = (*API_SCENARIOS, *DASHBOARD_SCENARIOS)
+        known = (*API_SCENARIOS, *DASHBOARD_SCENARIOS, *FLEET_PAGES)
         unknown = sorted(set(wanted) - set(known))
         if unknown:
             raise SystemExit(f"Unknown BENCH_SCENARIOS {', '.join(unknown)}; known: {', '.join(known)}")
@@ -69,8 +73,12 @@ class Config:
         self.dashboard_applications = _env_int("BENCH_DASHBOARD_APPLICATIONS", 10000)
         self.dashboard_programmers = _env_int("BENCH_DASHBOARD_PROGRAMMERS", 100)
         self.dashboard_requests = _env_int("BENCH_DASHBOARD_REQUESTS", 30)
-        profile = os.environ.get("BENCH_PROFILE", "token,register")
-        self.profile = ["token", "register"] if profile in ("1", "yes", "true") else [
+        fleet_wanted = any(name in self.scenarios for name in (*FLEET_SCENARIOS, *FLEET_PAGES))
+        self.fleet_clients = max(0, _env_int("BENCH_FLEET_CLIENTS", 1_000_000)) if fleet_wanted else 0
+        self.fleet_tokens = max(1, _env_int("BENCH_FLEET_TOKENS", 2000))
+        self.fleet_page_requests = max(1, _env_int("BENCH_FLEET_PAGE_REQUESTS", 5))
+        profile = os.environ.get("BENCH_PROFILE", "token,token_fleet,register")
+        self.profile = ["token", "token_fleet", "register"] if profile in ("1", "yes", "true") else [
             s.strip() for s in profile.split(",") if s.strip() and s.strip() not in ("0", "no", "false")
         ]  # fmt: skip
         self.profile_requests = _env_int("BENCH_PROFILE_REQUESTS", 500)
@@ -89,6 +97,9 @@ class Config:
             "dashboard_applications": self.dashboard_applications,
             "dashboard_programmers": self.dashboard_programmers,
             "dashboard_requests": self.dashboard_requests,
+            "fleet_clients": self.fleet_clients,
+            "fleet_tokens": self.fleet_tokens,
+            "fleet_page_requests": self.fleet_page_requests,
         }
 
 
@@ -129,8 +140,9 @@ def _preflight(config: Config, base_url: str, scenario: Any, entry: dict[str, An
     from .scenarios import call
 
     for _ in range(config.workers * 2):
-        answer = call(base_url, scenario.request)
-        if answer.status // 100 != 2 or not scenario.request.body_matches(answer.body.decode("utf-8", "replace")):
+        request = scenario.example()
+        answer = call(base_url, request)
+        if answer.status // 100 != 2 or not request.body_matches(answer.body.decode("utf-8", "replace")):
             entry.update(status="failed", reason=f"the first requests answered {answer.describe()}")
             _log(f"{scenario.name}: FAILED before measuring ({entry['reason']})")
             return False
@@ -187,13 +199,16 @@ def _fill(entry: dict[str, Any], runs: list[Any]) -> None:
         entry["reason"] = "; ".join(problems)
 
 
-def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _run_wrk(
+    config: Config, base_url: str, scenarios: dict[str, Any], worker_rss: Callable[[], list[dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
     """The floor once, then each scenario in rounds that alternate a floor slice and a scenario slice.
 
     wrk, gunicorn, PostgreSQL and Redis share the machine's cores with whatever else runs, and that load
     drifts; interleaving exposes the scenario and its floor to the same drift, so their ratio holds up
     better than either number. The floor row is its own uninterrupted run; `floor_rps` of a scenario is
-    the floor measured in its rounds, and its ratio is against that."""
+    the floor measured in its rounds, and its ratio is against that. After each fleet scenario, the
+    resident memory of each gunicorn worker (`worker_rss`) goes into its entry."""
     results: dict[str, dict[str, Any]] = {}
     floor: dict[str, Any] = {}
     floor_slices: list[float] = []
@@ -204,6 +219,7 @@ def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[s
         scenario = scenarios[name]
         entry: dict[str, Any] = floor if name == "floor" else {}
         entry["what"] = scenario.what
+        entry.update(scenario.facts)
         if scenario.target is not None:
             entry["target_ratio"] = scenario.target
         results[name] = entry
@@ -246,6 +262,9 @@ def _run_wrk(config: Config, base_url: str, scenarios: dict[str, Any]) -> dict[s
                 floor_slices.extend(base.rps for base in floors)
         except (RuntimeError, OSError) as exc:
             entry.update(status="failed", reason=str(exc))
+        if name in FLEET_SCENARIOS:
+            entry["worker_rss_mib"] = [worker["rss_mib"] for worker in worker_rss()]
+            _log(f"{name}: gunicorn workers' RSS afterwards {_rss(entry['worker_rss_mib'])}")
         if entry.get("rps") is not None:
             _log(f"{name}: {entry['rps']:.1f} req/s, p50 {entry['p50_ms']:.1f} ms, p99 {entry['p99_ms']:.1f} ms"
                  + (f" (floor {entry['floor_rps']:.1f} req/s)" if "floor_rps" in entry else ""))  # fmt: skip
@@ -274,15 +293,21 @@ def _queries_per_request(scenarios: dict[str, Any], results: dict[str, dict[str,
     from .profile import in_process
 
     for name, entry in results.items():
-        request = scenarios[name].request
-        if entry.get("status") != "ok" or request is None or name == "dot_token_hashed":
+        scenario = scenarios[name]
+        if entry.get("status") != "ok" or scenario.request is None or name == "dot_token_hashed":
             continue
         for _ in range(3):
-            in_process(request)
+            in_process(scenario.example())
+        # A fleet scenario's samples are clients this process has not seen: its cold path, as in wrk.
+        requests = [scenario.example() for _ in range(samples)]
         with CaptureQueriesContext(connection) as captured:
-            for _ in range(samples):
+            for request in requests:
                 in_process(request)
         entry["queries"] = round(len(captured.captured_queries) / samples, 2)
+
+
+def _rss(values: list[float]) -> str:
+    return " / ".join(f"{value:,.0f}" for value in values) + " MiB" if values else "not found"
 
 
 def _cell(value: Any, digits: int = 1) -> str:
@@ -313,12 +338,14 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ratio = entry.get("ratio_to_floor")
         if target is not None and ratio is not None:
             status += " (target met)" if ratio >= target else f" (target missed by {target - ratio:.2f})"
-        if name.startswith("dashboard_"):
+        if entry.get("worker_rss_mib") is not None:
+            status += f"; worker RSS after it {_rss(entry['worker_rss_mib'])}"
+        if entry.get("target_p50_ms") is not None:
             target_ms = entry.get("target_p50_ms")
             p50 = entry.get("p50_ms")
             if p50 is not None and target_ms is not None:
-                status += " (under target)" if p50 < target_ms else " (over target)"
-            if entry.get("queries") is not None:
+                status += f" (under {target_ms:.0f} ms)" if p50 < target_ms else f" (over {target_ms:.0f} ms)"
+            if entry.get("queries_small_data") is not None:
                 same = "constant" if entry.get("queries_constant") else "NOT constant"
                 status += (
                     f"; queries {same} ({entry.get('queries')} vs {entry.get('queries_small_data')} on small data)"
@@ -338,6 +365,33 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _fleet_pages(
+    config: Config, base_url: str, api_seed: Any, built: dict[str, Any], names: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The admin's client list and search and the dashboard's pages of the fleet's application."""
+    from . import dashboard
+
+    facts = next((built[name].facts for name in FLEET_SCENARIOS if built[name].facts), {})
+    if not facts:
+        reason = built["token_fleet"].failed or built["token_fleet"].missing or "the fleet was not seeded"
+        return {name: {"status": "failed", "reason": reason} for name in names}
+    _log(f"pages over the fleet of {facts['fleet_clients']:,} clients")
+    try:
+        pages = dashboard.measure_fleet(
+            base_url, api_seed, fleet_clients=facts["fleet_clients"], requests=config.fleet_page_requests
+        )
+    except Exception as exc:  # a broken page must not lose the API numbers
+        traceback.print_exc()
+        return {name: {"status": "failed", "reason": str(exc)} for name in names}
+    for name in names:
+        entry = pages[name]
+        if entry.get("p50_ms") is not None:
+            _log(
+                f"{name}: median {entry['p50_ms']:.1f} ms over {entry['requests']} requests, {entry['queries']} queries"
+            )
+    return {name: pages[name] for name in names}
 
 
 def main() -> int:
@@ -360,7 +414,7 @@ def _main(config: Config) -> int:
     django.setup()
     from django.core.management import call_command
 
-    from . import dashboard, scenarios
+    from . import dashboard, fleet, scenarios
     from .seed import seed_api
 
     started = time.monotonic()
@@ -391,13 +445,25 @@ def _main(config: Config) -> int:
         log_path=config.results.with_suffix(".gunicorn.log"),
     )
     results: dict[str, dict[str, Any]] = {}
+    built: dict[str, Any] = {}
+    rss_at_end: list[float] = []
     try:
         from .urls import FLOOR_PATH
 
         server.start(FLOOR_PATH)
         _log(f"gunicorn on {server.base_url} with {config.workers} sync workers")
-        built = scenarios.build(server.base_url, api_seed, workers=config.workers)
-        results = _run_wrk(config, server.base_url, built)
+        built = scenarios.build(
+            server.base_url,
+            api_seed,
+            workers=config.workers,
+            fleet_clients=config.fleet_clients,
+            fleet_tokens=config.fleet_tokens,
+        )
+
+        def worker_rss() -> list[dict[str, Any]]:
+            return fleet.worker_rss(server.process.pid) if server.process is not None else []
+
+        results = _run_wrk(config, server.base_url, built, worker_rss)
         _queries_per_request(built, results)
         if dashboard_data is not None:
             _log("dashboard pages under data")
@@ -409,6 +475,10 @@ def _main(config: Config) -> int:
             results.update({name: pages[name] for name in DASHBOARD_SCENARIOS if name in config.scenarios})
         elif dashboard_failure:
             results.update({name: {"status": "failed", "reason": dashboard_failure} for name in DASHBOARD_SCENARIOS})
+        wanted_pages = [name for name in FLEET_PAGES if name in config.scenarios]
+        if wanted_pages:
+            results.update(_fleet_pages(config, server.base_url, api_seed, built, wanted_pages))
+        rss_at_end = [worker["rss_mib"] for worker in worker_rss()]
         profiled = [name for name in config.profile if name in config.scenarios]
         if profiled:
             from .profile import profile_scenarios
@@ -418,10 +488,15 @@ def _main(config: Config) -> int:
         server.stop()
 
     info["load_average_at_end"] = machine.load_average()
+    rss = {f"after_{name}": results[name].get("worker_rss_mib") for name in FLEET_SCENARIOS if name in results}
+    rss = {key: value for key, value in rss.items() if value}
+    if rss_at_end:
+        rss["at_end"] = rss_at_end
     document = {
         "machine": info,
         "run": {**config.describe(), "finished_at": datetime.now(UTC).isoformat(timespec="seconds")},
         "scenarios": results,
+        "gunicorn_worker_rss_mib": rss,
     }
     config.results.parent.mkdir(parents=True, exist_ok=True)
     config.results.write_text(json.dumps(document, indent=2) + "\n")
@@ -439,6 +514,18 @@ def _main(config: Config) -> int:
     print()
     print(table(results))
     print()
+    if rss:
+        print(
+            "gunicorn workers' RSS (VmRSS): "
+            + "; ".join(f"{key.replace('_', ' ')} {_rss(value)}" for key, value in rss.items())
+        )
+    if config.fleet_clients:
+        facts = next((built[name].facts for name in FLEET_SCENARIOS if built[name].facts), {})
+        if facts:
+            print(
+                f"Fleet: {facts['fleet_clients']:,} clients copied in {facts['fleet_seed_s']:.1f} s "
+                f"(VACUUM ANALYZE {facts['fleet_vacuum_analyze_s']:.1f} s)"
+            )
     print(f"Written to {config.results.relative_to(ROOT) if config.results.is_relative_to(ROOT) else config.results}")
     failed = [name for name, entry in results.items() if entry.get("status") == "failed"]
     if failed:

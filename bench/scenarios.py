@@ -6,11 +6,14 @@ reported as "not available" rather than failed; an endpoint that exists and answ
 
 import base64
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.urls import Resolver404, resolve
 
-from . import http
+from . import fleet, http
 from .names import TARGET_RATIOS as TARGETS
 from .seed import ApiSeed
 from .urls import DOT_TOKEN_PATH, FLOOR_PATH
@@ -55,7 +58,14 @@ class Scenario:
     # Connections for this scenario when not the configured number (a slow one: one per worker).
     connections: int | None = None
     target: float | None = None
-    notes: list[str] = field(default_factory=list)
+    # A fleet scenario varies its request (in Lua for wrk): this gives one such request at random, for
+    # the checks before measuring, the in-process query count and the profile.
+    sample: Callable[[], Request] | None = None
+    # Facts about the scenario's set-up carried into its results entry (the fleet's size, seed time).
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def example(self) -> Request | None:
+        return self.sample() if self.sample is not None else self.request
 
 
 def routed(path: str) -> bool:
@@ -89,13 +99,32 @@ def call(base_url: str, request: Request) -> http.Response:
     return http.request(base_url, request.method, request.path, request.body, request.headers)
 
 
-def build(base_url: str, seed: ApiSeed, *, workers: int) -> dict[str, Scenario]:
-    """Every scenario, after the one-off calls through the real HTTP stack that they depend on."""
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def build(
+    base_url: str, seed: ApiSeed, *, workers: int, fleet_clients: int = 0, fleet_tokens: int = 0
+) -> dict[str, Scenario]:
+    """Every scenario, after the one-off calls through the real HTTP stack that they depend on.
+
+    With `fleet_clients`, the registered client is copied that many times (bench.fleet) and the fleet
+    scenarios are built on the copies, `session_fleet` with tokens of `fleet_tokens` of them."""
     scenarios = {
         "floor": Scenario("floor", "GET a trivial JSON view", Request("GET", FLOOR_PATH, expect_body='"status"')),
         "token": Scenario("token", f"POST {TOKEN_PATH} (client_credentials)", target=TARGETS["token"]),
+        "token_fleet": Scenario(
+            "token_fleet",
+            f"POST {TOKEN_PATH} (client_credentials), a client of {fleet_clients:,} picked at random per request",
+            target=TARGETS["token_fleet"],
+        ),
         "register": Scenario("register", f"POST {REGISTER_PATH} (same statement)", target=TARGETS["register"]),
         "session": Scenario("session", f"GET {SESSION_PATH} (bearer)", target=TARGETS["session"]),
+        "session_fleet": Scenario(
+            "session_fleet",
+            f"GET {SESSION_PATH} (bearer), tokens of {fleet_tokens:,} fleet clients picked at random per request",
+            target=TARGETS["session_fleet"],
+        ),
         "introspect": Scenario("introspect", f"POST {INTROSPECT_PATH}", target=TARGETS["introspect"]),
         "dot_token_hashed": Scenario(
             "dot_token_hashed",
@@ -128,17 +157,21 @@ def build(base_url: str, seed: ApiSeed, *, workers: int) -> dict[str, Scenario]:
             ),
         ),
     }
+    if fleet_clients <= 0:
+        for name in ("token_fleet", "session_fleet"):
+            scenarios[name].missing = "BENCH_FLEET_CLIENTS is 0"
     for path, names in (
-        (REGISTER_PATH, ("register", "token", "session", "introspect")),
-        (TOKEN_PATH, ("token", "session", "introspect")),
-        (SESSION_PATH, ("session",)),
+        (REGISTER_PATH, ("register", "token", "token_fleet", "session", "session_fleet", "introspect")),
+        (TOKEN_PATH, ("token", "token_fleet", "session", "session_fleet", "introspect")),
+        (SESSION_PATH, ("session", "session_fleet")),
         (INTROSPECT_PATH, ("introspect",)),
     ):
         if not routed(path):
             for name in names:
                 scenarios[name].missing = scenarios[name].missing or f"{path} is not routed yet"
+    dependent = ("register", "token", "token_fleet", "session", "session_fleet", "introspect")
     if seed.statement is None:
-        for name in ("register", "token", "session", "introspect"):
+        for name in dependent:
             scenarios[name].missing = scenarios[name].missing or seed.statement_missing
     if scenarios["register"].missing and scenarios["token"].missing:
         return scenarios
@@ -150,7 +183,7 @@ def build(base_url: str, seed: ApiSeed, *, workers: int) -> dict[str, Scenario]:
     answer = call(base_url, registration)
     if answer.status // 100 != 2:
         reason = f"the set-up registration answered {answer.describe()}"
-        for name in ("register", "token", "session", "introspect"):
+        for name in dependent:
             scenarios[name].failed = scenarios[name].failed or reason
         return scenarios
     client = answer.json()
@@ -163,7 +196,7 @@ def build(base_url: str, seed: ApiSeed, *, workers: int) -> dict[str, Scenario]:
     answer = call(base_url, token_request)
     if answer.status // 100 != 2:
         reason = f"the set-up token request answered {answer.describe()}"
-        for name in ("token", "session", "introspect"):
+        for name in dependent[1:]:
             scenarios[name].failed = scenarios[name].failed or reason
         return scenarios
     access_token = answer.json()["access_token"]
@@ -177,4 +210,42 @@ def build(base_url: str, seed: ApiSeed, *, workers: int) -> dict[str, Scenario]:
     scenarios["introspect"].request = _form_post(
         INTROSPECT_PATH, {"token": access_token, **credentials}, '"active"%s*:%s*true'
     )
+    if fleet_clients > 0 and not scenarios["token_fleet"].missing:
+        _build_fleet(base_url, scenarios, credentials, fleet_clients=fleet_clients, fleet_tokens=fleet_tokens)
     return scenarios
+
+
+def _build_fleet(
+    base_url: str, scenarios: dict[str, Scenario], credentials: dict[str, str], *, fleet_clients: int, fleet_tokens: int
+) -> None:
+    """Copy the registered client `fleet_clients` times, then mint tokens of `fleet_tokens` of the copies."""
+    token_fleet, session_fleet = scenarios["token_fleet"], scenarios["session_fleet"]
+    _log(f"fleet: copying client {credentials['client_id'][:8]}... {fleet_clients:,} times")
+    try:
+        clients = fleet.seed(
+            template_client_id=credentials["client_id"], client_secret=credentials["client_secret"], count=fleet_clients
+        )
+    except Exception as exc:  # the one-client numbers must survive a fleet that could not be made
+        for scenario in (token_fleet, session_fleet):
+            scenario.failed = f"seeding the fleet failed: {exc}"
+        return
+    _log(
+        f"fleet: {fleet_clients:,} clients in {clients.seed_seconds:.1f} s, "
+        f"then VACUUM ANALYZE in {clients.vacuum_seconds:.1f} s"
+    )
+    facts = {
+        "fleet_clients": fleet_clients,
+        "fleet_seed_s": clients.seed_seconds,
+        "fleet_vacuum_analyze_s": clients.vacuum_seconds,
+    }
+    token_fleet.request, token_fleet.sample = fleet.token_request(clients)
+    token_fleet.facts = dict(facts)
+    started = time.monotonic()
+    try:
+        tokens = fleet.mint_tokens(base_url, clients, fleet_tokens)
+    except (RuntimeError, OSError) as exc:
+        session_fleet.failed = str(exc)
+        return
+    _log(f"fleet: {len(tokens):,} tokens of distinct clients minted in {time.monotonic() - started:.1f} s")
+    session_fleet.request, session_fleet.sample = fleet.session_request(tokens)
+    session_fleet.facts = {**facts, "fleet_tokens": len(tokens)}

@@ -2,6 +2,7 @@
 
 import json
 import re
+import secrets
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     # A Lua pattern every 2xx body must match (checked by report.lua), e.g. '"active"%s*:%s*true'.
     expect_body: str | None = None
+    # Lua defining request(), when each request is built anew (a fleet scenario picks a client at random
+    # per request, see bench.fleet); the fields above are then one example of what it sends. It may call
+    # math.randomseed(bench_seed + ...): bench_seed is fresh for every wrk run.
+    lua: str = ""
 
     def body_matches(self, body: str) -> bool:
         """The same check in Python, for the one-off calls (only `%s`, `*`, `+` and `?` are translated)."""
@@ -66,7 +71,7 @@ class WrkResult:
         return sum(count for name, count in self.errors.items() if name != "status")
 
 
-def _lua_string(value: str) -> str:
+def lua_string(value: str) -> str:
     """A double-quoted Lua literal; every byte outside printable ASCII becomes a decimal escape."""
     out = []
     for byte in value.encode():
@@ -79,14 +84,17 @@ def _lua_string(value: str) -> str:
 
 
 def script_for(request: Request) -> str:
-    lines = [f"wrk.method = {_lua_string(request.method)}"]
-    lines.append(f"wrk.path = {_lua_string(request.path)}")
+    lines = [f"wrk.method = {lua_string(request.method)}"]
+    lines.append(f"wrk.path = {lua_string(request.path)}")
     if request.body:
-        lines.append(f"wrk.body = {_lua_string(request.body)}")
+        lines.append(f"wrk.body = {lua_string(request.body)}")
     for name, value in request.headers.items():
-        lines.append(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}")
-    expect = _lua_string(request.expect_body) if request.expect_body is not None else "nil"
+        lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
+    expect = lua_string(request.expect_body) if request.expect_body is not None else "nil"
     lines.append(f"expect_body = {expect}")
+    if request.lua:
+        lines.append(f"bench_seed = {secrets.randbits(31)}")
+        lines.append(request.lua)
     return "\n".join(lines) + "\n\n" + REPORT_LUA.read_text()
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .models import (
     Access,
@@ -170,6 +170,32 @@ def active_scopes() -> QuerySet[Scope]:
 
 
 # --- Dashboard reads ------------------------------------------------------------------------------
+
+# An application can have a client per install, millions: its page counts them up to this many.
+CLIENT_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class ClientCounts:
+    """An application's clients and active (unrevoked) clients, exact up to a limit; `total_more` and
+    `active_more` say there are more than `total` and `active`, which are then the limit."""
+
+    total: int
+    active: int
+    total_more: bool = False
+    active_more: bool = False
+
+
+def application_client_counts(application: RegisteredApplication, *, limit: int = CLIENT_COUNT_LIMIT) -> ClientCounts:
+    """Count over at most `limit + 1` rows of the index on the clients' application, so the cost stays
+    that of `limit` clients however many there are. Past the limit, a second bounded count for the
+    active ones (revoked clients are few, so it too stops early)."""
+    clients = application.clients.order_by()
+    first = clients[: limit + 1].aggregate(total=Count("pk"), active=Count("pk", filter=Q(revoked_at__isnull=True)))
+    if first["total"] <= limit:
+        return ClientCounts(total=first["total"], active=first["active"])
+    active = clients.filter(revoked_at__isnull=True)[: limit + 1].count()
+    return ClientCounts(total=limit, active=min(active, limit), total_more=True, active_more=active > limit)
 
 
 def applications_covering(

@@ -389,7 +389,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         pk=application_id,
     )
     statements = application.statements.select_related("issued_by").order_by("-issued_at")
-    clients = application.clients.aggregate(total=Count("pk"), active=Count("pk", filter=Q(revoked_at__isnull=True)))
+    clients = selectors.application_client_counts(application)
     start, end = _usage_window()
     manage = selectors.can_manage(user, application)
     new_version_url = None
@@ -409,7 +409,9 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         "covered_channels": list(selectors.application_channels(application)),
         "statements": list(statements[:STATEMENT_HISTORY_LENGTH]),
         "statement_count": statements.count(),
-        "clients": clients,
+        "clients": {"total": clients.total, "active": clients.active},
+        # Counted up to a limit: "10,000+" past it.
+        "clients_more": {"total": clients.total_more, "active": clients.active_more},
         "series": series,
         "usage_totals": {
             "registrations": sum(day.registrations for day in series),
