@@ -113,7 +113,9 @@ def clients_purge_cutoff(*, purge_days: int, now: datetime | None = None) -> dat
     return (now or timezone.now()) - max(timedelta(days=purge_days), token_life)
 
 
-def clients_idle_purge(*, purge_days: int, now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
+def clients_idle_purge(
+    *, purge_days: int, now: datetime | None = None, batch_size: int = PURGE_BATCH, actor: str = "system"
+) -> int:
     """Delete the clients idle for `purge_days` days (0 turns the purge off); returns how many.
 
     Revoked clients idle as long go too: they can never get a token again, and their revocation stays
@@ -141,7 +143,7 @@ def clients_idle_purge(*, purge_days: int, now: datetime | None = None, batch_si
             per_application = Counter(str(application_id or "") for _, application_id, _ in batch)
             programmers = {programmer_id for _, _, programmer_id in batch}
             AuditEvent.objects.create(
-                actor_label="system",
+                actor_label=actor,
                 action="client.purge",
                 object_type="client",
                 object_id=f"{batch[0][0]}-{batch[-1][0]}",

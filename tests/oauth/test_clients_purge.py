@@ -135,6 +135,7 @@ def test_the_command_counts_on_a_dry_run_then_purges(settings, client, applicati
     call_command("purge_idle_clients")
     assert "Deleted 2 clients idle for 400 days" in capsys.readouterr().out
     assert not Client.objects.exists()
+    assert AuditEvent.objects.get(action="client.purge").actor == "command:purge_idle_clients"
 
 
 def test_the_command_does_nothing_when_the_purge_is_off(client, application, capsys):

@@ -30,5 +30,5 @@ class Command(RegistryCommand):
             count = Client.objects.filter(idle_before(clients_purge_cutoff(purge_days=days))).count()
             self.stdout.write(f"{count} clients idle for {days} days would be deleted.")
             return
-        purged = clients_idle_purge(purge_days=days)
+        purged = clients_idle_purge(purge_days=days, actor="command:purge_idle_clients")
         self.stdout.write(f"Deleted {purged} clients idle for {days} days.")
