@@ -457,7 +457,7 @@ def _main(config: Config) -> int:
             api_seed,
             workers=config.workers,
             fleet_clients=config.fleet_clients,
-            fleet_tokens=config.fleet_tokens,
+            fleet_tokens=config.fleet_tokens if "session_fleet" in config.scenarios else 0,
         )
 
         def worker_rss() -> list[dict[str, Any]]:

@@ -157,9 +157,6 @@ def build(
             ),
         ),
     }
-    if fleet_clients <= 0:
-        for name in ("token_fleet", "session_fleet"):
-            scenarios[name].missing = "BENCH_FLEET_CLIENTS is 0"
     for path, names in (
         (REGISTER_PATH, ("register", "token", "token_fleet", "session", "session_fleet", "introspect")),
         (TOKEN_PATH, ("token", "token_fleet", "session", "session_fleet", "introspect")),
@@ -212,6 +209,9 @@ def build(
     )
     if fleet_clients > 0 and not scenarios["token_fleet"].missing:
         _build_fleet(base_url, scenarios, credentials, fleet_clients=fleet_clients, fleet_tokens=fleet_tokens)
+    elif fleet_clients <= 0:
+        for name in ("token_fleet", "session_fleet"):
+            scenarios[name].missing = "BENCH_FLEET_CLIENTS is 0"
     return scenarios
 
 
@@ -240,6 +240,9 @@ def _build_fleet(
     }
     token_fleet.request, token_fleet.sample = fleet.token_request(clients)
     token_fleet.facts = dict(facts)
+    if fleet_tokens <= 0:
+        session_fleet.missing = "no tokens asked for (session_fleet not selected)"
+        return
     started = time.monotonic()
     try:
         tokens = fleet.mint_tokens(base_url, clients, fleet_tokens)
