@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
@@ -381,8 +382,9 @@ def _time_page(base_url: str, cookies: dict[str, str], path: str, expect: str, *
 
 
 def measure_fleet(base_url: str, api_seed: Any, *, fleet_clients: int, requests: int) -> dict[str, dict[str, Any]]:
-    """The admin's client list and its search by a client id (signed in as a TAM), and the dashboard's
-    list and detail of the application that owns the fleet (signed in as a read-write member)."""
+    """The admin's client list and its searches by a client id and by the application's name (signed in
+    as a TAM), and the dashboard's list and detail of the application that owns the fleet (signed in as
+    a read-write member)."""
     from .fleet import client_id
 
     application = api_seed.application
@@ -398,6 +400,14 @@ def measure_fleet(base_url: str, api_seed: Any, *, fleet_clients: int, requests:
         "admin_client_list": _time_page(base_url, admin, "/admin/oauth/client/", "bench-fleet-", requests=requests),
         "admin_client_search": _time_page(
             base_url, admin, f"/admin/oauth/client/?q={wanted}", wanted, requests=requests
+        ),
+        # By the application's name: the clients of every application it matches (here all million).
+        "admin_client_search_application": _time_page(
+            base_url,
+            admin,
+            "/admin/oauth/client/?" + urlencode({"q": application.name}),
+            wanted[:12],
+            requests=requests,
         ),
         "dashboard_fleet_list": _time_page(base_url, dashboard, list_path, application.name, requests=requests),
         "dashboard_fleet_detail": _time_page(base_url, dashboard, detail_path, 'id="client-count"', requests=requests),

@@ -16,7 +16,13 @@ API_SCENARIOS = (
 FLEET_SCENARIOS = ("token_fleet", "session_fleet")
 # The pages: the dashboard under 10,000 applications, then the admin and the dashboard over the fleet.
 DASHBOARD_SCENARIOS = ("dashboard_list", "dashboard_detail")
-FLEET_PAGES = ("admin_client_list", "admin_client_search", "dashboard_fleet_list", "dashboard_fleet_detail")
+FLEET_PAGES = (
+    "admin_client_list",
+    "admin_client_search",
+    "admin_client_search_application",
+    "dashboard_fleet_list",
+    "dashboard_fleet_detail",
+)
 # Ratios to the floor, measured in the same run.
 TARGET_RATIOS = {
     "token": 0.55,
