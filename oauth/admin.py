@@ -20,8 +20,8 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from core.admin_lists import BoundedListAdmin
+from core.request_ip import request_ip
 from registered_apps.models import Platform, RegisteredApplication
-from registered_apps.request_ip import request_ip
 
 from .models import Client, DeniedToken
 from .services import client_revoke

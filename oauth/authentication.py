@@ -3,10 +3,7 @@
     authentication_classes = [AccessTokenAuthentication]
     permission_classes = [scopes_required("api:client:v2")]
 
-The check needs no database in the common case: the signature with the cached public keys (and a
-per-process cache of verified tokens), then ONE Redis MGET of the application, statement, client and
-token revocation stamps compared with the token's `iat` (a stamp at or after it means revoked). When
-Redis is unreachable the database answers instead (`oauth.endpoints.token_revocation_from_database`).
+`oauth.bearer` does the check: no database in the common case (`bearer_token_check`).
 """
 
 from dataclasses import dataclass
@@ -16,15 +13,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from .endpoints import (
-    access_token_verified,
-    token_revocation_from_stamps,
-    token_revocation_without_stamps,
-    token_stamp_keys,
-)
+from .bearer import AccessTokenClaims, bearer_token_check
 from .errors import bearer_error
-from .gate import stamps_read
-from .tokens import TokenError
 
 
 @dataclass(frozen=True)
@@ -43,32 +33,11 @@ class TokenClient:
         return self.client_id
 
 
-def bearer_token_check(token: str) -> dict[str, Any]:
-    """The claims of a valid, unrevoked access token, or an `invalid_token` OAuthError (401)."""
-    try:
-        claims = access_token_verified(token)
-    except TokenError as exc:
-        raise bearer_error(exc.description, action="retry") from None
-    stamps = stamps_read(token_stamp_keys(claims))
-    if stamps is None:
-        revoked = token_revocation_without_stamps(claims)
-    else:
-        revoked = token_revocation_from_stamps(claims, stamps)
-    if revoked == "token":
-        raise bearer_error("The access token has been revoked.", action="retry")
-    if revoked:
-        what = {"app": "application", "stmt": "software statement", "client": "client"}[revoked]
-        raise bearer_error(
-            f"The {what} of this access token has been revoked; register again.", action="application-registration"
-        )
-    return claims
-
-
 class AccessTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <access token>` (RFC 6750 2.1). No header: not attempted (the
     permission then answers 401)."""
 
-    def authenticate(self, request: Request) -> tuple[TokenClient, dict[str, Any]] | None:
+    def authenticate(self, request: Request) -> tuple[TokenClient, AccessTokenClaims] | None:
         header = request.META.get("HTTP_AUTHORIZATION")
         if not header:
             return None

@@ -3,32 +3,27 @@ access tokens. Database changes write their audit event in the same transaction.
 
 import datetime
 import secrets
-import time
 import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import clock
+from core.hot_store import hot_store
+from core.revocation import Revoked
+from core.stamps import client_record_drop_on_commit, revocation_stamp_publish
+from registered_apps.models import Programmer
 from registered_apps.services import Actor, audit_event_new, audit_event_record
-from registered_apps.stamps import revocation_stamp_publish
-from software_statements.keys import active_signing_material
-from software_statements.models import KeyPurpose
 
-from .caches import (
-    ClientRecord,
-    StatementGrant,
-    client_record_forget,
-    client_record_from_client,
-    client_record_put,
-    token_verdict_forget,
-)
+from .bearer import token_verdict_forget
+from .grants import StatementGrant
 from .hashers import client_secret_encode, client_secret_verify
 from .inserts import client_with_audit_insert
 from .models import Client, DeniedToken
+from .records import ClientRecord, client_record_forget, usage_day
 from .tokens import access_token_claims, jwt_encode
 
 # RFC 7591 2: the only grant and authentication methods our clients use.
@@ -56,17 +51,19 @@ def client_register(
 ) -> tuple[Client, str]:
     """RFC 7591 3.2.1: create a client for a verified statement; returns (client, plaintext secret).
 
-    The secret is returned this once and stored as a keyed HMAC (`oauth.hashers`). The new client's
-    record is put in this process's cache, so its first token request needs no database read."""
+    The secret is returned this once and stored as a keyed HMAC salted with the client id
+    (`oauth.hashers`). Then the client's record goes to the hot-path store with the registration
+    counted (one round trip), so its first token request reads no database."""
     secret = client_secret_generate()
     redirect_uris = [redirect_uri] if redirect_uri else list(grant.redirect_uris)
-    cached_at = time.time()
+    written_at = clock.wall()
+    client_id = client_id_generate()
     client = Client(
-        client_id=client_id_generate(),
+        client_id=client_id,
         name=f"{grant.client_name} {grant.software_version}"[:255],
         client_type=Client.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
-        client_secret=client_secret_encode(secret),
+        client_secret=client_secret_encode(secret, salt=client_id),
         hash_client_secret=True,
         redirect_uris=" ".join(redirect_uris),
         registration_source="dcr",
@@ -95,20 +92,18 @@ def client_register(
         statement_jti=grant.statement_jti,
         programmer_id=grant.programmer.pk,
         programmer=grant.programmer_slug,
-        channels=list(grant.channels),
-        scopes=tuple(grant.scopes),
+        channels=grant.channels,
+        scopes=grant.scopes,
         platform=client.platform,
-        grant_types=GRANT_TYPES,
-        revoked="",
-        cached_at=cached_at,
-        expires_at=time.monotonic() + 60.0,
     )
-    client_record_put(record)
+    # After the insert committed (registration runs in no outer transaction).
+    hot_store().client_registered(record=record.stored(written_at=written_at), day=usage_day())
     return client, secret
 
 
-def client_secret_rehash(*, client_pk: int, secret: str, old_encoded: str) -> str | None:
-    """Store a secret that just verified under an old key (or the legacy format) under the current key.
+def client_secret_rehash(*, client_pk: int, secret: str, old_encoded: str, salt: str | None = None) -> str | None:
+    """Store a secret that just verified under an old key (or the legacy format) under the current key
+    (salted with `salt`: the client id, see `oauth.hashers.client_secret_candidate`).
 
     Compare-and-set: the row changes only if it still holds `old_encoded`. Returns the new stored
     value, or None when the row holds something else (another worker re-hashed it first, or the
@@ -116,17 +111,20 @@ def client_secret_rehash(*, client_pk: int, secret: str, old_encoded: str) -> st
     rotation this runs once per active device. `secret` must be the one that matched `old_encoded`."""
     if not client_secret_verify(secret, old_encoded).matches:
         raise ValueError("Only a secret that matches the stored hash can be re-hashed.")
-    new_encoded = client_secret_encode(secret)
+    new_encoded = client_secret_encode(secret, salt=salt)
     updated = Client.objects.filter(pk=client_pk, client_secret=old_encoded).update(client_secret=new_encoded)
     return new_encoded if updated else None
 
 
-def access_token_issue(*, record: ClientRecord, scope: str) -> tuple[str, dict[str, Any]]:
-    """RFC 6749 4.4.3 / RFC 9068 2: sign an access token for an authenticated, usable client.
+def access_token_issue(
+    *, record: ClientRecord, scope: str, signing: tuple[str, str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """RFC 6749 4.4.3 / RFC 9068 2: sign an access token for an authenticated, usable client with
+    `signing` = (kid, algorithm, private key), loaded by the caller before the token was counted.
 
     No database write: tokens are self-contained and counted in the usage counters (an audit row per
     token would cost a write per request; usage is the record)."""
-    kid, algorithm, private_key = active_signing_material(KeyPurpose.ACCESS_TOKEN)
+    kid, algorithm, private_key = signing
     claims = access_token_claims(
         issuer=settings.DCR_ISSUER,
         audience=settings.DCR_ISSUER,
@@ -134,31 +132,20 @@ def access_token_issue(*, record: ClientRecord, scope: str) -> tuple[str, dict[s
         software_id=record.application_id,
         statement_jti=record.statement_jti,
         programmer=record.programmer,
-        channels=record.channels,
+        channels=list(record.channels),
         scope=scope,
-        issued_at=int(time.time()),
+        issued_at=int(clock.wall()),
         lifetime=int(settings.DCR_ACCESS_TOKEN_TTL),
         jti=str(uuid.uuid4()),
     )
     return jwt_encode(claims, kid=kid, algorithm=algorithm, private_key=private_key), claims
 
 
-LAST_USED_EVERY = 3600.0
-
-
-def client_last_used_touch(*, record: ClientRecord) -> None:
-    """Record that a client was used, at most once an hour per client and process (one UPDATE)."""
-    now = time.time()
-    if record.last_used_at is not None and now - record.last_used_at < LAST_USED_EVERY:
-        return
-    record.last_used_at = now
-    Client.objects.filter(pk=record.pk).update(last_used_at=timezone.now(), idle_since=None)
-
-
 @transaction.atomic
 def client_revoke(*, client: Client, reason: str, actor: Actor, ip_address: str | None = None) -> Client:
     """Revoke a client: its token requests answer `invalid_client` and its access tokens are refused
-    on every worker within a second (stamp "client"). Revoking twice changes nothing."""
+    on every worker within a second (its stamp, and its record dropped from the store). Revoking twice
+    changes nothing."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give a reason for the revocation."})
@@ -172,7 +159,8 @@ def client_revoke(*, client: Client, reason: str, actor: Actor, ip_address: str 
     locked.revoked_at = timezone.now()
     locked.revocation_reason = reason
     locked.save(update_fields=["revoked_at", "revocation_reason", "updated"])
-    revocation_stamp_publish("client", locked.client_id, locked.revoked_at.timestamp())
+    revocation_stamp_publish(Revoked.CLIENT, locked.client_id, locked.revoked_at.timestamp())
+    client_record_drop_on_commit(locked.client_id)
     application = locked.registered_application
     audit_event_record(
         actor=actor,
@@ -182,7 +170,6 @@ def client_revoke(*, client: Client, reason: str, actor: Actor, ip_address: str 
         ip_address=ip_address,
         details={"reason": reason, "software_id": str(locked.registered_application_id or "")},
     )
-    client_record_forget(locked.client_id)
     transaction.on_commit(lambda: client_record_forget(locked.client_id))
     client.revoked_at, client.revocation_reason = locked.revoked_at, locked.revocation_reason
     return locked
@@ -191,42 +178,21 @@ def client_revoke(*, client: Client, reason: str, actor: Actor, ip_address: str 
 @transaction.atomic
 def access_token_revoke(*, record: ClientRecord, claims: dict[str, Any], ip_address: str | None = None) -> DeniedToken:
     """RFC 7009 2.1: the client revokes one of its own access tokens. The denylist row is the truth
-    (used while Redis is down); stamp "token" makes every worker refuse it within a second."""
+    (used while Redis is down); its stamp makes every worker refuse it within a second."""
     jti = str(claims["jti"])
     expires_at = datetime.datetime.fromtimestamp(float(claims["exp"]), tz=datetime.UTC)
     denied, created = DeniedToken.objects.get_or_create(
         jti=jti, defaults={"client_id": record.pk, "expires_at": expires_at}
     )
     if created:
-        revocation_stamp_publish("token", jti, time.time())
+        revocation_stamp_publish(Revoked.TOKEN, jti, clock.wall())
         transaction.on_commit(lambda: token_verdict_forget(jti))
         audit_event_record(
             actor=record.client_id,
             action="token.revoke",
             target=denied,
-            programmer=_programmer_ref(record),
+            programmer=Programmer(pk=record.programmer_id) if record.programmer_id else None,
             ip_address=ip_address,
             details={"client_id": record.client_id, "software_id": record.application_id},
         )
     return denied
-
-
-def _programmer_ref(record: ClientRecord) -> Any:
-    from registered_apps.models import Programmer
-
-    return Programmer(pk=record.programmer_id) if record.programmer_id else None
-
-
-def client_record_reload_from(client: Client) -> ClientRecord:
-    """A record for a client object already loaded (admin and tests)."""
-    from registered_apps.selectors import application_channels
-
-    application = client.registered_application
-    channels = [c.slug for c in application_channels(application)] if application is not None else []
-    return client_record_from_client(client, cached_at=time.time(), channels=channels)
-
-
-def actor_label(actor: Actor) -> str:
-    if isinstance(actor, User):
-        return actor.get_username()
-    return actor or "system"

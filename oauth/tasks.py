@@ -12,8 +12,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.hot_store import hot_store
+from core.revocation import Revoked, stamp_lifetime
+from core.stamps import revocation_stamp_write
 from registered_apps.models import ApplicationStatus, AuditEvent, RegisteredApplication
-from registered_apps.stamps import revocation_stamp_write
 from software_statements.models import SoftwareStatement
 
 from . import usage_flush as flush
@@ -26,8 +28,6 @@ IDLE_BATCH = 500
 PURGE_BATCH = 1000
 # Expired tokens are refused with a 30 s leeway; keep their denylist rows a little longer than that.
 DENYLIST_LEEWAY = timedelta(seconds=120)
-# Stamps of revocations older than the longest token life (plus leeway) protect nothing any more.
-STAMP_MARGIN = timedelta(seconds=120)
 
 
 @shared_task(name="oauth.usage_flush")
@@ -107,10 +107,11 @@ def clients_mark_idle() -> int:
 
 
 def clients_purge_cutoff(*, purge_days: int, now: datetime | None = None) -> datetime:
-    """Clients idle since before this go: `purge_days` ago, but never later than one token lifetime ago,
-    so that no purged client still holds an unexpired access token."""
-    token_life = timedelta(seconds=settings.DCR_ACCESS_TOKEN_TTL) + STAMP_MARGIN
-    return (now or timezone.now()) - max(timedelta(days=purge_days), token_life)
+    """Clients idle since before this go: `purge_days` ago, but never later than a stamp's lifetime ago
+    (`core.revocation.stamp_lifetime`: longer than an access token's life and a stored client record's),
+    so that no purged client still holds an unexpired access token or a record in the store."""
+    floor = timedelta(seconds=stamp_lifetime())
+    return (now or timezone.now()) - max(timedelta(days=purge_days), floor)
 
 
 def clients_idle_purge(
@@ -135,13 +136,17 @@ def clients_idle_purge(
                 candidates.filter(pk__gt=after)
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("pk")
-                .values_list("pk", "registered_application_id", "registered_application__programmer_id")[:batch_size]
+                .values_list("pk", "registered_application_id", "registered_application__programmer_id", "client_id")[
+                    :batch_size
+                ]
             )
             if not batch:
                 return purged
-            Client.objects.filter(pk__in=[pk for pk, _, _ in batch]).delete()
-            per_application = Counter(str(application_id or "") for _, application_id, _ in batch)
-            programmers = {programmer_id for _, _, programmer_id in batch}
+            Client.objects.filter(pk__in=[pk for pk, _, _, _ in batch]).delete()
+            client_ids = [client_id for _, _, _, client_id in batch]
+            transaction.on_commit(lambda ids=client_ids: hot_store().client_records_drop(ids))  # type: ignore[misc]
+            per_application = Counter(str(application_id or "") for _, application_id, _, _ in batch)
+            programmers = {programmer_id for _, _, programmer_id, _ in batch}
             AuditEvent.objects.create(
                 actor_label=actor,
                 action="client.purge",
@@ -167,10 +172,11 @@ def clients_purge_idle() -> int:
 
 
 def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
-    """Write again the stamps of applications, statements, clients and tokens revoked within the access
-    token lifetime, so that a stamp lost while Redis was down (or flushed) comes back. Returns how
-    many were written; stops at the first Redis failure (the next run tries again)."""
-    since = (now or timezone.now()) - timedelta(seconds=settings.DCR_ACCESS_TOKEN_TTL) - STAMP_MARGIN
+    """Write again the stamps of applications, statements, clients and tokens revoked within a stamp's
+    lifetime (`core.revocation.stamp_lifetime`: the longest of an access token's life and a client
+    record's), so that a stamp lost while Redis was down (or flushed) comes back. Returns how many were
+    written; stops at the first Redis failure (the next run tries again)."""
+    since = (now or timezone.now()) - timedelta(seconds=stamp_lifetime())
     revoked = [
         (
             "app",
@@ -185,7 +191,7 @@ def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
     written = 0
     for kind, rows in revoked:
         for ident, revoked_at in rows.iterator():
-            if not revocation_stamp_write(kind, ident, revoked_at.timestamp()):
+            if not revocation_stamp_write(Revoked(kind), ident, revoked_at.timestamp()):
                 return written
             written += 1
     return written

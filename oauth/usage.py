@@ -6,20 +6,24 @@ The format, which the background flush (`oauth.usage_flush`) reads:
 - field `"{YYYY-MM-DD}|{application_uuid}|{platform}|{kind}"` with kind `registrations` or `tokens`
   (`usage_field` builds it, `usage_field_parse` reads it back; the platform may be "");
 - value: a counter incremented with HINCRBY 1 per event. On the token path the increment happens inside
-  the Lua script of `oauth.gate` (one round trip for throttle, stamps and usage).
+  the client gate's Lua script (`core.hot_store`: one round trip for throttle, record, stamps, secret,
+  scope, usage and last use), which builds the same field.
 
-Without REDIS_URL, or while Redis is unreachable, events go to `local_usage`, a thread-safe in-process
-Counter keyed by the same field strings; the flush drains it with `local_usage.drain()` (and, after an
+Without REDIS_URL, or while Redis is unreachable, events go to `local_usage` (`core.hot_store`), a
+thread-safe in-process counter keyed by the same field strings; the flush drains it (and, after an
 outage, whatever a worker kept there is flushed by that worker's next flush run).
 """
 
 import datetime
-import threading
 import uuid
-from collections import Counter
 from typing import NamedTuple
 
-PENDING_KEY = "dcr:usage:pending"
+from core.hot_store import USAGE_PENDING_KEY as PENDING_KEY
+from core.hot_store import LocalCounter as LocalUsageCounter
+from core.hot_store import local_usage
+
+__all__ = ["KINDS", "PENDING_KEY", "LocalUsageCounter", "UsageField", "local_usage", "usage_field", "usage_field_parse"]
+
 KINDS = ("registrations", "tokens")
 
 
@@ -50,38 +54,3 @@ def usage_field_parse(field: str | bytes) -> UsageField:
     if kind not in KINDS:
         raise ValueError(f"Unknown usage kind {kind!r}.")
     return UsageField(datetime.date.fromisoformat(day), uuid.UUID(application_id), platform, kind)
-
-
-class LocalUsageCounter:
-    """The in-process fallback: a Counter of field -> count behind a lock."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
-
-    def increment(self, field: str, amount: int = 1) -> None:
-        with self._lock:
-            self._counts[field] += amount
-
-    def drain(self) -> dict[str, int]:
-        """Take every pending count (they are gone from here afterwards)."""
-        with self._lock:
-            counts = dict(self._counts)
-            self._counts.clear()
-        return counts
-
-    def restore(self, counts: dict[str, int]) -> None:
-        """Put counts back, e.g. when a flush could not write them."""
-        with self._lock:
-            self._counts.update(counts)
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._counts.clear()
-
-
-local_usage = LocalUsageCounter()

@@ -14,13 +14,18 @@ leaves only a key that the next run deletes. No count is lost, none is added twi
 
 The in-process fallback counter (`oauth.usage.local_usage`: no REDIS_URL, or Redis down while the
 event happened) is drained into its own batch; it lives and dies with this process.
+
+Clients' last use rides along (`last_used_flush`): the token path records a client's use at most once
+a day in the hash `dcr:lastused:pending` (client pk -> unix time), never in the database. A flush
+claims that hash the same way and writes it in ONE statement per batch. Setting a time that is only
+ever moved forward is idempotent, so a batch written twice changes nothing and needs no ledger.
 """
 
 import dataclasses
 import logging
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import redis
@@ -28,14 +33,16 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.hot_store import LAST_USED_PENDING_KEY, local_last_used
 from registered_apps.models import RegisteredApplication, UsageDaily
 
-from .models import UsageFlushBatch
+from .models import Client, UsageFlushBatch
 from .usage import PENDING_KEY, local_usage, usage_field_parse
 
 logger = logging.getLogger(__name__)
 
 BATCH_PREFIX = "dcr:usage:batch:"
+LAST_USED_BATCH_PREFIX = "dcr:lastused:batch:"
 # Ledger rows only need to outlive a leftover batch key, which the next run (a minute later) deletes.
 LEDGER_RETENTION = timedelta(days=7)
 
@@ -55,6 +62,7 @@ class FlushReport:
     registrations: int = 0
     tokens: int = 0
     dropped: int = 0
+    last_used: int = 0
 
 
 @lru_cache(maxsize=4)
@@ -136,7 +144,8 @@ def usage_flush() -> FlushReport:
             # The batches stay in Redis and are counted by the first run after it is back.
             logger.warning("usage flush: Redis unreachable (%s); pending counts stay there", type(exc).__name__)
     _flush_local(report)
-    if report.batches or report.dropped:
+    report.last_used = last_used_flush()
+    if report.batches or report.dropped or report.last_used:
         logger.info("usage flush: %s", report)
     return report
 
@@ -215,3 +224,61 @@ def _add(rows: dict[tuple[uuid.UUID, object, str], tuple[int, int]]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+# --- Clients' last use ---------------------------------------------------------------------------------
+
+
+def last_used_flush() -> int:
+    """Write pending last-use times to the clients (Redis batches, then this process's); returns how
+    many clients were written."""
+    written = 0
+    client = usage_redis()
+    if client is not None:
+        try:
+            batch_key = LAST_USED_BATCH_PREFIX + uuid.uuid4().hex
+            client.eval(_CLAIM_SCRIPT, 2, LAST_USED_PENDING_KEY, batch_key)
+            for key in sorted(_text(k) for k in client.scan_iter(match=LAST_USED_BATCH_PREFIX + "*", count=500)):
+                raw = client.hgetall(key)
+                written += clients_last_used_write({int(pk): int(at) for pk, at in raw.items()})
+                client.delete(key)
+        except redis.RedisError as exc:
+            logger.warning("last-use flush: Redis unreachable (%s); pending times stay there", type(exc).__name__)
+    local = local_last_used.drain()
+    try:
+        written += clients_last_used_write({int(pk): int(at) for pk, at in local.items()})
+    except Exception:
+        local_last_used.restore(local)
+        raise
+    return written
+
+
+def clients_last_used_write(times: dict[int, int]) -> int:
+    """Move each client's `last_used_at` forward to the given unix time (never back) and clear its idle
+    mark, in one statement; returns how many rows the batch named."""
+    if not times:
+        return 0
+    table = connection.ops.quote_name(Client._meta.db_table)
+    rows = sorted(times.items())
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch; the table name is our model's, quoted; values are parameters.
+        sql = (
+            f"UPDATE {table} AS c SET last_used_at = to_timestamp(v.at), idle_since = NULL "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, at) "
+            "WHERE c.id = v.id AND (c.last_used_at IS NULL OR c.last_used_at < to_timestamp(v.at))"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[pk for pk, _ in rows], [at for _, at in rows]])
+    else:
+        field = Client._meta.get_field("last_used_at")
+        params = []
+        for pk, at in rows:
+            value = field.get_db_prep_value(datetime.fromtimestamp(at, tz=UTC), connection)  # type: ignore[union-attr]
+            params.append((value, pk, value))
+        sql = (
+            f"UPDATE {table} SET last_used_at = %s, idle_since = NULL "  # noqa: S608
+            "WHERE id = %s AND (last_used_at IS NULL OR last_used_at < %s)"
+        )
+        with connection.cursor() as cursor, transaction.atomic():
+            cursor.executemany(sql, params)
+    return len(rows)

@@ -5,7 +5,7 @@ The /o/client/* classes override `dispatch` to hand the Django request straight 
 `extend_schema` declarations exist for drf-spectacular's OpenAPI document.
 """
 
-import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,12 +20,13 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.local_caches import local_cache
+from registered_apps.models import RegisteredApplication
 from registered_apps.selectors import active_scopes
 from software_statements.keys import SUPPORTED_ALGORITHMS
 
 from . import endpoints
 from .authentication import AccessTokenAuthentication, TokenClient
-from .caches import application_name_version
 from .errors import json_response
 from .permissions import scopes_required
 from .serializers import (
@@ -190,16 +191,32 @@ class SessionView(APIView):
         return json_response(body, headers={"Cache-Control": "no-store"})
 
 
-_metadata_cache: dict[str, tuple[float, dict[str, Any]]] = {}
-METADATA_TTL = 60.0
+_application_names = local_cache("application-names")
+_metadata = local_cache("authorization-server-metadata", maxsize=16, ttl=60.0)
+
+
+def application_name_version(application_id: str) -> tuple[str, str]:
+    """(name, version) of an application: fixed after creation, so cached without expiry."""
+    found: tuple[str, str] | None = _application_names.get(application_id)
+    if found is None:
+        try:
+            pk = uuid.UUID(application_id)
+        except ValueError:
+            return ("", "")
+        row = RegisteredApplication.objects.filter(pk=pk).values_list("name", "version").first()
+        if row is None:
+            return ("", "")
+        found = (row[0], row[1])
+        _application_names.put(application_id, found)
+    return found
 
 
 def authorization_server_metadata() -> dict[str, Any]:
     """RFC 8414 2: the server's metadata (scopes from the catalog, cached for a minute)."""
     issuer = str(settings.DCR_ISSUER).rstrip("/")
-    cached = _metadata_cache.get(issuer)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    cached: dict[str, Any] | None = _metadata.get(issuer)
+    if cached is not None:
+        return cached
     auth_methods = ["client_secret_post", "client_secret_basic"]
     metadata = {
         "issuer": settings.DCR_ISSUER,
@@ -219,7 +236,7 @@ def authorization_server_metadata() -> dict[str, Any]:
         "software_statement_signing_alg_values_supported": list(SUPPORTED_ALGORITHMS),
         "service_documentation": f"{issuer}/api/docs/",
     }
-    _metadata_cache[issuer] = (time.monotonic() + METADATA_TTL, metadata)
+    _metadata.put(issuer, metadata)
     return metadata
 
 

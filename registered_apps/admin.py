@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 
 from core.admin_lists import BoundedListAdmin
+from core.request_ip import request_ip
 
 from . import services
 from .models import (
@@ -32,7 +33,6 @@ from .models import (
     Scope,
     UsageDaily,
 )
-from .request_ip import request_ip
 
 admin.site.site_header = "DCR registry administration"
 admin.site.site_title = "DCR registry admin"

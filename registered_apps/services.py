@@ -10,6 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from core.revocation import Revoked
+from core.stamps import revocation_stamp_publish
+
 from .models import (
     Access,
     ApplicationLevel,
@@ -25,7 +28,6 @@ from .models import (
     RevocationRequest,
     Scope,
 )
-from .stamps import revocation_stamp_publish
 from .tasks import application_revoked_email, revocation_requested_email, task_enqueue_on_commit
 
 # A person acting (a user), or a label: a client id, "command:<name>", "system".
@@ -502,7 +504,7 @@ def registered_application_revoke(
         decided_by=locked.revoked_by,
         decided_at=locked.revoked_at,
     )
-    revocation_stamp_publish("app", locked.pk, locked.revoked_at.timestamp())
+    revocation_stamp_publish(Revoked.APPLICATION, locked.pk, locked.revoked_at.timestamp())
     audit_event_record(
         actor=actor,
         action="application.revoke",

@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from core.request_ip import request_ip
+
 from . import selectors, services
 from .forms import COVERAGE_ALL, COVERAGE_SUBSET, ApplicationFilterForm, ApplicationForm, RevocationRequestForm
 from .models import (
@@ -34,7 +36,6 @@ from .models import (
     RevocationRequest,
     UsageDaily,
 )
-from .request_ip import request_ip
 
 APPLICATIONS_PER_PAGE = 25
 EVENTS_PER_PAGE = 50

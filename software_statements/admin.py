@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from core.admin_lists import BoundedListAdmin
-from registered_apps.request_ip import request_ip
+from core.request_ip import request_ip
 
 from .keys import signing_key_retire, signing_key_rotate
 from .models import KeyState, SigningKey, SoftwareStatement

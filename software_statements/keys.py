@@ -273,10 +273,15 @@ _active_cache: dict[str, tuple[float, tuple[str, str, Any]]] = {}
 _verification_cache: dict[str, tuple[float, dict[str, tuple[str, Any]], dict[str, tuple[str, JWK]]]] = {}
 
 
-def active_signing_material(purpose: str) -> tuple[str, str, Any]:
+class NoActiveKey(LookupError):
+    """No key of this purpose has been made yet (the first signature makes them)."""
+
+
+def active_signing_material(purpose: str, *, create: bool = True) -> tuple[str, str, Any]:
     """(kid, alg, private key) of the active key, cached in-process for ACTIVE_MATERIAL_TTL seconds.
 
-    A worker may keep signing with a just-rotated key for that long; it is `retiring`, so it verifies."""
+    A worker may keep signing with a just-rotated key for that long; it is `retiring`, so it verifies.
+    With `create=False`, NoActiveKey is raised instead of making the first keys (a read-only caller)."""
     now = time.monotonic()
     entry = _active_cache.get(purpose)
     if entry is not None and entry[0] > now:
@@ -285,7 +290,13 @@ def active_signing_material(purpose: str) -> tuple[str, str, Any]:
         entry = _active_cache.get(purpose)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
-        key = signing_key_active(purpose)
+        if create:
+            key = signing_key_active(purpose)
+        else:
+            found = SigningKey.objects.filter(purpose=purpose, state=KeyState.ACTIVE).first()
+            if found is None:
+                raise NoActiveKey(purpose)
+            key = found
         material = (key.kid, key.algorithm, signing_private_key(key))
         _active_cache[purpose] = (time.monotonic() + ACTIVE_MATERIAL_TTL, material)
         return material

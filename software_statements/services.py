@@ -9,10 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.revocation import Revoked
+from core.stamps import revocation_stamp_publish
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
 from registered_apps.services import Actor, audit_event_record
-from registered_apps.stamps import revocation_stamp_publish
 
 from .jws import sign_compact
 from .keys import signing_key_active, signing_private_key
@@ -105,7 +106,7 @@ def software_statement_revoke(
     locked.revoked_by = actor if isinstance(actor, User) else None
     locked.revocation_reason = reason
     locked.save(update_fields=["revoked_at", "revoked_by", "revocation_reason"])
-    revocation_stamp_publish("stmt", locked.jti, locked.revoked_at.timestamp())
+    revocation_stamp_publish(Revoked.STATEMENT, locked.jti, locked.revoked_at.timestamp())
     audit_event_record(
         actor=actor,
         action="statement.revoke",

@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from core.request_ip import request_ip
 from registered_apps.models import RegisteredApplication
-from registered_apps.request_ip import request_ip
 from registered_apps.selectors import applications_visible_to, can_manage
 
 from .keys import signing_key_active

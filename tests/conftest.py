@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from registered_apps.models import Access
-from registered_apps.stamps import local_stamps, stamp_read_cache
+from tests.hot_state import hot_state_clear
 
 from .factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
 
@@ -17,12 +17,10 @@ from .factories import ChannelFactory, ProgrammerFactory, UserFactory, make_appl
 def _clean_cache():
     """Each test starts with an empty cache and no revocation stamps (the real Redis in CI: FLUSHDB)."""
     cache.clear()
-    local_stamps.clear()
-    stamp_read_cache.clear()
+    hot_state_clear()
     yield
     cache.clear()
-    local_stamps.clear()
-    stamp_read_cache.clear()
+    hot_state_clear()
 
 
 def seed_catalogs() -> None:

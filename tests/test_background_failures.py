@@ -25,14 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from oauth import caches, endpoints, views
-from oauth.gate import local_buckets, redis_health
-from oauth.usage import local_usage
+from core.hot_store import hot_store
 from registered_apps import services
 from registered_apps.models import ApplicationStatus
-from registered_apps.stamps import redis_connection
-from software_statements.keys import clear_key_caches
 from software_statements.services import software_statement_issue
+from tests.hot_state import hot_state_clear
 from tests.oauth.conftest import REGISTER, SESSION, get_token, register
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +42,8 @@ def _free_port() -> int:
 
 
 def _clear_process_state() -> None:
-    redis_connection.cache_clear()
-    redis_health.reset()
-    caches.caches_clear()
-    endpoints._verified.clear()
-    views._metadata_cache.clear()
-    local_buckets.clear()
-    local_usage.clear()
-    clear_key_caches()
+    hot_store.cache_clear()
+    hot_state_clear()
 
 
 @pytest.fixture

@@ -6,11 +6,8 @@ from typing import Any
 
 import pytest
 
-from oauth import caches, endpoints, views
-from oauth.gate import local_buckets, redis_health
-from oauth.usage import local_usage
-from software_statements.keys import clear_key_caches
 from software_statements.services import software_statement_issue
+from tests.hot_state import hot_state_clear
 
 REGISTER = "/o/client/register"
 TOKEN = "/o/client/token"
@@ -23,18 +20,9 @@ SESSION = "/api/v2/session"
 def _fresh_oauth_state():
     """No client record, verified token, bucket, usage count or key survives from another test."""
 
-    def clear() -> None:
-        caches.caches_clear()
-        endpoints._verified.clear()
-        views._metadata_cache.clear()
-        local_buckets.clear()
-        local_usage.clear()
-        redis_health.reset()
-        clear_key_caches()
-
-    clear()
+    hot_state_clear()
     yield
-    clear()
+    hot_state_clear()
 
 
 @pytest.fixture

@@ -8,12 +8,15 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from oauth import caches, endpoints
+from core import clock
+from core.local_caches import local_caches_clear
+from core.redis import redis_client
+from core.revocation import Revoked, stamp_key
+from oauth.bearer import VERDICT_TTL
 from oauth.models import Client
 from oauth.services import client_revoke
 from oauth.tokens import access_token_claims, jwt_encode
 from registered_apps.services import registered_application_revoke
-from registered_apps.stamps import redis_connection, stamp_key
 from software_statements.keys import active_signing_material, signing_key_retire, signing_key_rotate
 from software_statements.models import SigningKey, SoftwareStatement
 from software_statements.services import software_statement_revoke
@@ -73,9 +76,9 @@ def test_revocation_by_another_process_is_seen_within_a_second_without_redis(
 
     assert call(client, access_token).status_code == 200
     RegisteredApplication.objects.filter(pk=application.pk).update(status="revoked", revoked_at=timezone.now())
-    time.sleep(caches.TOKEN_VERDICT_TTL)
+    clock.advance(VERDICT_TTL)
     refused(call(client, access_token), action="application-registration")
-    time.sleep(1.0)
+    clock.advance(1.0)
     assert_json_error(token_request(client, good(credentials)), 400, "invalid_client")
 
 
@@ -89,7 +92,7 @@ def test_revocation_stamp_written_by_another_process_is_seen_within_the_stamp_ca
     assert call(client, access_token).status_code == 200  # stamps read and cached
     claims = jwt.decode(access_token, options={"verify_signature": False})
     # What a revocation in another process leaves behind: a stamp in Redis, nothing in this process.
-    redis_connection().set(stamp_key("client", claims["client_id"]), repr(time.time()), ex=60)
+    redis_client().set(stamp_key(Revoked.CLIENT, claims["client_id"]), repr(time.time()), ex=60)
     started = time.monotonic()
     while call(client, access_token).status_code == 200:
         assert time.monotonic() - started < settings.DCR_REVOCATION_STAMP_CACHE + 0.2
@@ -99,7 +102,7 @@ def test_revocation_stamp_written_by_another_process_is_seen_within_the_stamp_ca
 
 
 def _mget_calls() -> int:
-    stats = redis_connection().info("commandstats")
+    stats = redis_client().info("commandstats")
     return int(stats.get("cmdstat_mget", {}).get("calls", 0))
 
 
@@ -122,7 +125,7 @@ def test_without_the_stamp_cache_every_bearer_call_reads_redis(client, credentia
     assert call(client, access_token).status_code == 200
     assert _mget_calls() - before == 1
     claims = jwt.decode(access_token, options={"verify_signature": False})
-    redis_connection().set(stamp_key("token", claims["jti"]), repr(time.time()), ex=60)
+    redis_client().set(stamp_key(Revoked.TOKEN, claims["jti"]), repr(time.time()), ex=60)
     refused(call(client, access_token))
 
 
@@ -226,7 +229,7 @@ def test_missing_scope_is_403_insufficient_scope(client, programmer, channels):
 
 def test_rotated_key_keeps_verifying_and_retired_key_does_not(client, access_token):
     signing_key_rotate(purpose="access_token", actor="tests")
-    endpoints._verified.clear()
+    local_caches_clear()
     from software_statements.keys import clear_key_caches
 
     clear_key_caches()
@@ -277,13 +280,8 @@ def test_other_clients_of_the_application_are_not_hit_by_a_client_revocation(
 def test_with_redis_unreachable_the_database_decides(
     client, credentials, access_token, application, django_capture_on_commit_callbacks, caplog
 ):
-
-    redis_connection.cache_clear()
-    try:
-        assert call(client, access_token).status_code == 200
-        assert "Redis unreachable" in caplog.text
-        registered_application_revoke(application=application, reason="abuse", actor="tests")
-        time.sleep(caches.TOKEN_VERDICT_TTL)  # the database is read at most once a second per token
-        refused(call(client, access_token), action="application-registration")
-    finally:
-        redis_connection.cache_clear()
+    assert call(client, access_token).status_code == 200
+    assert "Redis unreachable" in caplog.text
+    registered_application_revoke(application=application, reason="abuse", actor="tests")
+    clock.advance(VERDICT_TTL)  # the database is read at most once a second per token
+    refused(call(client, access_token), action="application-registration")

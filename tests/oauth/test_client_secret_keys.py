@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from django.contrib.auth.hashers import check_password, get_hasher, identify_hasher, make_password
 from django.test import override_settings
 
-from oauth import caches
+from core.hot_store import hot_store
 from oauth.hashers import SecretCheck, client_secret_encode, client_secret_key_id, client_secret_verify
 from oauth.models import Client
 from oauth.services import client_secret_rehash
@@ -268,7 +268,7 @@ def test_rehash_refuses_a_secret_that_does_not_match_without_showing_it(credenti
 def test_a_client_hashed_under_an_older_key_still_in_the_list_gets_tokens(client, credentials):
     with override_settings(DCR_CLIENT_SECRET_KEYS=[KEY_ONE]):
         store(credentials, client_secret_encode(credentials["client_secret"]))
-    caches.caches_clear()
+    hot_store().client_record_drop(credentials["client_id"])  # as if this record were never stored
     with override_settings(DCR_CLIENT_SECRET_KEYS=[KEY_TWO, KEY_ONE]):
         assert get_token(client, credentials)["token_type"] == "bearer"
 
@@ -276,7 +276,7 @@ def test_a_client_hashed_under_an_older_key_still_in_the_list_gets_tokens(client
 def test_a_client_hashed_under_a_dropped_key_is_an_invalid_client(client, credentials):
     with override_settings(DCR_CLIENT_SECRET_KEYS=[KEY_ONE]):
         store(credentials, client_secret_encode(credentials["client_secret"]))
-    caches.caches_clear()
+    hot_store().client_record_drop(credentials["client_id"])  # as if this record were never stored
     with override_settings(DCR_CLIENT_SECRET_KEYS=[KEY_TWO]):
         response = token_request(
             client,
@@ -289,15 +289,11 @@ def test_a_client_hashed_under_a_dropped_key_is_an_invalid_client(client, creden
     assert_json_error(response, 400, "invalid_client")  # form credentials: 400 (Basic would be 401)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until the token path's client record calls client_secret_verify and client_secret_rehash (lead's wiring)",
-)
 @override_settings(SECRET_KEY=OLD_SECRET_KEY, SECRET_KEY_FALLBACKS=[], DCR_CLIENT_SECRET_KEYS=[])
 def test_defect_token_endpoint_accepts_a_legacy_secret_after_secret_key_rotation_and_rehashes_it(client, credentials):
     secret = credentials["client_secret"]
     legacy = store(credentials, legacy_encode(secret, OLD_SECRET_KEY)).client_secret
-    caches.caches_clear()
+    hot_store().client_record_drop(credentials["client_id"])  # as if this record were never stored
     with override_settings(
         SECRET_KEY=NEW_SECRET_KEY, SECRET_KEY_FALLBACKS=[OLD_SECRET_KEY], DCR_CLIENT_SECRET_KEYS=[KEY_ONE]
     ):

@@ -5,11 +5,12 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from core.revocation import Revoked, stamp_key, stamp_lifetime
 from oauth.models import Client, DeniedToken
 from oauth.tasks import clients_mark_idle, denied_tokens_purge, revocation_stamps_republish
 from registered_apps import services
 from registered_apps.models import AuditEvent
-from registered_apps.stamps import revocation_stamps_read, stamp_key
+from tests.hot_state import stamps_read
 
 from .conftest import SESSION, get_token
 
@@ -89,28 +90,28 @@ def test_a_revocation_stamp_lost_at_publish_time_comes_back_and_the_token_is_ref
     # The commit hook that publishes the stamp never runs: as if Redis was down at that moment.
     with django_capture_on_commit_callbacks(execute=False):
         services.registered_application_revoke(application=application, reason="Leak", actor=tam)
-    key = stamp_key("app", application.pk)
-    assert revocation_stamps_read([key]) == [None]
+    key = stamp_key(Revoked.APPLICATION, application.pk)
+    assert stamps_read([key]) == [None]
 
     written = revocation_stamps_republish.apply().get()
 
     application.refresh_from_db()
     assert written >= 1
-    assert revocation_stamps_read([key]) == [pytest.approx(application.revoked_at.timestamp())]
+    assert stamps_read([key]) == [pytest.approx(application.revoked_at.timestamp())]
     response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401
     assert response.json()["action"] == "application-registration"
 
 
-def test_revocations_older_than_a_token_lifetime_are_not_republished(
+def test_revocations_older_than_a_stamp_lifetime_are_not_republished(
     settings, application, tam, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
         services.registered_application_revoke(application=application, reason="Old", actor=tam)
     application.refresh_from_db()
     type(application).objects.filter(pk=application.pk).update(
-        revoked_at=timezone.now() - datetime.timedelta(seconds=settings.DCR_ACCESS_TOKEN_TTL + 3600)
+        revoked_at=timezone.now() - datetime.timedelta(seconds=stamp_lifetime() + 60)
     )
 
     assert revocation_stamps_republish.apply().get() == 0
-    assert revocation_stamps_read([stamp_key("app", application.pk)]) == [None]
+    assert stamps_read([stamp_key(Revoked.APPLICATION, application.pk)]) == [None]

@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oauth.token_bucket import BucketDecision, BucketState, bucket_idle_seconds, bucket_take
+from core.hot_store import THROTTLE_SCRIPT
+from core.redis import redis_client
+from core.token_bucket import BucketDecision, BucketState, bucket_idle_seconds, bucket_take
 
 rates = st.floats(min_value=0.01, max_value=1000, allow_nan=False)
 bursts = st.floats(min_value=1, max_value=1000, allow_nan=False)
@@ -94,19 +96,17 @@ def test_waiting_retry_after_is_enough(rate, burst, wait):
 )
 def test_lua_script_agrees_with_the_pure_arithmetic(rate, burst, tokens, elapsed):
     """The script in Redis and bucket_take give the same answer from the same state."""
-    from registered_apps.stamps import redis_connection
-
-    connection = redis_connection()
+    connection = redis_client()
     if connection is None:
         pytest.skip("needs REDIS_URL")
-    from oauth.gate import _gate_script_run
 
     tokens = min(tokens, burst)
     seconds, microseconds = connection.time()
     server_now = seconds + microseconds / 1e6
     key = "dcr:throttle:test:lua"
     connection.set(key, f"{tokens!r} {server_now - elapsed!r}")
-    allowed, retry_after, _ = _gate_script_run(connection, [key, "dcr:usage:test"], [rate, burst, "", 0, 10000])
+    script = connection.register_script(THROTTLE_SCRIPT)
+    allowed, retry_after, _ = script(keys=[key], args=[rate, burst, 10000, "1", 0])
     stored_tokens, _ = connection.get(key).split()
     after = {"tokens": float(stored_tokens)}
     connection.delete(key)

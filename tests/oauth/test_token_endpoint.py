@@ -8,14 +8,16 @@ import jwt
 import pytest
 from django.test import override_settings
 
-from oauth import caches
+from core import clock
 from oauth.models import Client
+from oauth.records import REFUSED_TTL
 from oauth.services import client_revoke
 from registered_apps.services import registered_application_restore, registered_application_revoke
 from software_statements.keys import verification_keys
 from software_statements.models import SoftwareStatement
 from software_statements.services import software_statement_revoke
 from tests.conftest import assert_json_error
+from tests.hot_state import hot_state_clear
 
 from .conftest import TOKEN, basic, get_token, token_request
 
@@ -122,7 +124,7 @@ def test_common_case_makes_no_database_query(client, credentials, django_assert_
 
 def test_a_worker_that_never_saw_the_client_reads_it_once(client, credentials, django_assert_max_num_queries):
     get_token(client, credentials)
-    caches.caches_clear()
+    hot_state_clear()
     with django_assert_max_num_queries(4):
         get_token(client, credentials)
     with django_assert_max_num_queries(0):
@@ -285,7 +287,7 @@ def test_revoked_application_gets_invalid_client_then_restore_works(
     assert "register again" in body["error_description"]
 
     registered_application_restore(application=application, actor="tests")
-    time.sleep(caches.REFUSED_TTL)
+    clock.advance(REFUSED_TTL)
     assert token_request(client, good(credentials)).status_code == 201
 
 

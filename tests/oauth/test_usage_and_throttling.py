@@ -7,9 +7,9 @@ import uuid
 import pytest
 from django.test import override_settings
 
-from oauth.gate import gate_pass
+from core.hot_store import hot_store
+from core.redis import redis_client
 from oauth.usage import PENDING_KEY, LocalUsageCounter, local_usage, usage_field, usage_field_parse, usage_field_today
-from registered_apps.stamps import redis_connection
 from tests.conftest import assert_json_error, requires_redis
 
 from .conftest import get_token, register, token_request
@@ -17,7 +17,7 @@ from .conftest import get_token, register, token_request
 
 def pending_counts() -> dict[str, int]:
     """What the flush would find: Redis's pending hash, or the in-process counter without Redis."""
-    connection = redis_connection()
+    connection = redis_client()
     if connection is None:
         return local_usage.snapshot()
     return {k.decode(): int(v) for k, v in connection.hgetall(PENDING_KEY).items()}
@@ -62,7 +62,7 @@ def test_local_counter_is_thread_safe_and_drains():
 
 def test_registrations_and_tokens_are_counted_per_day_application_and_platform(client, statement, application):
     credentials = register(client, statement, HTTP_USER_AGENT="App CFNetwork/1 Darwin/23").json()
-    register(client, statement)  # cached statement: counted inside the gate script
+    register(client, statement)  # cached statement: verified once, both registrations counted
     get_token(client, credentials)
     get_token(client, credentials)
     get_token(client, credentials)
@@ -78,30 +78,26 @@ def test_registrations_and_tokens_are_counted_per_day_application_and_platform(c
 def test_with_redis_usage_goes_to_the_pending_hash(client, credentials, application):
     get_token(client, credentials)
     field = usage_field_today(application_id=application.pk, platform="ios", kind="tokens")
-    assert redis_connection().hget(PENDING_KEY, field) == b"1"
+    assert redis_client().hget(PENDING_KEY, field) == b"1"
     assert local_usage.snapshot() == {}
 
 
 @override_settings(REDIS_URL="redis://127.0.0.1:1/0")
 def test_with_redis_down_usage_is_counted_in_process_and_tokens_still_issued(client, credentials, application, caplog):
-    redis_connection.cache_clear()
-    try:
-        assert (
-            token_request(
-                client,
-                {
-                    "grant_type": "client_credentials",
-                    "client_id": credentials["client_id"],
-                    "client_secret": credentials["client_secret"],
-                },
-            ).status_code
-            == 201
-        )
-        field = usage_field_today(application_id=application.pk, platform="ios", kind="tokens")
-        assert local_usage.snapshot()[field] == 1
-        assert "Redis unreachable" in caplog.text
-    finally:
-        redis_connection.cache_clear()
+    assert (
+        token_request(
+            client,
+            {
+                "grant_type": "client_credentials",
+                "client_id": credentials["client_id"],
+                "client_secret": credentials["client_secret"],
+            },
+        ).status_code
+        == 201
+    )
+    field = usage_field_today(application_id=application.pk, platform="ios", kind="tokens")
+    assert local_usage.snapshot()[field] == 1
+    assert "Redis unreachable" in caplog.text
 
 
 # --- throttling -------------------------------------------------------------------------------------
@@ -161,32 +157,23 @@ def test_without_trusted_proxies_x_forwarded_for_is_ignored(client, credentials)
 
 @override_settings(DCR_THROTTLE_RATE=1.0, DCR_THROTTLE_BURST=2.0, REDIS_URL="redis://127.0.0.1:1/0")
 def test_with_redis_down_throttling_is_per_process(client, credentials, caplog):
-    redis_connection.cache_clear()
-    try:
-        assert token_request(client, good(credentials)).status_code == 201
-        assert token_request(client, good(credentials)).status_code == 201
-        assert_json_error(token_request(client, good(credentials)), 429, "too_many_requests")
-        assert "throttling per process" in caplog.text
-    finally:
-        redis_connection.cache_clear()
+    assert token_request(client, good(credentials)).status_code == 201
+    assert token_request(client, good(credentials)).status_code == 201
+    assert_json_error(token_request(client, good(credentials)), 429, "too_many_requests")
+    assert "throttling per process" in caplog.text
 
 
 @requires_redis
 @pytest.mark.redis
 @override_settings(DCR_THROTTLE_RATE=1.0, DCR_THROTTLE_BURST=2.0)
-def test_gate_script_counts_usage_only_when_allowed_and_fresh():
-    field = usage_field_today(application_id=uuid.uuid4(), platform="", kind="tokens")
-    assert gate_pass(scope="t", ip_address="10.0.0.1", usage_field=field).counted
-    assert gate_pass(scope="t", ip_address="10.0.0.1", usage_field=field).counted
-    refused = gate_pass(scope="t", ip_address="10.0.0.1", usage_field=field)
-    assert not refused.allowed and not refused.counted
-    stale = gate_pass(
-        scope="t", ip_address="10.0.0.2", usage_field=field, stamp_keys=["dcr:revoked:app:x"], fresh_after=0.0
-    )
-    assert (stale.allowed and stale.stale is None) or stale.stale is False
-    redis_connection().set("dcr:revoked:app:x", "100.0")
-    stale = gate_pass(
-        scope="t", ip_address="10.0.0.2", usage_field=field, stamp_keys=["dcr:revoked:app:x"], fresh_after=50.0
-    )
-    assert stale.stale is True and not stale.counted
-    assert pending_counts() == {field: 3}
+def test_throttle_script_reports_stamps_at_or_after_since_and_refuses_over_the_burst():
+    store = hot_store()
+    assert store.throttle(scope="t", ip_address="10.0.0.1").allowed
+    assert store.throttle(scope="t", ip_address="10.0.0.1").allowed
+    refused = store.throttle(scope="t", ip_address="10.0.0.1")
+    assert not refused.allowed and refused.retry_after > 0
+    fresh = store.throttle(scope="t", ip_address="10.0.0.2", stamp_keys=["dcr:revoked:app:x"], since=0.0)
+    assert fresh.allowed and not fresh.stale
+    redis_client().set("dcr:revoked:app:x", "100.0")
+    assert store.throttle(scope="t", ip_address="10.0.0.2", stamp_keys=["dcr:revoked:app:x"], since=100.0).stale
+    assert not store.throttle(scope="t", ip_address="10.0.0.3", stamp_keys=["dcr:revoked:app:x"], since=100.5).stale

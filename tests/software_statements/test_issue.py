@@ -7,9 +7,9 @@ import jwt
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.revocation import Revoked, stamp_key
 from registered_apps.models import AuditEvent
 from registered_apps.services import registered_application_revoke
-from registered_apps.stamps import revocation_stamps_read, stamp_key
 from software_statements import keys
 from software_statements.models import SoftwareStatement
 from software_statements.services import (
@@ -18,6 +18,7 @@ from software_statements.services import (
     software_statement_revoke,
 )
 from tests.factories import make_application
+from tests.hot_state import stamps_read
 
 from .helpers import b64decode
 
@@ -136,7 +137,7 @@ def test_revoking_a_statement_records_who_why_and_publishes_a_stamp(
     assert statement.revocation_reason == "leaked"
     event = AuditEvent.objects.get(action="statement.revoke")
     assert event.details["reason"] == "leaked" and event.ip_address == "192.0.2.9"
-    (stamp,) = revocation_stamps_read([stamp_key("stmt", statement.jti)])
+    (stamp,) = stamps_read([stamp_key(Revoked.STATEMENT, statement.jti)])
     assert stamp == pytest.approx(statement.revoked_at.timestamp())
 
 

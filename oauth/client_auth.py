@@ -1,0 +1,108 @@
+"""Client authentication (RFC 6749 2.3.1) over the hot-path store.
+
+One question to the store (`core.hot_store`: throttle, record, stamps, the secret's keyed hash under
+the current key, scope, counting) settles the common case. What the store cannot settle (no record, a
+stamp newer than the record, a hash under an older key or in the legacy format) is settled here from
+the database, the same way whichever store answered.
+"""
+
+from dataclasses import replace
+
+from core import clock
+from core.hot_store import ClientGate, Outcome, hot_store
+
+from .errors import OAuthError
+from .hashers import client_secret_candidate, client_secret_verify
+from .http import ClientCredentials
+from .records import ClientRecord, client_record_load, usage_day
+from .services import client_secret_rehash
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("throttled")
+        self.retry_after = retry_after
+
+
+def invalid_client(credentials: ClientCredentials | None, description: str) -> OAuthError:
+    """RFC 6749 5.2: 400, or 401 with WWW-Authenticate when the client used the Authorization header."""
+    if credentials is not None and credentials.basic:
+        return OAuthError(
+            "invalid_client", description, status=401, headers={"WWW-Authenticate": 'Basic realm="client"'}
+        )
+    return OAuthError("invalid_client", description)
+
+
+def _scope_exceeded() -> OAuthError:
+    return OAuthError("invalid_scope", "The requested scope exceeds the scope granted to this client.")
+
+
+def client_authenticate(
+    credentials: ClientCredentials,
+    *,
+    scopes: tuple[str, ...] | None = None,
+    throttle_scope: str | None = None,
+    ip_address: str | None = None,
+    count: bool = False,
+) -> ClientRecord:
+    """RFC 6749 2.3.1 / 3.2.1: the authenticated, usable client, or an `invalid_client` OAuthError
+    (a revoked client, statement or application means the client must register again). With `scopes`,
+    they must be the client's (`invalid_scope`). With `throttle_scope`, the request takes a token from
+    that bucket (`Throttled`); with `count`, a token issued to the client is counted."""
+    store = hot_store()
+    day = usage_day()
+    gate: ClientGate = store.client_gate(
+        client_id=credentials.client_id,
+        secret_hash=client_secret_candidate(credentials.client_secret, credentials.client_id),
+        scopes=scopes,
+        day=day,
+        throttle_scope=throttle_scope,
+        ip_address=ip_address,
+        count=count,
+    )
+    if gate.outcome is Outcome.THROTTLED:
+        raise Throttled(gate.retry_after)
+    if gate.outcome is Outcome.SCOPE:
+        raise _scope_exceeded()
+    if gate.outcome is Outcome.PASSED and gate.packed is not None:
+        return ClientRecord.unpack(
+            credentials.client_id, gate.packed, secret_encoded=gate.secret_hash, last_used=gate.last_used
+        )
+    if gate.outcome is Outcome.UNVERIFIED and gate.packed is not None:
+        record: ClientRecord | None = ClientRecord.unpack(
+            credentials.client_id, gate.packed, secret_encoded=gate.secret_hash, last_used=gate.last_used
+        )
+    else:
+        record = client_record_load(credentials.client_id)
+    if record is None:
+        raise invalid_client(credentials, "Client authentication failed.")
+    check = client_secret_verify(credentials.client_secret, record.secret_encoded)
+    if not check.matches:
+        raise invalid_client(credentials, "Client authentication failed.")
+    if record.revoked is not None:
+        raise invalid_client(credentials, f"The {record.revoked.label} has been revoked; register again.")
+    if check.needs_rehash:
+        record = _rehash(record, credentials.client_secret)
+    if scopes is not None and not set(scopes) <= set(record.scopes):
+        raise _scope_exceeded()
+    return client_token_counted(record) if count else record
+
+
+def client_token_counted(record: ClientRecord) -> ClientRecord:
+    """Count a token issued to an authenticated client, and its use (when the gate did not)."""
+    last_used = hot_store().token_counted(record=record.stored(written_at=clock.wall()), day=usage_day())
+    return replace(record, last_used=last_used)
+
+
+def _rehash(record: ClientRecord, secret: str) -> ClientRecord:
+    """A hash made under an older key (or in the legacy format) is stored again under the current key,
+    unless another worker did first; the store's record follows the database."""
+    written_at = clock.wall()
+    rehashed = client_secret_rehash(
+        client_pk=record.pk, secret=secret, old_encoded=record.secret_encoded, salt=record.client_id
+    )
+    if rehashed is None:
+        return record
+    record = replace(record, secret_encoded=rehashed)
+    hot_store().client_record_put(record.stored(written_at=written_at))
+    return record

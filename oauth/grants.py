@@ -1,0 +1,81 @@
+"""What a verified software statement grants a registering client, cached per statement in this process.
+
+A statement's claims never change (an application's configuration is fixed at creation); whether it
+or its application was revoked since is asked of the store's stamps on every registration, and a stamp
+newer than the cached grant sends the statement back to full verification.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from core import clock
+from core.hot_store import STAMP_MARGIN
+from core.local_caches import local_cache
+from core.revocation import Revoked, stamp_key
+from software_statements.verify import VerifiedStatement
+
+GRANT_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class StatementGrant:
+    application_id: str
+    statement_jti: str
+    programmer: Any
+    programmer_slug: str
+    client_name: str
+    software_version: str
+    scopes: tuple[str, ...]
+    redirect_uris: tuple[str, ...]
+    platforms: tuple[str, ...]
+    channels: tuple[str, ...]
+    verified_at: float
+
+    def stamp_keys(self) -> list[str]:
+        return [stamp_key(Revoked.APPLICATION, self.application_id), stamp_key(Revoked.STATEMENT, self.statement_jti)]
+
+    @property
+    def fresh_after(self) -> float:
+        return self.verified_at - STAMP_MARGIN
+
+
+_grants = local_cache("statement-grants", ttl=GRANT_TTL)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+
+
+def statement_grant_from(verified: VerifiedStatement, *, verified_at: float) -> StatementGrant:
+    claims = verified.claims
+    scope = claims.get("scope")
+    return StatementGrant(
+        application_id=str(verified.application.pk),
+        statement_jti=str(verified.statement.pk),
+        programmer=verified.application.programmer,
+        programmer_slug=verified.application.programmer.slug,
+        client_name=verified.application.name,
+        software_version=verified.application.version,
+        scopes=tuple(scope.split()) if isinstance(scope, str) else (),
+        redirect_uris=_strings(claims.get("redirect_uris")),
+        platforms=_strings(claims.get("platforms")),
+        channels=_strings(claims.get("channels")),
+        verified_at=verified_at,
+    )
+
+
+def statement_grant_cached(statement: str) -> StatementGrant | None:
+    grant: StatementGrant | None = _grants.get(statement)
+    return grant
+
+
+def statement_grant_put(statement: str, grant: StatementGrant) -> None:
+    _grants.put(statement, grant)
+
+
+def statement_grant_forget(statement: str) -> None:
+    _grants.pop(statement)
+
+
+def grant_clock() -> float:
+    return clock.wall()

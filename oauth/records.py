@@ -1,0 +1,145 @@
+"""Client records: what the token, introspection and revocation endpoints need to know about a client.
+
+A record is written to the hot-path store at registration and read through from the database on a
+miss (`client_record_load`); only active clients are stored.
+"""
+
+import datetime
+import json
+from dataclasses import dataclass
+
+from core import clock
+from core.hot_store import StoredRecord, hot_store
+from core.local_caches import local_cache
+from core.revocation import Revoked
+from registered_apps.models import ApplicationStatus
+from registered_apps.selectors import application_channels
+
+from .models import Client
+
+# Unknown and revoked clients are remembered this long (a flood of bad ids stays cheap; a restore is
+# seen within a second).
+REFUSED_TTL = 1.0
+_PACK_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    pk: int
+    client_id: str
+    secret_encoded: str
+    application_id: str
+    statement_jti: str
+    programmer_id: int
+    programmer: str
+    channels: tuple[str, ...]
+    scopes: tuple[str, ...]
+    platform: str
+    revoked: Revoked | None = None
+    last_used: float = 0.0
+
+    def __repr__(self) -> str:  # never the secret hash
+        return f"ClientRecord({self.client_id!r}, revoked={self.revoked!r})"
+
+    def pack(self) -> str:
+        """What the store keeps (the secret hash is kept beside it, for the store to compare)."""
+        fields = [_PACK_VERSION, self.pk, self.application_id, self.statement_jti, self.programmer_id]
+        fields += [self.programmer, list(self.channels), list(self.scopes), self.platform]
+        return json.dumps(fields, separators=(",", ":"))
+
+    @classmethod
+    def unpack(cls, client_id: str, packed: str, *, secret_encoded: str, last_used: float) -> "ClientRecord":
+        _, pk, application_id, statement_jti, programmer_id, programmer, channels, scopes, platform = json.loads(packed)
+        return cls(
+            pk=pk,
+            client_id=client_id,
+            secret_encoded=secret_encoded,
+            application_id=application_id,
+            statement_jti=statement_jti,
+            programmer_id=programmer_id,
+            programmer=programmer,
+            channels=tuple(channels),
+            scopes=tuple(scopes),
+            platform=platform,
+            last_used=last_used,
+        )
+
+    def stored(self, *, written_at: float) -> StoredRecord:
+        return StoredRecord(
+            client_id=self.client_id,
+            pk=self.pk,
+            packed=self.pack(),
+            secret_hash=self.secret_encoded,
+            application_id=self.application_id,
+            statement_jti=self.statement_jti,
+            platform=self.platform,
+            scopes=self.scopes,
+            written_at=written_at,
+            last_used=self.last_used,
+        )
+
+
+def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRecord:
+    application = client.registered_application
+    statement = client.statement
+    revoked: Revoked | None = None
+    if client.revoked_at is not None:
+        revoked = Revoked.CLIENT
+    elif statement is None or statement.revoked_at is not None:
+        revoked = Revoked.STATEMENT
+    elif application is None or application.status != ApplicationStatus.ACTIVE:
+        revoked = Revoked.APPLICATION
+    return ClientRecord(
+        pk=client.pk,
+        client_id=client.client_id,
+        secret_encoded=client.client_secret or "",
+        application_id=str(client.registered_application_id or ""),
+        statement_jti=str(client.statement_id or ""),
+        programmer_id=application.programmer_id if application is not None else 0,
+        programmer=application.programmer.slug if application is not None else "",
+        channels=channels,
+        scopes=tuple(client.scopes or ()),
+        platform=client.platform,
+        revoked=revoked,
+        last_used=client.last_used_at.timestamp() if client.last_used_at else 0.0,
+    )
+
+
+_refused = local_cache("refused-client-records", ttl=REFUSED_TTL)
+_UNKNOWN = "unknown"
+
+
+def client_record_load(client_id: str) -> ClientRecord | None:
+    """Read a client from the database (the store's miss): an active one is written to the store, an
+    unknown or revoked one remembered here for a second."""
+    refused = _refused.get(client_id)
+    if refused is not None:
+        return None if refused == _UNKNOWN else refused
+    # Taken before the read: a stamp written after it is newer, so the next use reads again.
+    written_at = clock.wall()
+    client = (
+        Client.objects.select_related("registered_application__programmer", "statement")
+        .filter(client_id=client_id)
+        .first()
+    )
+    if client is None:
+        _refused.put(client_id, _UNKNOWN)
+        return None
+    application = client.registered_application
+    channels = tuple(c.slug for c in application_channels(application)) if application is not None else ()
+    record = client_record_from(client, channels=channels)
+    if record.revoked is not None:
+        _refused.put(client_id, record)
+        hot_store().client_record_drop(client_id)
+    else:
+        hot_store().client_record_put(record.stored(written_at=written_at))
+    return record
+
+
+def client_record_forget(client_id: str) -> None:
+    _refused.pop(client_id)
+
+
+def usage_day() -> str:
+    """Today in UTC, as the usage counters name days."""
+    return datetime.datetime.fromtimestamp(clock.wall(), tz=datetime.UTC).date().isoformat()
