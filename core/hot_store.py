@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 THROTTLE_PREFIX = "dcr:throttle"
 RECORD_PREFIX = "dcr:client:"
+# What a client's application grants in every token (programmer, channels): shared by all its clients,
+# read again after APPLICATION_TTL so that a channel added to an "all channels" application shows up.
+APPLICATION_PREFIX = "dcr:app:"
+APPLICATION_TTL = 60
 USAGE_PENDING_KEY = "dcr:usage:pending"
 LAST_USED_PENDING_KEY = "dcr:lastused:pending"
 # A record written less than this before a stamp may have been read before the revocation committed.
@@ -80,6 +84,8 @@ class ClientGate:
     packed: str | None = None
     secret_hash: str = ""
     last_used: float = 0.0
+    # The record's application, as `application_put` stored it (None when not stored).
+    application: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,7 @@ class LocalStore:
         self._buckets: dict[str, BucketState] = {}
         self._stamps = local_cache("local-stamps", maxsize=100_000)
         self._records = local_cache("local-client-records", ttl=LOCAL_RECORD_TTL)
+        self._applications = local_cache("local-applications", ttl=APPLICATION_TTL)
 
     # Throttling
     def _take(self, scope: str, ip_address: str | None) -> float | None:
@@ -237,14 +244,26 @@ class LocalStore:
         if self.revoked_since(keys, record.written_at - STAMP_MARGIN) is not None:
             self._records.pop(client_id)
             return ClientGate(Outcome.STALE)
+        application = self._applications.get(record.application_id)
         if record.secret_hash != secret_hash:
-            return ClientGate(Outcome.UNVERIFIED, packed=record.packed, secret_hash=record.secret_hash)
+            return ClientGate(
+                Outcome.UNVERIFIED, packed=record.packed, secret_hash=record.secret_hash, application=application
+            )
         if scopes is not None and not set(scopes) <= set(record.scopes):
             return ClientGate(Outcome.SCOPE, packed=record.packed)
         last_used = record.last_used
         if count:
             last_used = self.token_counted(record=record, day=day)
-        return ClientGate(Outcome.PASSED, packed=record.packed, secret_hash=record.secret_hash, last_used=last_used)
+        return ClientGate(
+            Outcome.PASSED,
+            packed=record.packed,
+            secret_hash=record.secret_hash,
+            last_used=last_used,
+            application=application,
+        )
+
+    def application_put(self, application_id: str, packed: str) -> None:
+        self._applications.put(application_id, packed)
 
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
         """Count a token issued to `record`'s client and record its use; returns the last use now known."""
@@ -258,9 +277,11 @@ class LocalStore:
             self._records.put(record.client_id, _with_last_used(stored, now))
         return now
 
-    def client_registered(self, *, record: StoredRecord, day: str) -> None:
+    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
+        """A new client: its record, its application's part, and the registration counted."""
         local_usage.increment(usage_field(day, record.application_id, record.platform, "registrations"))
         self.client_record_put(record)
+        self.application_put(record.application_id, application)
 
     def count(self, field: str) -> None:
         local_usage.increment(field)
@@ -270,6 +291,7 @@ class LocalStore:
             self._buckets.clear()
         self._stamps.clear()
         self._records.clear()
+        self._applications.clear()
 
 
 def _with_last_used(record: StoredRecord, at: float) -> StoredRecord:
@@ -331,8 +353,8 @@ return {1, '0', stale}
 # KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending.
 # ARGV[1..4] bucket (ARGV[4] '1' to throttle), ARGV[5] client id, ARGV[6] the secret's hash under the
 # current key, ARGV[7] requested scopes ('' for all), ARGV[8] stamp prefix, ARGV[9] stamp margin,
-# ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count.
-# Returns {outcome, wait, packed, secret hash, last used} (see Outcome).
+# ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix.
+# Returns {outcome, wait, packed, secret hash, last used, application} (see Outcome).
 CLIENT_SCRIPT = (
     _BUCKET_LUA
     + """
@@ -346,7 +368,8 @@ for i = 1, 3 do
   local value = tonumber(stamps[i])
   if value ~= nil and value >= since then return {2, '0'} end
 end
-if r[2] ~= ARGV[6] then return {3, '0', r[1], r[2], r[8] or '0'} end
+local application = redis.call('GET', ARGV[13] .. r[4])
+if r[2] ~= ARGV[6] then return {3, '0', r[1], r[2], r[8] or '0', application} end
 if ARGV[7] ~= '' then
   for scope in string.gmatch(ARGV[7], '%S+') do
     if not string.find(r[7], ' ' .. scope .. ' ', 1, true) then return {4, '0', r[1], r[2], r[8] or '0'} end
@@ -361,7 +384,7 @@ if ARGV[12] == '1' then
     redis.call('HSET', KEYS[2], 'lu', string.format('%d', last_used))
   end
 end
-return {5, '0', r[1], r[2], string.format('%d', last_used)}
+return {5, '0', r[1], r[2], string.format('%d', last_used), application}
 """
 )
 
@@ -476,6 +499,7 @@ class RedisStore:
                 day,
                 LAST_USED_EVERY,
                 "1" if count else "0",
+                APPLICATION_PREFIX,
             ]
             try:
                 reply = self._client_gate(keys=keys, args=args)
@@ -486,8 +510,14 @@ class RedisStore:
                 outcome = Outcome(int(reply[0]))
                 if len(reply) == 2:
                     return ClientGate(outcome, float(reply[1]))
+                application = reply[5] if len(reply) > 5 else None
                 return ClientGate(
-                    outcome, 0.0, packed=_text(reply[2]), secret_hash=_text(reply[3]), last_used=float(reply[4])
+                    outcome,
+                    0.0,
+                    packed=_text(reply[2]),
+                    secret_hash=_text(reply[3]),
+                    last_used=float(reply[4]),
+                    application=_text(application) if application is not None else None,
                 )
         return self.fallback.client_gate(
             client_id=client_id,
@@ -543,11 +573,12 @@ class RedisStore:
                 return
         self.fallback.client_record_put(record)
 
-    def client_registered(self, *, record: StoredRecord, day: str) -> None:
+    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
         if self._available():
             try:
                 with self.client.pipeline(transaction=True) as pipe:
                     self._record_commands(pipe, record)
+                    pipe.set(APPLICATION_PREFIX + record.application_id, application, ex=APPLICATION_TTL)
                     pipe.hincrby(
                         USAGE_PENDING_KEY, usage_field(day, record.application_id, record.platform, "registrations")
                     )
@@ -557,7 +588,18 @@ class RedisStore:
             else:
                 redis_health.succeeded()
                 return
-        self.fallback.client_registered(record=record, day=day)
+        self.fallback.client_registered(record=record, day=day, application=application)
+
+    def application_put(self, application_id: str, packed: str) -> None:
+        if self._available():
+            try:
+                self.client.set(APPLICATION_PREFIX + application_id, packed, ex=APPLICATION_TTL)
+            except redis.RedisError as exc:
+                redis_health.failed(exc)
+            else:
+                redis_health.succeeded()
+                return
+        self.fallback.application_put(application_id, packed)
 
     def client_record_drop(self, client_id: str) -> None:
         """Called after a revocation commits; the stamp written with it covers a failure here."""

@@ -14,7 +14,7 @@ from core.hot_store import ClientGate, Outcome, hot_store
 from .errors import OAuthError
 from .hashers import client_secret_candidate, client_secret_verify
 from .http import ClientCredentials
-from .records import ClientRecord, client_record_load, usage_day
+from .records import ClientRecord, application_part, client_record_load, usage_day
 from .services import client_secret_rehash
 
 
@@ -65,13 +65,9 @@ def client_authenticate(
     if gate.outcome is Outcome.SCOPE:
         raise _scope_exceeded()
     if gate.outcome is Outcome.PASSED and gate.packed is not None:
-        return ClientRecord.unpack(
-            credentials.client_id, gate.packed, secret_encoded=gate.secret_hash, last_used=gate.last_used
-        )
+        return _unpacked(credentials.client_id, gate)
     if gate.outcome is Outcome.UNVERIFIED and gate.packed is not None:
-        record: ClientRecord | None = ClientRecord.unpack(
-            credentials.client_id, gate.packed, secret_encoded=gate.secret_hash, last_used=gate.last_used
-        )
+        record: ClientRecord | None = _unpacked(credentials.client_id, gate)
     else:
         record = client_record_load(credentials.client_id)
     if record is None:
@@ -86,6 +82,14 @@ def client_authenticate(
     if scopes is not None and not set(scopes) <= set(record.scopes):
         raise _scope_exceeded()
     return client_token_counted(record) if count else record
+
+
+def _unpacked(client_id: str, gate: ClientGate) -> ClientRecord:
+    packed = gate.packed or ""
+    application = gate.application or application_part(ClientRecord.packed_application_id(packed))
+    return ClientRecord.unpack(
+        client_id, packed, application, secret_encoded=gate.secret_hash, last_used=gate.last_used
+    )
 
 
 def client_token_counted(record: ClientRecord) -> ClientRecord:

@@ -12,7 +12,7 @@ from core import clock
 from core.hot_store import StoredRecord, hot_store
 from core.local_caches import local_cache
 from core.revocation import Revoked
-from registered_apps.models import ApplicationStatus
+from registered_apps.models import ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
 
 from .models import Client
@@ -42,14 +42,27 @@ class ClientRecord:
         return f"ClientRecord({self.client_id!r}, revoked={self.revoked!r})"
 
     def pack(self) -> str:
-        """What the store keeps (the secret hash is kept beside it, for the store to compare)."""
-        fields = [_PACK_VERSION, self.pk, self.application_id, self.statement_jti, self.programmer_id]
-        fields += [self.programmer, list(self.channels), list(self.scopes), self.platform]
-        return json.dumps(fields, separators=(",", ":"))
+        """The client's own part, kept in the store (the secret hash is kept beside it, for the store to
+        compare; the application's part is kept once per application: `pack_application`)."""
+        return json.dumps(
+            [_PACK_VERSION, self.pk, self.application_id, self.statement_jti, list(self.scopes), self.platform],
+            separators=(",", ":"),
+        )
+
+    def pack_application(self) -> str:
+        return json.dumps([self.programmer_id, self.programmer, list(self.channels)], separators=(",", ":"))
+
+    @staticmethod
+    def packed_application_id(packed: str) -> str:
+        application_id: str = json.loads(packed)[2]
+        return application_id
 
     @classmethod
-    def unpack(cls, client_id: str, packed: str, *, secret_encoded: str, last_used: float) -> "ClientRecord":
-        _, pk, application_id, statement_jti, programmer_id, programmer, channels, scopes, platform = json.loads(packed)
+    def unpack(
+        cls, client_id: str, packed: str, application: str, *, secret_encoded: str, last_used: float
+    ) -> "ClientRecord":
+        _, pk, application_id, statement_jti, scopes, platform = json.loads(packed)
+        programmer_id, programmer, channels = json.loads(application)
         return cls(
             pk=pk,
             client_id=client_id,
@@ -133,7 +146,19 @@ def client_record_load(client_id: str) -> ClientRecord | None:
         hot_store().client_record_drop(client_id)
     else:
         hot_store().client_record_put(record.stored(written_at=written_at))
+        hot_store().application_put(record.application_id, record.pack_application())
     return record
+
+
+def application_part(application_id: str) -> str:
+    """The application's part of its clients' records, from the database (then kept in the store for
+    `core.hot_store.APPLICATION_TTL` seconds): read again that often, so a channel added to an "all
+    channels" application reaches its clients' next tokens within that time."""
+    application = RegisteredApplication.objects.select_related("programmer").get(pk=application_id)
+    channels = [c.slug for c in application_channels(application)]
+    packed = json.dumps([application.programmer_id, application.programmer.slug, channels], separators=(",", ":"))
+    hot_store().application_put(application_id, packed)
+    return packed
 
 
 def client_record_forget(client_id: str) -> None:

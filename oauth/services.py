@@ -97,7 +97,9 @@ def client_register(
         platform=client.platform,
     )
     # After the insert committed (registration runs in no outer transaction).
-    hot_store().client_registered(record=record.stored(written_at=written_at), day=usage_day())
+    hot_store().client_registered(
+        record=record.stored(written_at=written_at), day=usage_day(), application=record.pack_application()
+    )
     return client, secret
 
 
