@@ -28,7 +28,7 @@ class LocalCache(Generic[V]):
 
     @property
     def maxsize(self) -> int:
-        return self._maxsize or int(getattr(settings, "DCR_LOCAL_CACHE_ENTRIES", 20000))
+        return self._maxsize or int(settings.DCR_LOCAL_CACHE_ENTRIES)
 
     def get(self, key: Any, default: Any = None) -> Any:
         with self._lock:

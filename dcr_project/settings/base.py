@@ -166,6 +166,8 @@ DCR_THROTTLE_BURST = env.float("DCR_THROTTLE_BURST", default=10.0)
 DCR_TRUSTED_PROXIES = env.int("DCR_TRUSTED_PROXIES", default=0)
 # Seconds a worker may reuse revocation stamps it read from Redis (0: read them on every bearer call).
 # Below one second, so that a revocation still bites everywhere within one.
+# Entries of each bounded in-process cache of the hot paths (core.local_caches).
+DCR_LOCAL_CACHE_ENTRIES = env.int("DCR_LOCAL_CACHE_ENTRIES", default=20000)
 DCR_REVOCATION_STAMP_CACHE = env.float("DCR_REVOCATION_STAMP_CACHE", default=0.25)
 if not 0 <= DCR_REVOCATION_STAMP_CACHE < 1:
     raise ImproperlyConfigured("DCR_REVOCATION_STAMP_CACHE must be at least 0 and below 1 (seconds).")

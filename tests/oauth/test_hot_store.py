@@ -1,0 +1,163 @@
+"""The hot-path store through the API: no database write per token, last use written by the flush,
+records read through once and then found in the store, revocations that reach a stored record, and the
+store's own pieces (usage field format shared with `oauth.usage`, counts handed back after an outage)."""
+
+import datetime
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from core import clock
+from core.hot_store import LAST_USED_EVERY, RECORD_PREFIX, hot_store, local_usage, usage_field
+from core.redis import redis_client
+from oauth.models import Client
+from oauth.records import REFUSED_TTL
+from oauth.usage import usage_field as documented_usage_field
+from oauth.usage_flush import last_used_flush
+from registered_apps.services import registered_application_restore, registered_application_revoke
+from tests.conftest import assert_json_error, requires_redis
+from tests.hot_state import hot_state_clear
+
+from .conftest import get_token, token_request
+
+pytestmark = pytest.mark.django_db
+
+
+def _good(credentials):
+    return {
+        "grant_type": "client_credentials",
+        "client_id": credentials["client_id"],
+        "client_secret": credentials["client_secret"],
+    }
+
+
+def test_the_token_path_writes_nothing_to_the_database(client, credentials):
+    get_token(client, credentials)  # the first token creates the signing keys
+    clock.advance(LAST_USED_EVERY)  # a use to record: it goes to the store, not the database
+    with CaptureQueriesContext(connection) as queries:
+        get_token(client, credentials)
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+
+
+def test_last_use_is_written_by_the_flush_once_a_day_per_client(client, credentials):
+    row = Client.objects.get(client_id=credentials["client_id"])
+    assert row.last_used_at is None
+    before = timezone.now()
+    get_token(client, credentials)
+    get_token(client, credentials)
+    assert Client.objects.get(pk=row.pk).last_used_at is None  # nothing written on the token path
+
+    assert last_used_flush() == 1
+    first = Client.objects.get(pk=row.pk).last_used_at
+    assert first is not None and first >= before.replace(microsecond=0)
+    assert last_used_flush() == 0  # nothing pending: the same batch is never written twice
+
+    get_token(client, credentials)  # within the day: not recorded again
+    assert last_used_flush() == 0
+
+
+def test_the_flush_moves_last_use_forward_only_and_clears_the_idle_mark(credentials):
+    row = Client.objects.get(client_id=credentials["client_id"])
+    later = timezone.now().replace(microsecond=0)
+    Client.objects.filter(pk=row.pk).update(last_used_at=later, idle_since=later - datetime.timedelta(days=1))
+    from oauth.usage_flush import clients_last_used_write
+
+    assert clients_last_used_write({row.pk: int(later.timestamp()) - 3600}) == 1
+    assert Client.objects.get(pk=row.pk).last_used_at == later  # not moved back
+    assert clients_last_used_write({row.pk: int(later.timestamp()) + 60}) == 1
+    row.refresh_from_db()
+    assert row.last_used_at == later + datetime.timedelta(seconds=60)
+    assert row.idle_since is None
+
+
+def test_a_client_no_worker_has_seen_is_read_once_then_found_in_the_store(
+    client, credentials, django_assert_max_num_queries
+):
+    get_token(client, credentials)
+    hot_state_clear()
+    hot_store().client_record_drop(credentials["client_id"])  # as after the record's two days
+    with django_assert_max_num_queries(5):
+        get_token(client, credentials)
+    with django_assert_max_num_queries(0):
+        get_token(client, credentials)
+
+
+def test_an_unknown_client_is_remembered_for_a_second(client, credentials, django_assert_num_queries):
+    get_token(client, credentials)  # the signing keys exist
+    unknown = {**_good(credentials), "client_id": "x" * 40}
+    assert_json_error(token_request(client, unknown), 400, "invalid_client")
+    with django_assert_num_queries(0):
+        assert_json_error(token_request(client, unknown), 400, "invalid_client")
+    clock.advance(REFUSED_TTL)
+    with django_assert_num_queries(1):
+        assert_json_error(token_request(client, unknown), 400, "invalid_client")
+
+
+def test_a_stored_record_is_read_again_after_its_application_is_revoked_and_restored(
+    client, credentials, application, django_capture_on_commit_callbacks
+):
+    get_token(client, credentials)
+    with django_capture_on_commit_callbacks(execute=True):
+        registered_application_revoke(application=application, reason="abuse", actor="tests")
+    body = assert_json_error(token_request(client, _good(credentials)), 400, "invalid_client")
+    assert "application has been revoked" in body["error_description"]
+    registered_application_restore(application=application, actor="tests")
+    clock.advance(REFUSED_TTL)
+    assert token_request(client, _good(credentials)).status_code == 201
+
+
+def test_a_wrong_secret_is_refused_and_counts_nothing(client, credentials):
+    get_token(client, credentials)
+    counted = _pending_tokens()
+    wrong = {**_good(credentials), "client_secret": "w" * 43}
+    assert_json_error(token_request(client, wrong), 400, "invalid_client")
+    assert_json_error(token_request(client, {**_good(credentials), "scope": "mvpd:proxy:owner"}), 400, "invalid_scope")
+    assert _pending_tokens() == counted
+
+
+def _pending_tokens() -> int:
+    client = redis_client()
+    if client is None:
+        return sum(v for k, v in local_usage.snapshot().items() if k.endswith("|tokens"))
+    return sum(int(v) for k, v in client.hgetall("dcr:usage:pending").items() if k.endswith(b"|tokens"))
+
+
+def test_the_store_and_the_flush_speak_the_same_usage_field():
+    application_id = uuid.uuid4()
+    day = datetime.date(2026, 11, 29)
+    assert usage_field(day.isoformat(), str(application_id), "ro|ku", "tokens") == documented_usage_field(
+        day=day, application_id=application_id, platform="ro|ku", kind="tokens"
+    )
+
+
+@requires_redis
+def test_registration_writes_the_record_to_redis_and_revocation_drops_it(
+    client, credentials, django_capture_on_commit_callbacks
+):
+    from oauth.services import client_revoke
+
+    key = RECORD_PREFIX + credentials["client_id"]
+    assert redis_client().exists(key)
+    assert credentials["client_secret"].encode() not in b"".join(redis_client().hvals(key))
+    with django_capture_on_commit_callbacks(execute=True):
+        client_revoke(client=Client.objects.get(client_id=credentials["client_id"]), reason="x", actor="tests")
+    assert not redis_client().exists(key)
+    assert_json_error(token_request(client, _good(credentials)), 400, "invalid_client")
+
+
+@requires_redis
+def test_counts_kept_in_process_during_an_outage_go_back_to_redis_when_it_answers(settings, client, credentials):
+    url = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    assert token_request(client, _good(credentials)).status_code == 201
+    assert sum(local_usage.snapshot().values()) == 1
+    settings.REDIS_URL = url
+    clock.advance(1.0)  # Redis is tried again a second after a failure
+    before = _pending_tokens()
+    assert token_request(client, _good(credentials)).status_code == 201
+    assert local_usage.snapshot() == {}
+    assert _pending_tokens() == before + 2
