@@ -211,6 +211,10 @@ class LocalStore:
     def client_record_put(self, record: StoredRecord) -> None:
         self._records.put(record.client_id, record)
 
+    def client_records_put(self, records: Sequence[StoredRecord]) -> None:
+        for record in records:
+            self.client_record_put(record)
+
     def client_record_drop(self, client_id: str) -> None:
         self._records.pop(client_id)
 
@@ -561,17 +565,23 @@ class RedisStore:
         pipe.expire(key, RECORD_TTL)
 
     def client_record_put(self, record: StoredRecord) -> None:
+        self.client_records_put([record])
+
+    def client_records_put(self, records: Sequence[StoredRecord]) -> None:
+        """Write records, each whole (MULTI/EXEC: a reader never sees half a record)."""
         if self._available():
             try:
                 with self.client.pipeline(transaction=True) as pipe:
-                    self._record_commands(pipe, record)
+                    for record in records:
+                        self._record_commands(pipe, record)
                     pipe.execute()
             except redis.RedisError as exc:
                 redis_health.failed(exc)
             else:
                 redis_health.succeeded()
                 return
-        self.fallback.client_record_put(record)
+        for record in records:
+            self.fallback.client_record_put(record)
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
         if self._available():

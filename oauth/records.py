@@ -168,3 +168,59 @@ def client_record_forget(client_id: str) -> None:
 def usage_day() -> str:
     """Today in UTC, as the usage counters name days."""
     return datetime.datetime.fromtimestamp(clock.wall(), tz=datetime.UTC).date().isoformat()
+
+
+def client_records_load_all(*, batch_size: int = 5000) -> int:
+    """Write the records of every active client to the store, in batches (keyset on the primary key);
+    returns how many. For after Redis lost its data (a failover without persistence) or a bulk import:
+    without it the records come back one read-through at a time."""
+    store = hot_store()
+    active = Client.objects.filter(
+        revoked_at__isnull=True,
+        statement__revoked_at__isnull=True,
+        registered_application__status=ApplicationStatus.ACTIVE,
+    )
+    applications: dict[str, tuple[int, str, tuple[str, ...]]] = {}
+    loaded, after = 0, 0
+    while True:
+        written_at = clock.wall()
+        rows = list(
+            active.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "client_id",
+                "client_secret",
+                "registered_application_id",
+                "statement_id",
+                "scopes",
+                "platform",
+                "last_used_at",
+            )[:batch_size]
+        )
+        if not rows:
+            return loaded
+        records = []
+        for pk, client_id, secret, application_id, statement_id, scopes, platform, last_used_at in rows:
+            application_key = str(application_id)
+            if application_key not in applications:
+                part = json.loads(application_part(application_key))
+                applications[application_key] = (part[0], part[1], tuple(part[2]))
+            programmer_id, programmer, channels = applications[application_key]
+            record = ClientRecord(
+                pk=pk,
+                client_id=client_id,
+                secret_encoded=secret or "",
+                application_id=application_key,
+                statement_jti=str(statement_id),
+                programmer_id=programmer_id,
+                programmer=programmer,
+                channels=channels,
+                scopes=tuple(scopes or ()),
+                platform=platform,
+                last_used=last_used_at.timestamp() if last_used_at else 0.0,
+            )
+            records.append(record.stored(written_at=written_at))
+        store.client_records_put(records)
+        loaded += len(records)
+        after = rows[-1][0]

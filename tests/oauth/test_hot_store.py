@@ -161,3 +161,32 @@ def test_counts_kept_in_process_during_an_outage_go_back_to_redis_when_it_answer
     assert token_request(client, _good(credentials)).status_code == 201
     assert local_usage.snapshot() == {}
     assert _pending_tokens() == before + 2
+
+
+def test_load_client_records_puts_every_active_client_in_the_store(
+    client, statement, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from oauth.services import client_revoke
+
+    from .conftest import register
+
+    bodies = [register(client, statement).json() for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        client_revoke(client=Client.objects.get(client_id=bodies[2]["client_id"]), reason="x", actor="tests")
+    get_token(client, bodies[0])  # the signing keys exist
+    for body in bodies:
+        hot_store().client_record_drop(body["client_id"])
+    hot_state_clear()
+
+    out = StringIO()
+    call_command("load_client_records", "--batch", "1", stdout=out)
+    assert "Loaded the records of 2 active clients." in out.getvalue()
+    with CaptureQueriesContext(connection) as queries:
+        get_token(client, bodies[0])
+        get_token(client, bodies[1])
+    assert not [q for q in queries.captured_queries if "oauth_client" in q["sql"]]  # found in the store
+    assert_json_error(token_request(client, _good(bodies[2])), 400, "invalid_client")
