@@ -13,6 +13,8 @@ Environment (all optional):
   BENCH_FLEET_CLIENTS=1000000    copies of the registered client in the table (bench.fleet; 0: no fleet)
   BENCH_FLEET_TOKENS=2000        session_fleet: tokens of this many fleet clients
   BENCH_FLEET_PAGE_REQUESTS=5    the admin and dashboard pages over the fleet: median of this many requests
+  BENCH_FLEET_LOAD_RECORDS=1     write the copies' records to the hot-path store as registration would
+                                 (manage.py load_client_records); 0: every fleet request is a store miss
   BENCH_PROFILE=token,token_fleet,register   after wrk, profile these in-process with pyinstrument (0: none)
   BENCH_PROFILE_REQUESTS=500     requests per profile
   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/dcr_bench (dropped and recreated every run)
@@ -77,6 +79,7 @@ class Config:
         self.fleet_clients = max(0, _env_int("BENCH_FLEET_CLIENTS", 1_000_000)) if fleet_wanted else 0
         self.fleet_tokens = max(1, _env_int("BENCH_FLEET_TOKENS", 2000))
         self.fleet_page_requests = max(1, _env_int("BENCH_FLEET_PAGE_REQUESTS", 5))
+        self.fleet_load_records = os.environ.get("BENCH_FLEET_LOAD_RECORDS", "1") not in ("0", "no", "false")
         profile = os.environ.get("BENCH_PROFILE", "token,token_fleet,register")
         self.profile = ["token", "token_fleet", "register"] if profile in ("1", "yes", "true") else [
             s.strip() for s in profile.split(",") if s.strip() and s.strip() not in ("0", "no", "false")
@@ -100,6 +103,7 @@ class Config:
             "fleet_clients": self.fleet_clients,
             "fleet_tokens": self.fleet_tokens,
             "fleet_page_requests": self.fleet_page_requests,
+            "fleet_load_records": self.fleet_load_records,
         }
 
 
@@ -458,6 +462,7 @@ def _main(config: Config) -> int:
             workers=config.workers,
             fleet_clients=config.fleet_clients,
             fleet_tokens=config.fleet_tokens if "session_fleet" in config.scenarios else 0,
+            fleet_load_records=config.fleet_load_records and any(name in config.scenarios for name in FLEET_SCENARIOS),
         )
 
         def worker_rss() -> list[dict[str, Any]]:
@@ -522,9 +527,11 @@ def _main(config: Config) -> int:
     if config.fleet_clients:
         facts = next((built[name].facts for name in FLEET_SCENARIOS if built[name].facts), {})
         if facts:
+            loaded = facts.get("fleet_records_loaded_s")
             print(
                 f"Fleet: {facts['fleet_clients']:,} clients copied in {facts['fleet_seed_s']:.1f} s "
-                f"(VACUUM ANALYZE {facts['fleet_vacuum_analyze_s']:.1f} s)"
+                f"(VACUUM ANALYZE {facts['fleet_vacuum_analyze_s']:.1f} s); their records "
+                + (f"written to the store in {loaded:.1f} s" if loaded is not None else "not in the store (misses)")
             )
     print(f"Written to {config.results.relative_to(ROOT) if config.results.is_relative_to(ROOT) else config.results}")
     failed = [name for name, entry in results.items() if entry.get("status") == "failed"]

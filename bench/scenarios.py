@@ -104,7 +104,13 @@ def _log(message: str) -> None:
 
 
 def build(
-    base_url: str, seed: ApiSeed, *, workers: int, fleet_clients: int = 0, fleet_tokens: int = 0
+    base_url: str,
+    seed: ApiSeed,
+    *,
+    workers: int,
+    fleet_clients: int = 0,
+    fleet_tokens: int = 0,
+    fleet_load_records: bool = True,
 ) -> dict[str, Scenario]:
     """Every scenario, after the one-off calls through the real HTTP stack that they depend on.
 
@@ -208,7 +214,14 @@ def build(
         INTROSPECT_PATH, {"token": access_token, **credentials}, '"active"%s*:%s*true'
     )
     if fleet_clients > 0 and not scenarios["token_fleet"].missing:
-        _build_fleet(base_url, scenarios, credentials, fleet_clients=fleet_clients, fleet_tokens=fleet_tokens)
+        _build_fleet(
+            base_url,
+            scenarios,
+            credentials,
+            fleet_clients=fleet_clients,
+            fleet_tokens=fleet_tokens,
+            load_records=fleet_load_records,
+        )
     elif fleet_clients <= 0:
         for name in ("token_fleet", "session_fleet"):
             scenarios[name].missing = "BENCH_FLEET_CLIENTS is 0"
@@ -216,9 +229,16 @@ def build(
 
 
 def _build_fleet(
-    base_url: str, scenarios: dict[str, Scenario], credentials: dict[str, str], *, fleet_clients: int, fleet_tokens: int
+    base_url: str,
+    scenarios: dict[str, Scenario],
+    credentials: dict[str, str],
+    *,
+    fleet_clients: int,
+    fleet_tokens: int,
+    load_records: bool,
 ) -> None:
-    """Copy the registered client `fleet_clients` times, then mint tokens of `fleet_tokens` of the copies."""
+    """Copy the registered client `fleet_clients` times, write their records to the hot-path store (when
+    `load_records`), then mint tokens of `fleet_tokens` of the copies."""
     token_fleet, session_fleet = scenarios["token_fleet"], scenarios["session_fleet"]
     _log(f"fleet: copying client {credentials['client_id'][:8]}... {fleet_clients:,} times")
     try:
@@ -233,11 +253,19 @@ def _build_fleet(
         f"fleet: {fleet_clients:,} clients in {clients.seed_seconds:.1f} s, "
         f"then VACUUM ANALYZE in {clients.vacuum_seconds:.1f} s"
     )
-    facts = {
+    facts: dict[str, Any] = {
         "fleet_clients": fleet_clients,
         "fleet_seed_s": clients.seed_seconds,
         "fleet_vacuum_analyze_s": clients.vacuum_seconds,
+        "fleet_records_loaded_s": None,
     }
+    if load_records:
+        try:
+            facts["fleet_records_loaded_s"] = fleet.load_records()
+        except Exception as exc:  # measured without them then, and said so
+            _log(f"fleet: load_client_records failed ({exc}); the fleet's records stay out of the store")
+        if facts["fleet_records_loaded_s"] is not None:
+            _log(f"fleet: the copies' records written to the store in {facts['fleet_records_loaded_s']:.1f} s")
     token_fleet.request, token_fleet.sample = fleet.token_request(clients)
     token_fleet.facts = dict(facts)
     if fleet_tokens <= 0:
