@@ -1,8 +1,10 @@
 """Template helpers of the dashboard: the usage chart (inline SVG, no script, no CDN).
 
-The SVG draws only the plot (grid lines and bars) and stretches to any width; the axis labels are HTML
-placed by percentage, so they keep the page's type size from a 375 px phone to a wide screen (labels
-inside a scaled SVG shrink with it)."""
+The SVG draws only the plot (grid lines and bars) and stretches to any width; the axis labels are HTML,
+so they keep the page's type size from a 375 px phone to a wide screen (labels inside a scaled SVG shrink
+with it). They are placed by classes, never a style attribute (the Content-Security-Policy allows no
+inline style): the value labels sit at 0, 50 or 100 % of the height, and the day labels in a row of one
+equal slot per day, centred on their day (the first and last flush with the plot's edges)."""
 
 import math
 from collections.abc import Sequence
@@ -38,10 +40,6 @@ def _nice_ceiling(value: int) -> int:
     return 10 * power
 
 
-def _percent(value: float) -> float:
-    return round(value * 100, 2)
-
-
 def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> dict[str, Any]:
     values = [int(getattr(day, metric)) for day in series]
     ceiling = _nice_ceiling(max(values, default=0))
@@ -63,7 +61,7 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
     grid = [
         {
             "y": round(HEIGHT * (1 - fraction), 2),
-            "bottom": _percent(fraction),
+            "level": round(fraction * 100),
             "label": f"{round(ceiling * fraction):,}",
         }
         for fraction in (0, 0.5, 1)
@@ -71,7 +69,7 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
     ]
     label_every = max(len(series) // 4, 1)
     x_labels = [
-        {"left": _percent((index + 0.5) / len(series)), "day": day.day, "anchor": "middle", "index": index}
+        {"day": day.day, "anchor": "middle", "index": index}
         for index, day in enumerate(series)
         if index % label_every == 0 or index == len(series) - 1
     ]
@@ -82,8 +80,10 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
     for label in x_labels[1:-1]:
         label["minor"] = True
     if x_labels:
-        x_labels[0].update(left=0, anchor="start")
-        x_labels[-1].update(left=100, anchor="end")
+        x_labels[0].update(anchor="start")
+        x_labels[-1].update(anchor="end")
+    labels_by_index = {label["index"]: label for label in x_labels}
+    x_slots = [labels_by_index.get(index) for index in range(len(series))]
     return {
         "metric": metric,
         "title": title,
@@ -91,7 +91,7 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
         "total": sum(values),
         "bars": bars,
         "grid": grid,
-        "x_labels": x_labels,
+        "x_slots": x_slots,
     }
 
 

@@ -60,22 +60,51 @@ def catalogs(transactional_db):
     seed_catalogs()
 
 
+# Every page of every browser test reports what the Content-Security-Policy blocked, in two ways: the
+# document's securitypolicyviolation event (through a binding that survives navigations) and Chromium's
+# console error ("Refused to ... because it violates the following Content Security Policy directive").
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation([event.violatedDirective, event.blockedURI, event.documentURI, event.sample].join(" | "));
+});
+"""
+
+
 @pytest.fixture
-def new_page(browser, live_server, catalogs):
-    """Open a page in a fresh browser context (own cookies); closed at the end of the test."""
+def csp_violations() -> list[str]:
+    """What the Content-Security-Policy blocked in this test's pages (the new_page fixture fills it)."""
+    return []
+
+
+@pytest.fixture
+def new_page(browser, live_server, catalogs, csp_violations):
+    """Open a page in a fresh browser context (own cookies); closed at the end of the test, which then
+    fails if the Content-Security-Policy blocked anything on any of its pages."""
     contexts = []
+
+    def _on_console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            csp_violations.append(f"console: {message.text}")
 
     def _new_page(width: int = 1280, height: int = 900, **options):
         context = browser.new_context(
             viewport={"width": width, "height": height}, accept_downloads=True, base_url=live_server.url, **options
         )
         context.set_default_timeout(10_000)
+        context.expose_binding("__cspViolation", lambda source, text: csp_violations.append(f"event: {text}"))
+        context.add_init_script(_REPORT_VIOLATIONS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", _on_console)
+        page.on("pageerror", lambda error: csp_violations.append(f"pageerror: {error}"))
+        return page
 
     yield _new_page
     for context in contexts:
         context.close()
+    assert not csp_violations, "the Content-Security-Policy blocked something (or a script failed):\n" + "\n".join(
+        csp_violations
+    )
 
 
 @pytest.fixture

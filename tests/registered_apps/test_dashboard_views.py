@@ -312,8 +312,9 @@ def test_detail_shows_configuration_statements_clients_and_usage(login_as, rw_us
     assert response.context["usage_totals"] == {"registrations": 3, "tokens": 20}
     assert '<svg viewBox="0 0 600 120" preserveAspectRatio="none" role="img"' in page and "<title>" in page
     # Axis labels are HTML (they keep their size on a phone), the outer day labels at the plot's edges.
-    assert '<span class="chart-x-start" style="left: 0%">' in page
-    assert '<span class="chart-x-end" style="left: 100%">' in page
+    assert '<div class="chart-x-slot chart-x-start"><span>' in page
+    assert '<div class="chart-x-slot chart-x-end"><span>' in page
+    assert "style=" not in page  # the Content-Security-Policy allows no inline style
     assert "demo-one" in page and "demo-two" in page
     assert 'id="download-form"' in page and "New version from this one" in page
 
