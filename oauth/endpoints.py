@@ -45,13 +45,6 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 
 
-def method_not_allowed(allowed: str) -> HttpResponse:
-    response = error_response(invalid_request(f"Use {allowed} on this endpoint."))
-    response.status_code = 405
-    response["Allow"] = allowed
-    return response
-
-
 def too_many_requests(retry_after: float) -> HttpResponse:
     """SPEC "Throttling" / RFC 6585 4: 429 with Retry-After (whole seconds, at least 1)."""
     seconds = "86400" if retry_after > 86400 else str(max(1, -int(-retry_after // 1)))
@@ -93,8 +86,6 @@ def _granted(record: ClientRecord, requested: tuple[str, ...] | None) -> str:
 def token(request: HttpRequest) -> HttpResponse:
     """RFC 6749 4.4 client credentials grant. The common case reads no database and makes one Redis
     round trip (throttle, client record, revocation stamps, secret, scope, usage and last use)."""
-    if request.method != "POST":
-        return method_not_allowed("POST")
     ip_address = request_ip(request)
     credentials: ClientCredentials | None = None
     try:
@@ -196,8 +187,6 @@ def register(request: HttpRequest) -> HttpResponse:
     A statement verified recently by this worker is not verified again: the throttle's round trip also
     reads its revocation stamps, and a stamp newer than the verification (or a store that cannot tell)
     sends it back to full verification."""
-    if request.method != "POST":
-        return method_not_allowed("POST")
     ip_address = request_ip(request)
     try:
         statement, redirect_uri, device_info, user_agent = _registration_input(request)
@@ -266,8 +255,6 @@ def _token_operation(request: HttpRequest) -> tuple[ClientRecord, str]:
 
 def introspect(request: HttpRequest) -> HttpResponse:
     """RFC 7662: the caller authenticates as a client; tokens of another programmer read as inactive."""
-    if request.method != "POST":
-        return method_not_allowed("POST")
     try:
         record, token_value = _token_operation(request)
     except OAuthError as exc:
@@ -297,8 +284,6 @@ def introspect(request: HttpRequest) -> HttpResponse:
 def revoke(request: HttpRequest) -> HttpResponse:
     """RFC 7009: a client revokes one of its own access tokens; 200 whether or not the token was known
     (RFC 7009 2.2: an invalid token is not an error). Another client's token is left alone."""
-    if request.method != "POST":
-        return method_not_allowed("POST")
     try:
         record, token_value = _token_operation(request)
     except OAuthError as exc:

@@ -1,8 +1,8 @@
 """API views: documented APIView classes over the plain endpoints, the session API, discovery and docs.
 
-The /o/client/* classes override `dispatch` to hand the Django request straight to `oauth.endpoints`
-(DRF's request wrapping and rendering would cost more than signing a token); their `post` methods and
-`extend_schema` declarations exist for drf-spectacular's OpenAPI document.
+The /o/client/* classes are DRF views made cheap (no authentication classes, parsers or content
+negotiation); their `post` hands the Django request to `oauth.endpoints`, which answer with plain JSON
+responses (DRF's renderers would cost more than signing a token).
 """
 
 import uuid
@@ -27,7 +27,7 @@ from software_statements.keys import SUPPORTED_ALGORITHMS
 
 from . import endpoints
 from .authentication import AccessTokenAuthentication, TokenClient
-from .errors import json_response
+from .errors import error_response, invalid_request, json_response
 from .permissions import scopes_required
 from .serializers import (
     BearerErrorSerializer,
@@ -51,23 +51,33 @@ _CLIENT_AUTH = OpenApiResponse(
 _BEARER = OpenApiResponse(BearerErrorSerializer, description="`invalid_token` (WWW-Authenticate: Bearer).")
 
 
-class _PlainEndpoint(APIView):
-    """An APIView for the OpenAPI document whose requests go straight to a plain endpoint function."""
+class JSONOnlyNegotiation(BaseContentNegotiation):
+    """The API speaks JSON only: skip parsing Accept (half of DRF's per-request cost on a bearer call)."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+class _ClientEndpoint(APIView):
+    """A DRF view whose handler hands the Django request to a plain endpoint of `oauth.endpoints`.
+
+    Kept cheap: no authentication or permission classes (the endpoints authenticate clients
+    themselves), no parsers (the endpoints read the body strictly), and no content negotiation."""
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
-
-    @staticmethod
-    def endpoint(request: HttpRequest) -> HttpResponse:
-        raise NotImplementedError
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
-        return type(self).endpoint(request)
+    parser_classes: list[Any] = []
+    content_negotiation_class = JSONOnlyNegotiation
+    http_method_names = ["post"]
 
 
-class RegisterView(_PlainEndpoint):
-    endpoint = staticmethod(endpoints.register)
-
+class RegisterView(_ClientEndpoint):
     @extend_schema(
         operation_id="client_register",
         summary="Retrieve client credentials (RFC 7591)",
@@ -94,9 +104,7 @@ class RegisterView(_PlainEndpoint):
         return endpoints.register(request._request)
 
 
-class TokenView(_PlainEndpoint):
-    endpoint = staticmethod(endpoints.token)
-
+class TokenView(_ClientEndpoint):
     @extend_schema(
         operation_id="client_token",
         summary="Retrieve an access token (client_credentials)",
@@ -115,9 +123,7 @@ class TokenView(_PlainEndpoint):
         return endpoints.token(request._request)
 
 
-class IntrospectView(_PlainEndpoint):
-    endpoint = staticmethod(endpoints.introspect)
-
+class IntrospectView(_ClientEndpoint):
     @extend_schema(
         operation_id="client_introspect",
         summary="Introspect an access token (RFC 7662)",
@@ -131,9 +137,7 @@ class IntrospectView(_PlainEndpoint):
         return endpoints.introspect(request._request)
 
 
-class RevokeView(_PlainEndpoint):
-    endpoint = staticmethod(endpoints.revoke)
-
+class RevokeView(_ClientEndpoint):
     @extend_schema(
         operation_id="client_revoke",
         summary="Revoke an access token (RFC 7009)",
@@ -145,19 +149,6 @@ class RevokeView(_PlainEndpoint):
     )
     def post(self, request: Request) -> HttpResponse:
         return endpoints.revoke(request._request)
-
-
-class JSONOnlyNegotiation(BaseContentNegotiation):
-    """The API speaks JSON only: skip parsing Accept (half of DRF's per-request cost on a bearer call)."""
-
-    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
-        return next(iter(parsers), None)
-
-    def select_renderer(
-        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, renderer.media_type
 
 
 class SessionView(APIView):
@@ -240,12 +231,8 @@ def authorization_server_metadata() -> dict[str, Any]:
     return metadata
 
 
-class MetadataView(_PlainEndpoint):
-    @staticmethod
-    def endpoint(request: HttpRequest) -> HttpResponse:
-        if request.method not in ("GET", "HEAD"):
-            return endpoints.method_not_allowed("GET, HEAD")
-        return json_response(authorization_server_metadata(), headers={"Cache-Control": "public, max-age=300"})
+class MetadataView(_ClientEndpoint):
+    http_method_names = ["get", "head"]
 
     @extend_schema(
         operation_id="authorization_server_metadata",
@@ -255,7 +242,14 @@ class MetadataView(_PlainEndpoint):
         tags=["discovery"],
     )
     def get(self, request: Request) -> HttpResponse:
-        return self.endpoint(request._request)
+        return json_response(authorization_server_metadata(), headers={"Cache-Control": "public, max-age=300"})
+
+
+def method_not_allowed(allowed: str) -> HttpResponse:
+    response = error_response(invalid_request(f"Use {allowed} on this endpoint."))
+    response.status_code = 405
+    response["Allow"] = allowed
+    return response
 
 
 def openapi_document() -> dict[str, Any]:
@@ -266,7 +260,7 @@ def openapi_document() -> dict[str, Any]:
 def api_docs(request: HttpRequest) -> HttpResponse:
     """A readable page of the OpenAPI document, rendered on the server (no script, no CDN)."""
     if request.method not in ("GET", "HEAD"):
-        return endpoints.method_not_allowed("GET, HEAD")
+        return method_not_allowed("GET, HEAD")
     schema = openapi_document()
     operations = []
     for path, methods in schema.get("paths", {}).items():
