@@ -13,7 +13,9 @@ a list) and a `created` spread over the past year. Every copy keeps the original
 column, the keyed hash of that one client's secret, so the one plaintext secret the registration
 returned authenticates every copy. A `VACUUM ANALYZE` of the table follows, as autovacuum would do
 within a minute after such a load in production: the planner gets statistics for a table it last saw
-nearly empty, and the visibility map lets counts use index-only scans.
+nearly empty, and the visibility map lets counts use index-only scans. Registration also writes a
+`client.register` audit event for the programmer: each copy gets a copy of the original's, so the
+programmer's changes log is as long as production's would be.
 
 Registration writes each client's record to the hot-path store; the copies skip registration, so their
 records are then written the way an operator would after a bulk import (`manage.py
@@ -68,6 +70,7 @@ class Fleet:
     template_client_id: str
     seed_seconds: float
     vacuum_seconds: float
+    audit_events: int = 0
 
     @property
     def width(self) -> int:
@@ -82,6 +85,7 @@ def seed(*, template_client_id: str, client_secret: str, count: int) -> Fleet:
     from django.db import connection
 
     from oauth.models import Client
+    from registered_apps.models import AuditEvent
 
     if connection.vendor != "postgresql":
         raise RuntimeError("the fleet is seeded with generate_series: PostgreSQL only")
@@ -110,19 +114,56 @@ def seed(*, template_client_id: str, client_secret: str, count: int) -> Fleet:
     with connection.cursor() as cursor:
         cursor.execute(statement, [*parameters, count, template_client_id])
         inserted = cursor.rowcount
-    seeded = time.monotonic() - started
     if inserted != count:
         raise RuntimeError(f"copying client {template_client_id!r} inserted {inserted} rows, not {count}")
+    audit_events = _copy_registration_events(template_client_id)
+    seeded = time.monotonic() - started
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {table}")  # outside a transaction: Django runs in autocommit
+        # Outside a transaction: Django runs in autocommit.
+        cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(AuditEvent._meta.db_table)}")
     return Fleet(
         count=count,
         client_secret=client_secret,
         template_client_id=template_client_id,
         seed_seconds=round(seeded, 1),
         vacuum_seconds=round(time.monotonic() - started, 1),
+        audit_events=audit_events,
     )
+
+
+def _copy_registration_events(template_client_id: str) -> int:
+    """Each registration writes a `client.register` audit event for its programmer: give every copy a
+    copy of the template's, dated like the copy, so the programmer's changes log holds as many rows as
+    production's would. Returns how many were written (0 when the template has none)."""
+    from django.db import connection
+
+    from oauth.models import Client
+    from registered_apps.models import AuditEvent
+
+    quote = connection.ops.quote_name
+    targets, sources = [], []
+    for field in AuditEvent._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        targets.append(quote(field.column))
+        if field.name == "object_id":
+            sources.append(f"CAST(copy.{quote('id')} AS varchar)")
+        elif field.name == "created_at":
+            sources.append(f"copy.{quote('created')}")
+        else:
+            sources.append(f"event.{quote(field.column)}")
+    clients, events = quote(Client._meta.db_table), quote(AuditEvent._meta.db_table)
+    template_pk = Client.objects.values_list("pk", flat=True).get(client_id=template_client_id)
+    statement = (
+        f"INSERT INTO {events} ({', '.join(targets)}) SELECT {', '.join(sources)} "
+        f"FROM {clients} AS copy CROSS JOIN (SELECT * FROM {events} WHERE {quote('action')} = 'client.register' "
+        f"AND {quote('object_id')} = %s LIMIT 1) AS event WHERE copy.{quote('client_id')} LIKE %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [str(template_pk), CLIENT_ID_PREFIX + "%"])
+        return int(cursor.rowcount)
 
 
 def load_records() -> float | None:

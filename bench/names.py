@@ -22,6 +22,7 @@ FLEET_PAGES = (
     "admin_client_search_application",
     "dashboard_fleet_list",
     "dashboard_fleet_detail",
+    "dashboard_fleet_changes",
 )
 # Ratios to the floor, measured in the same run.
 TARGET_RATIOS = {

@@ -250,13 +250,14 @@ def _build_fleet(
             scenario.failed = f"seeding the fleet failed: {exc}"
         return
     _log(
-        f"fleet: {fleet_clients:,} clients in {clients.seed_seconds:.1f} s, "
+        f"fleet: {fleet_clients:,} clients and {clients.audit_events:,} audit events in {clients.seed_seconds:.1f} s, "
         f"then VACUUM ANALYZE in {clients.vacuum_seconds:.1f} s"
     )
     facts: dict[str, Any] = {
         "fleet_clients": fleet_clients,
         "fleet_seed_s": clients.seed_seconds,
         "fleet_vacuum_analyze_s": clients.vacuum_seconds,
+        "fleet_audit_events": clients.audit_events,
         "fleet_records_loaded_s": None,
     }
     if load_records:
