@@ -425,7 +425,7 @@ class RegisteredApplicationAddForm(forms.ModelForm):
         if programmer is None or self.has_error("level"):
             return cleaned
         try:
-            services.registered_application_clean(**self.service_arguments())
+            services.registered_application_check(services.ApplicationSpec(**self.service_arguments()))
         except ValidationError as exc:
             _add_service_errors(self, exc)
         return cleaned
@@ -576,8 +576,10 @@ class RegisteredApplicationAdmin(BoundedListAdmin):
         if change:
             return  # nothing is editable after creation
         assert isinstance(form, RegisteredApplicationAddForm)
-        created = services.registered_application_create(
-            **form.service_arguments(), actor=_actor(request), ip_address=request_ip(request)
+        created = services.registered_application_create_from(
+            spec=services.ApplicationSpec(**form.service_arguments()),
+            actor=_actor(request),
+            ip_address=request_ip(request),
         )
         _adopt(obj, created)
 

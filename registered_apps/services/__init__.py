@@ -1,0 +1,60 @@
+"""Every state change of registered_apps, one module per entity; each writes its audit event in the same
+transaction. Import from here: `from registered_apps import services` or `from registered_apps.services
+import registered_application_create`."""
+
+from .application_rules import ApplicationRows, ApplicationSpec, registered_application_check
+from .applications import (
+    registered_application_create,
+    registered_application_create_from,
+    registered_application_restore,
+    registered_application_revoke,
+)
+from .audit import Actor, actor_user, audit_event_new, audit_event_record
+from .catalogs import catalog_entry_save, catalog_entry_set_active
+from .channels import (
+    channel_create,
+    channel_domain_add,
+    channel_domain_host_clean,
+    channel_domain_removal_check,
+    channel_domain_remove,
+    channel_rename,
+    channels_foreign_message,
+    custom_scheme_create,
+)
+from .memberships import membership_check, membership_remove, membership_set
+from .programmers import programmer_create, programmer_rename
+from .revocation_requests import revocation_request_approve, revocation_request_create, revocation_request_dismiss
+from .users import dashboard_user_set
+
+__all__ = [
+    "Actor",
+    "ApplicationRows",
+    "ApplicationSpec",
+    "actor_user",
+    "audit_event_new",
+    "audit_event_record",
+    "catalog_entry_save",
+    "catalog_entry_set_active",
+    "channel_create",
+    "channel_domain_add",
+    "channel_domain_host_clean",
+    "channel_domain_removal_check",
+    "channel_domain_remove",
+    "channel_rename",
+    "channels_foreign_message",
+    "custom_scheme_create",
+    "dashboard_user_set",
+    "membership_check",
+    "membership_remove",
+    "membership_set",
+    "programmer_create",
+    "programmer_rename",
+    "registered_application_check",
+    "registered_application_create",
+    "registered_application_create_from",
+    "registered_application_restore",
+    "registered_application_revoke",
+    "revocation_request_approve",
+    "revocation_request_create",
+    "revocation_request_dismiss",
+]

@@ -1,0 +1,227 @@
+"""What a registered application is made of (`ApplicationSpec`) and the rules a new one must satisfy,
+one function per rule. The service, the admin's add form and the dashboard all check through
+`registered_application_check`, so each says the same thing about the same mistake."""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+
+from ..models import (
+    ApplicationLevel,
+    Channel,
+    ChannelDomain,
+    CustomScheme,
+    Platform,
+    Programmer,
+    RegisteredApplication,
+    Scope,
+)
+from .channels import channels_foreign_message
+
+# A rule's complaint: the field it is about, and what to tell the person who filled it in.
+Problem = tuple[str, str]
+
+
+@dataclass(kw_only=True)
+class ApplicationSpec:
+    """A new application as its creator states it. Normalised on creation (name and version trimmed,
+    an empty version read as 1.0.0, repeated codes, hosts and URIs dropped) so that every rule and the
+    stored row read the same values; nothing here is checked yet."""
+
+    programmer: Programmer
+    level: str
+    name: str
+    version: str = "1.0.0"
+    # Channel level: the one channel. Programmer level: all channels (also those added later), or a subset.
+    channel: Channel | None = None
+    all_channels: bool = False
+    channels: Sequence[Channel] = ()
+    platforms: Sequence[str]
+    scopes: Sequence[str]
+    domains: Sequence[str] = ()
+    redirect_uris: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self.name = (self.name or "").strip()
+        self.version = (self.version or "").strip() or "1.0.0"
+        self.platforms = list(dict.fromkeys(self.platforms))
+        self.scopes = list(dict.fromkeys(self.scopes))
+        self.domains = list(dict.fromkeys(host.strip().lower() for host in self.domains))
+        self.redirect_uris = list(dict.fromkeys(self.redirect_uris))
+
+
+@dataclass(frozen=True)
+class ApplicationRows:
+    """The rows a spec names, looked up once for all the rules (and, once they pass, stored with it)."""
+
+    channels: list[Channel]  # the channels the application covers
+    platforms: list[Platform]
+    scopes: list[Scope]
+    domains: list[ChannelDomain]
+    schemes: set[str]  # the custom schemes of the covered channels
+
+
+def registered_application_check(spec: ApplicationSpec) -> ApplicationRows:
+    """Apply every rule; a ValidationError names each offending field with all its messages at once."""
+    rows = _rows_named_by(spec)
+    errors: dict[str, list[str]] = {}
+    for rule in RULES:
+        for field, message in rule(spec, rows):
+            errors.setdefault(field, []).append(message)
+    if "name" not in errors:
+        for field, message in _check_name_and_version_free(spec):
+            errors.setdefault(field, []).append(message)
+    if errors:
+        raise ValidationError(errors)
+    return rows
+
+
+def registered_application_taken_message(spec: ApplicationSpec) -> str:
+    """The message of the name-and-version rule (also raised by the service when it loses a race)."""
+    return f"{spec.programmer.name} already has an application named “{spec.name}” at version {spec.version}."
+
+
+def _rows_named_by(spec: ApplicationSpec) -> ApplicationRows:
+    channels = _covered_channels(spec)
+    channel_ids = [c.pk for c in channels]
+    return ApplicationRows(
+        channels=channels,
+        platforms=list(Platform.objects.filter(code__in=spec.platforms, active=True)),
+        scopes=list(Scope.objects.filter(code__in=spec.scopes, active=True)),
+        domains=list(ChannelDomain.objects.filter(channel_id__in=channel_ids, host__in=spec.domains)),
+        schemes=set(CustomScheme.objects.filter(channel_id__in=channel_ids).values_list("scheme", flat=True)),
+    )
+
+
+def _covered_channels(spec: ApplicationSpec) -> list[Channel]:
+    if spec.level == ApplicationLevel.CHANNEL:
+        channel = spec.channel
+        return [channel] if channel is not None and channel.programmer_id == spec.programmer.pk else []
+    if spec.level == ApplicationLevel.PROGRAMMER:
+        if spec.all_channels:
+            return list(spec.programmer.channels.all())
+        return list({c.pk: c for c in spec.channels}.values())
+    return []
+
+
+# --- The rules, in the order their messages appear -------------------------------------------------
+
+
+def _check_name(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
+    if not spec.name:
+        yield "name", "Give the application a name."
+    elif len(spec.name) > 200:
+        yield "name", "The name is longer than 200 characters."
+
+
+def _check_version(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
+    if len(spec.version) > 32 or any(ch.isspace() for ch in spec.version):
+        yield "version", "The version must be at most 32 characters, without spaces."
+
+
+def _check_channels(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
+    """A channel-level application covers exactly its own channel; a programmer-level one all of the
+    programmer's channels or a chosen subset of them."""
+    programmer = spec.programmer
+    if spec.level == ApplicationLevel.CHANNEL:
+        if spec.channel is None:
+            yield "channel", "A channel-level application needs its channel."
+        elif spec.channel.programmer_id != programmer.pk:
+            yield "channel", f"Channel {spec.channel.slug} does not belong to {programmer.slug}."
+        if spec.all_channels or spec.channels:
+            yield "channels", "A channel-level application covers exactly its own channel."
+    elif spec.level == ApplicationLevel.PROGRAMMER:
+        if spec.channel is not None:
+            yield "channel", "A programmer-level application has no single channel; choose channels instead."
+        if spec.all_channels and spec.channels:
+            yield "channels", "Choose either all channels or a subset, not both."
+        elif not spec.all_channels and not spec.channels:
+            yield "channels", "Choose all channels or at least one channel."
+        elif not spec.all_channels:
+            foreign = channels_foreign_message(programmer, spec.channels)
+            if foreign:
+                yield "channels", foreign
+    else:
+        yield "level", "The level must be “programmer” or “channel”."
+
+
+def _check_platforms(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
+    yield from _catalog_problems("platforms", "platform", spec.platforms, rows.platforms)
+
+
+def _check_scopes(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
+    yield from _catalog_problems("scopes", "scope", spec.scopes, rows.scopes)
+
+
+def _catalog_problems(
+    field: str, noun: str, codes: Sequence[str], found: Sequence[Platform] | Sequence[Scope]
+) -> Iterator[Problem]:
+    """At least one entry, and only active entries of the catalog."""
+    if not codes:
+        yield field, f"Choose at least one {noun}."
+    missing = sorted(set(codes) - {entry.code for entry in found})
+    if missing:
+        yield field, f"Unknown or retired {noun}: {', '.join(map(str, missing))}."
+
+
+def _check_domains(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
+    """Domains are those of the covered channels; the web platform needs at least one."""
+    found = {d.host for d in rows.domains}
+    outside = [host for host in spec.domains if host not in found]
+    if outside:
+        yield "domains", f"Domains not owned by the application's channels: {', '.join(outside)}."
+    if "web" in spec.platforms and not spec.domains:
+        yield "domains", "The web platform needs at least one domain."
+
+
+def _check_redirect_uris(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
+    """Each redirect URI uses a custom scheme of the covered channels, or https on a chosen domain."""
+    hosts = {d.host for d in rows.domains}
+    for uri in spec.redirect_uris:
+        message = _redirect_uri_problem(uri, rows.schemes, hosts)
+        if message:
+            yield "redirect_uris", message
+
+
+def _redirect_uri_problem(uri: str, schemes: set[str], hosts: set[str]) -> str | None:
+    if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(ch.isspace() for ch in uri):
+        return f"“{uri}” is not a valid redirect URI."
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return f"“{uri}” is not a valid redirect URI."
+    if parts.fragment:
+        return f"“{uri}”: redirect URIs must not contain a fragment."
+    if parts.scheme == "https":
+        if (parts.hostname or "") in hosts and not parts.username and not parts.password:
+            return None
+        return f"“{uri}”: an https redirect URI must use one of the application's domains."
+    # Not urlsplit's scheme: it lowercases it and stops at "_", and generated custom schemes
+    # (`adbe.u-` + url-safe characters) may contain both. Mobile platforms match schemes
+    # case-insensitively, so we compare that way too.
+    prefix, separator, _rest = uri.partition("://")
+    if separator and prefix.lower() in {scheme.lower() for scheme in schemes}:
+        return None
+    return (
+        f"“{uri}” must use a custom scheme of the application's channels (scheme://...) or https on one of its domains."
+    )
+
+
+def _check_name_and_version_free(spec: ApplicationSpec) -> Iterator[Problem]:
+    """A programmer's name and version pair is unique (a new version is a new application). Checked
+    last, and only for a valid name; the database's unique constraint settles a race."""
+    if RegisteredApplication.objects.filter(programmer=spec.programmer, name=spec.name, version=spec.version).exists():
+        yield "version", registered_application_taken_message(spec)
+
+
+RULES: tuple[Callable[[ApplicationSpec, ApplicationRows], Iterator[Problem]], ...] = (
+    _check_name,
+    _check_version,
+    _check_channels,
+    _check_platforms,
+    _check_scopes,
+    _check_domains,
+    _check_redirect_uris,
+)
