@@ -40,6 +40,7 @@ class EstimatedCountPaginator(Paginator):
     past that, on PostgreSQL, takes the planner's estimate of the rows instead of counting a million of
     them on every page (`estimated` is then true and the list says "about"). Other databases count."""
 
+    # Above the admin's list_max_show_all (200): past it the list always paginates.
     exact_count_limit = 10_000
     estimated = False
 
@@ -59,6 +60,8 @@ class EstimatedCountPaginator(Paginator):
         if isinstance(plan, str | bytes):
             plan = json.loads(plan)
         self.estimated = True
+        # Never below what was counted: a stale estimate (a table not analyzed since it grew) must not
+        # make the change list think everything fits on one page and render the whole table.
         return max(bounded, int(plan[0]["Plan"]["Plan Rows"]))
 
 
