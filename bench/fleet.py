@@ -1,21 +1,22 @@
-"""The fleet: a million clients in the table, token requests from a client picked at random each time,
-and bearer calls with the tokens of thousands of clients (issue 10, point 7).
+"""The fleet: a million clients in the table, token requests from a client picked at random each time, and
+bearer calls with the tokens of thousands of clients (issue 10, point 7).
 
-Production never asks for tokens from one client over and over: every install registers its own
-client and comes back about once per token lifetime, so nearly every request is from a client that no
-worker has seen for hours. These scenarios measure that case.
+Production never asks for tokens from one client over and over: every install registers its own client
+and comes back about once per token lifetime, so nearly every request is from a client that no worker
+has seen for hours. These scenarios measure that case.
 
 How the fleet is seeded, fast: one client is registered through the real endpoint (`POST
-/o/client/register`, in `bench.scenarios.build`), then its row is copied `BENCH_FLEET_CLIENTS` times
-in one `INSERT ... SELECT ... FROM generate_series(1, n)` on PostgreSQL, each copy with a new
-`client_id` (`bench-fleet-0000001`, ... numbered, so wrk's Lua script computes them instead of reading
-a list) and a `created` spread over the past year. Every copy keeps the original's `client_secret`
-column, the keyed hash of that one client's secret, so the one plaintext secret the registration
-returned authenticates every copy. A `VACUUM ANALYZE` of the table follows, as autovacuum would do
-within a minute after such a load in production: the planner gets statistics for a table it last saw
-nearly empty, and the visibility map lets counts use index-only scans. Registration also writes a
-`client.register` audit event for the programmer: each copy gets a copy of the original's, so the
-programmer's changes log is as long as production's would be.
+/o/client/register`, in `bench.scenarios.build`), then its row is copied `BENCH_FLEET_CLIENTS` times in
+one `INSERT ... SELECT ... FROM generate_series(1, n)` on PostgreSQL, each copy with a new `client_id`
+(`bench-fleet-0000001`, ... numbered, so wrk's Lua script computes them instead of reading a list) and
+a `created` spread over the past year. Every copy's `client_secret` is the hash of the one plaintext
+secret the registration returned, made as registration makes it (the current key, salted with the
+copy's own client id: pgcrypto's `hmac` in the same statement), so that secret authenticates every copy
+and the token path compares hashes without reading a salt first. A `VACUUM ANALYZE` of the table
+follows, as autovacuum would do within a minute after such a load in production: the planner gets
+statistics for a table it last saw nearly empty, and the visibility map lets counts use index-only
+scans. Registration also writes a `client.register` audit event for the programmer: each copy gets a
+copy of the original's, so the programmer's changes log is as long as production's would be.
 
 Registration writes each client's record to the hot-path store; the copies skip registration, so their
 records are then written the way an operator would after a bulk import (`manage.py
@@ -84,11 +85,15 @@ def seed(*, template_client_id: str, client_secret: str, count: int) -> Fleet:
     """Copy the template client's row `count` times in one statement (PostgreSQL only)."""
     from django.db import connection
 
+    from oauth.hashers import ALGORITHM, client_secret_current_key
     from oauth.models import Client
     from registered_apps.models import AuditEvent
 
     if connection.vendor != "postgresql":
         raise RuntimeError("the fleet is seeded with generate_series: PostgreSQL only")
+    key_id, hmac_key = client_secret_current_key()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
     table = connection.ops.quote_name(Client._meta.db_table)
     width = max(7, len(str(count)))
     targets, sources, parameters = [], [], []
@@ -100,6 +105,15 @@ def seed(*, template_client_id: str, client_secret: str, count: int) -> Fleet:
         if field.name == "client_id":
             sources.append(f"%s || lpad(g::text, {width}, '0')")
             parameters.append(CLIENT_ID_PREFIX)
+        elif field.name == "client_secret":
+            # The same secret, hashed as registration hashes it: under the current key, salted with
+            # the copy's own client id (pgcrypto's hmac), so the token path's store can compare it.
+            client_id_sql = f"(%s || lpad(g::text, {width}, '0'))"
+            sources.append(
+                f"%s || {client_id_sql} || '$' || "
+                f"encode(hmac(convert_to({client_id_sql} || '$' || %s, 'UTF8'), %s, 'sha256'), 'hex')"
+            )
+            parameters += [f"{ALGORITHM}${key_id}$", CLIENT_ID_PREFIX, CLIENT_ID_PREFIX, client_secret, hmac_key]
         elif field.name == "created":
             # Spread over about a year, newest first, like a fleet that grew over time.
             sources.append(f"source.{column} - make_interval(secs => (g * 31536000.0 / %s)::float8)")

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -28,6 +29,8 @@ class BoundedChangeList(ChangeList):
         try:
             # Compiling runs every lookup's value preparation (year bounds, casts) without a query.
             queryset.query.sql_with_params()
+        except EmptyResultSet:
+            pass  # a query that can match nothing (`.none()`, `__in=[]`) is a fine answer: no rows
         except (OverflowError, ValueError, TypeError) as exc:
             raise IncorrectLookupParameters(exc) from exc
         return queryset
@@ -38,3 +41,20 @@ class BoundedListAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return BoundedChangeList
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    """Active or revoked, for any model with a `revoked_at`."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset

@@ -116,6 +116,17 @@ def client_secret_salt() -> str:
     return secrets.token_urlsafe(16)
 
 
+def client_secret_current_key() -> tuple[str, bytes]:
+    """(key id, HMAC key) of the current key: for tools that hash in bulk outside Python (the
+    benchmark's fleet, in SQL). Never log or show the key."""
+    keyring = _keyring()
+    configured = tuple(getattr(settings, "DCR_CLIENT_SECRET_KEYS", ()))
+    hmac_key = _configured_key(configured[0]) if configured else _pepper(settings.SECRET_KEY)
+    if _key_id(hmac_key) != keyring.current_id:
+        raise RuntimeError("the current client-secret key could not be derived")
+    return keyring.current_id, hmac_key
+
+
 def client_secret_encode(secret: str, *, salt: str | None = None) -> str:
     """The stored form of a secret under the current key. Registration passes the client id as the
     salt (unique, random, 240 bits): the hot-path store can then compare the hash of a presented

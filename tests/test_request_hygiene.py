@@ -59,3 +59,10 @@ def test_admin_date_filters_in_range_still_filter(login_as, tam, application):
     page = login_as(tam).get(f"/admin/registered_apps/registeredapplication/?created_at__year={year - 1}")
     assert page.status_code == 200
     assert str(application.pk) not in page.content.decode()
+
+
+def test_an_admin_list_whose_query_can_match_nothing_answers_200(login_as, tam, application):
+    # `pk__in=` with nothing in it compiles to no query at all (EmptyResultSet).
+    response = login_as(tam).get("/admin/registered_apps/registeredapplication/?id__in=")
+    assert response.status_code in (200, 302)
+    assert response.status_code != 500
