@@ -106,7 +106,7 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
-        request.META["HTTP_X_REQUEST_ID"] = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = _current_request_id.set(request_id)
         try:
             response = self.get_response(request)
@@ -134,9 +134,13 @@ class RequestLogMiddleware:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to every record (None outside a request), for the formatters."""
+    """Adds `request_id` to every record (None outside a request), for the formatters. Django's own
+    4xx/5xx line (django.request) is written after the middleware returned, so it is read from the request
+    that record carries."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = _current_request_id.get()
+        if getattr(record, "request_id", None) is None:
+            record.request_id = _current_request_id.get() or getattr(
+                getattr(record, "request", None), "request_id", None
+            )
         return True

@@ -48,9 +48,10 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     # Outermost: one structured log line per request with its final status, and X-Request-ID on every response.
     "core.request_log.RequestLogMiddleware",
-    # Outside the JSON error rewriting below, so that its replacement responses get the headers too.
+    # Outside the JSON error rewriting below, so that its replacement responses get these headers too.
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Error responses on /o/, /api/ and /.well-known/ are JSON, never an HTML page.
     "oauth.middleware.APIJSONErrorsMiddleware",
     "dcr_project.middleware.RejectNulQueryMiddleware",
@@ -60,7 +61,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 # --- Browser-facing security headers (every environment; HTTPS-only ones are in production) ---------
