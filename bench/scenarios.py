@@ -225,7 +225,18 @@ def build(
     elif fleet_clients <= 0:
         for name in ("token_fleet", "session_fleet"):
             scenarios[name].missing = "BENCH_FLEET_CLIENTS is 0"
+    _stamps_republished()
     return scenarios
+
+
+def _stamps_republished() -> None:
+    """What beat does every minute in production (the bench runs no worker): write recent revocation
+    stamps again, which also tells bearer checks that the newest stamps are complete."""
+    try:
+        from oauth.tasks import revocation_stamps_republish_recent
+    except ImportError:  # an older tree
+        return
+    _log(f"revocation stamps republished: {revocation_stamps_republish_recent()}")
 
 
 def _build_fleet(

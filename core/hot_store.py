@@ -198,6 +198,9 @@ class LocalStore:
             self._stamps.put(key, at, ttl=stamp_lifetime())
         return True
 
+    def newest_stamps_complete(self) -> None:
+        return None
+
     def revoked_since(self, keys: Sequence[str], since: float) -> int | None:
         """The index of the first key stamped at or after `since`; None when this process cannot tell
         (a revocation made by another process is only in the database)."""
@@ -407,14 +410,30 @@ end
 return string.format('%d', last_used)
 """
 
-# KEYS[1] stamp. ARGV[1] time, ARGV[2] expiry in seconds. Keeps the newest stamp if two race.
+# KEYS[1] stamp, KEYS[2] the newest stamp of each kind (a hash). ARGV[1] time, ARGV[2] expiry in
+# seconds, ARGV[3] kind. Keeps the newest stamp if two race.
 STAMP_SCRIPT = """
+local at = tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]))
-if current == nil or current < tonumber(ARGV[1]) then
+if current == nil or current < at then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+local newest = tonumber(redis.call('HGET', KEYS[2], ARGV[3]))
+if newest == nil or newest < at then
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
 end
 return 1
 """
+# The newest stamp of each kind: a bearer check whose token is newer than every stamp of the kinds it
+# names needs no stamp of its own read (the common case: revocations are rare next to tokens). Trusted
+# only once its field `complete` says every stamp in Redis went through the script that keeps it (set
+# by a full republish pass; gone with everything else if Redis loses its data).
+NEWEST_STAMPS_KEY = "dcr:revoked-newest"
+NEWEST_COMPLETE = "complete"
+
+
+def _stamp_kind(key: str) -> str:
+    return key[len(PREFIX) :].partition(":")[0]
 
 
 def _text(value: bytes | str | None) -> str:
@@ -642,12 +661,13 @@ class RedisStore:
         then knows it at once, the others from the database, and a periodic task writes it again."""
         self.fallback.stamp_write(key, at)
         try:
-            self._stamp(keys=[key], args=[repr(at), stamp_lifetime()])
+            self._stamp(keys=[key, NEWEST_STAMPS_KEY], args=[repr(at), stamp_lifetime(), _stamp_kind(key)])
         except redis.RedisError as exc:
             redis_health.failed(exc)
             logger.warning("revocation stamp %s not published: Redis unreachable (%s)", key, type(exc).__name__)
             return False
         self._stamp_reads.pop(key)
+        self._stamp_reads.pop(NEWEST_STAMPS_KEY)
         return True
 
     def revoked_since(self, keys: Sequence[str], since: float) -> int | None:
@@ -659,6 +679,9 @@ class RedisStore:
             if not self._available():
                 return self.fallback.revoked_since(keys, since)
             try:
+                newest = self._newest_stamps()
+                if NEWEST_COMPLETE in newest and all(newest.get(_stamp_kind(key), 0.0) < since for key in keys):
+                    return -1
                 raw = self.client.mget(list(keys))  # type: ignore[list-item]
             except redis.RedisError as exc:
                 redis_health.failed(exc)
@@ -673,6 +696,24 @@ class RedisStore:
             if value is not None and value >= since:
                 return index
         return -1
+
+    def newest_stamps_complete(self) -> None:
+        """Every stamp there is has been written through STAMP_SCRIPT (a republish pass just finished)."""
+        try:
+            self.client.hset(NEWEST_STAMPS_KEY, NEWEST_COMPLETE, "1")
+        except redis.RedisError as exc:
+            redis_health.failed(exc)
+
+    def _newest_stamps(self) -> dict[str, float]:
+        """The newest stamp of each kind, read at most once per DCR_REVOCATION_STAMP_CACHE seconds."""
+        newest: dict[str, float] | None = self._stamp_reads.get(NEWEST_STAMPS_KEY)
+        if newest is None:
+            raw = self.client.hgetall(NEWEST_STAMPS_KEY)
+            newest = {_text(kind): float(value) for kind, value in raw.items()}
+            ttl = float(settings.DCR_REVOCATION_STAMP_CACHE)
+            if ttl > 0:
+                self._stamp_reads.put(NEWEST_STAMPS_KEY, newest, ttl=ttl)
+        return newest
 
     def _cached_stamps(self, keys: Sequence[str]) -> list[float | None] | None:
         values: list[float | None] = []

@@ -194,6 +194,7 @@ def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
             if not revocation_stamp_write(Revoked(kind), ident, revoked_at.timestamp()):
                 return written
             written += 1
+    hot_store().newest_stamps_complete()
     return written
 
 

@@ -190,3 +190,36 @@ def test_load_client_records_puts_every_active_client_in_the_store(
         get_token(client, bodies[1])
     assert not [q for q in queries.captured_queries if "oauth_client" in q["sql"]]  # found in the store
     assert_json_error(token_request(client, _good(bodies[2])), 400, "invalid_client")
+
+
+def _mget_calls() -> int:
+    return int(redis_client().info("commandstats").get("cmdstat_mget", {}).get("calls", 0))
+
+
+@requires_redis
+def test_bearer_checks_read_no_stamp_of_their_own_while_no_revocation_is_newer_than_the_token(
+    client, credentials, settings, django_capture_on_commit_callbacks
+):
+    from oauth.services import client_revoke
+    from oauth.tasks import revocation_stamps_republish_recent
+
+    from .conftest import SESSION
+
+    settings.DCR_REVOCATION_STAMP_CACHE = 0
+    token = get_token(client, credentials)["access_token"]
+    before = _mget_calls()
+    assert client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert _mget_calls() == before + 1  # not yet known that every stamp is accounted for
+
+    revocation_stamps_republish_recent()  # what beat runs every minute: now the newest stamps are complete
+    before = _mget_calls()
+    for _ in range(3):
+        assert client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert _mget_calls() == before
+
+    # The revocation below is newer than the token (the same second counts: a stamp at or after iat).
+    with django_capture_on_commit_callbacks(execute=True):
+        client_revoke(client=Client.objects.get(client_id=credentials["client_id"]), reason="x", actor="tests")
+    response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert_json_error(response, 401, "invalid_token")
+    assert _mget_calls() == before + 1
