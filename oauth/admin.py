@@ -9,30 +9,28 @@ import json
 from functools import cached_property
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_id_token_model, get_refresh_token_model
 
-from core.admin_lists import BoundedListAdmin
-from core.request_ip import request_ip
+from core.admin_actions import RevokeWithReasonMixin
+from core.admin_lists import BoundedListAdmin, RevokedFilter
 from registered_apps.models import Platform, RegisteredApplication
 
 from .models import Client, DeniedToken
 from .services import client_revoke
 
-# django-oauth-toolkit registers its own admin for the application model, which shows the secret.
-if admin.site.is_registered(Client):
-    admin.site.unregister(Client)
-
-
-class RevokeClientsForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=2000)
+# django-oauth-toolkit registers its own admin for the application model, which shows the secret, and
+# for its token models, which stay empty: our access tokens are signed JWTs (oauth.tokens), and we use
+# none of its grants, ID tokens or refresh tokens.
+for dot_model in (Client, get_access_token_model(), get_grant_model(), get_id_token_model(), get_refresh_token_model()):
+    if admin.site.is_registered(dot_model):
+        admin.site.unregister(dot_model)
 
 
 class EstimatedCountPaginator(Paginator):
@@ -78,21 +76,6 @@ class PlatformFilter(admin.SimpleListFilter):
         return queryset.filter(platform=self.value()) if self.value() else queryset
 
 
-class RevokedFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("active", "Active"), ("revoked", "Revoked")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
-
-
 # Every field is read-only: clients are made by registration and ended by revocation.
 CLIENT_FIELDS: tuple[str, ...] = (
     "client_id",
@@ -111,7 +94,7 @@ CLIENT_FIELDS: tuple[str, ...] = (
 
 
 @admin.register(Client)
-class ClientAdmin(BoundedListAdmin):
+class ClientAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     list_display = ["client_id", "registered_application", "platform", "created", "last_used_at", "revoked_at"]
     list_select_related = ["registered_application"]
     # No date hierarchy: it reads the first and last `created` and the distinct days of the whole table.
@@ -125,6 +108,9 @@ class ClientAdmin(BoundedListAdmin):
     fields = CLIENT_FIELDS
     readonly_fields = CLIENT_FIELDS
     actions = ["revoke_clients"]
+    revoke_noun = "client"
+    revoke_title = "Revoke clients"
+    revoke_template = "admin/oauth/revoke_clients.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -161,32 +147,12 @@ class ClientAdmin(BoundedListAdmin):
     @admin.action(description="Revoke the selected clients…", permissions=["change"])
     def revoke_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> TemplateResponse | None:
         active = [client for client in queryset.select_related("registered_application") if client.revoked_at is None]
-        if not active:
-            self.message_user(request, "None of the selected clients is active.", messages.WARNING)
-            return None
-        form = RevokeClientsForm(request.POST if "confirm" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            for client in active:
-                client_revoke(
-                    client=client,
-                    reason=form.cleaned_data["reason"],
-                    actor=request.user,  # type: ignore[arg-type]
-                    ip_address=request_ip(request),
-                )
-            self.message_user(request, f"Revoked {len(active)} client(s).", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Revoke clients",
-            "opts": self.model._meta,
-            "clients": active,
-            "objects": active,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action": "revoke_clients",
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/oauth/revoke_clients.html", context)
+        return self.revoke_with_reason(
+            request, active, action="revoke_clients", none_message="None of the selected clients is active."
+        )
+
+    def revoke_one(self, obj: Client, *, reason: str, actor: Any, ip_address: str | None) -> object:
+        return client_revoke(client=obj, reason=reason, actor=actor, ip_address=ip_address)
 
 
 @admin.register(DeniedToken)

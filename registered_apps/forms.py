@@ -6,6 +6,8 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.service_errors import form_add_service_error
+
 from .models import ApplicationStatus, Channel, ChannelDomain, Platform, Scope
 
 COVERAGE_ALL = "all"
@@ -41,7 +43,8 @@ class ChannelChoiceField(forms.ModelMultipleChoiceField):
 
 class ApplicationForm(forms.Form):
     """A new registered application. Required-ness and the cross-field rules live in
-    `services.registered_application_clean`, so the dashboard, the admin and the CLI say the same."""
+    `services.registered_application_check` (through `ApplicationSpec`), so the dashboard, the admin and
+    the CLI say the same."""
 
     name = forms.CharField(label="Application name", max_length=200, required=False)
     version = forms.CharField(
@@ -126,14 +129,9 @@ class ApplicationForm(forms.Form):
         return [line.strip() for line in text.splitlines() if line.strip()]
 
     def apply_service_errors(self, error: ValidationError) -> None:
-        """Put each message of a service's ValidationError next to the field it names."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for field, messages in error.message_dict.items():
-            if field == "channels" and "channels" not in self.fields and "coverage" in self.fields:
-                field = "coverage"
-            self.add_error(field if field in self.fields else None, messages)
+        """Each message of a service's ValidationError next to the field it names ("channels" next to the
+        coverage choice when the form shows no channel list)."""
+        form_add_service_error(self, error, aliases={"channels": "coverage"})
 
 
 class RevocationRequestForm(forms.Form):
@@ -143,10 +141,3 @@ class RevocationRequestForm(forms.Form):
         required=False,
         help_text="The TAMs read this before they decide. Mention leaks, abuse or the version that replaces it.",
     )
-
-    def apply_service_errors(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for field, messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, messages)
-        else:
-            self.add_error(None, error)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from core.request_ip import request_ip
+from core.service_errors import form_add_service_error
 
 from . import selectors, services
 from .forms import COVERAGE_ALL, COVERAGE_SUBSET, ApplicationFilterForm, ApplicationForm, RevocationRequestForm
@@ -278,7 +279,7 @@ def application_create(request: HttpRequest, area: Area) -> HttpResponse:
         ):
             raise PermissionDenied("You may not create an application for these channels.")
         try:
-            application = services.registered_application_create(
+            spec = services.ApplicationSpec(
                 programmer=area.programmer,
                 level=level,
                 channel=area.channel,
@@ -290,8 +291,9 @@ def application_create(request: HttpRequest, area: Area) -> HttpResponse:
                 redirect_uris=data["redirect_uris"],
                 name=data["name"],
                 version=data["version"],
-                actor=user,
-                ip_address=request_ip(request),
+            )
+            application = services.registered_application_create_from(
+                spec=spec, actor=user, ip_address=request_ip(request)
             )
         except ValidationError as error:
             form.apply_service_errors(error)
@@ -447,7 +449,7 @@ def application_revocation_request(request: HttpRequest, application_id: uuid.UU
                 ip_address=request_ip(request),
             )
         except ValidationError as error:
-            form.apply_service_errors(error)
+            form_add_service_error(form, error)
         else:
             messages.success(
                 request, f"Revocation of “{application}” requested. The TAMs review it; it stays active until then."

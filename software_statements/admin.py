@@ -5,16 +5,14 @@ No private key is shown anywhere (the encrypted column is not even listed)."""
 import uuid
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from core.admin_lists import BoundedListAdmin
+from core.admin_actions import RevokeWithReasonMixin, admin_actor
+from core.admin_lists import BoundedListAdmin, RevokedFilter
 from core.request_ip import request_ip
 
 from .keys import signing_key_retire, signing_key_rotate
@@ -47,10 +45,6 @@ STATEMENT_FIELDS = (
 )
 
 
-def _actor(request: HttpRequest) -> User | str:
-    return request.user if isinstance(request.user, User) else "admin"
-
-
 @admin.register(SigningKey)
 class SigningKeyAdmin(BoundedListAdmin):
     list_display = ["kid", "purpose", "algorithm", "state", "created_at", "activated_at", "retiring_at", "retired_at"]
@@ -70,7 +64,7 @@ class SigningKeyAdmin(BoundedListAdmin):
     @admin.action(description="Rotate the keys of the selected purposes (next becomes active)", permissions=["change"])
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
         for purpose in sorted(set(queryset.values_list("purpose", flat=True))):
-            key = signing_key_rotate(purpose=purpose, actor=_actor(request), ip_address=request_ip(request))
+            key = signing_key_rotate(purpose=purpose, actor=admin_actor(request), ip_address=request_ip(request))
             self.message_user(request, f"Rotated the {purpose} keys: {key.kid} is now active.", messages.SUCCESS)
 
     @admin.action(description="Retire the selected keys (they stop verifying within a second)", permissions=["change"])
@@ -78,7 +72,7 @@ class SigningKeyAdmin(BoundedListAdmin):
         retired = 0
         for key in queryset.exclude(state=KeyState.RETIRED):
             try:
-                signing_key_retire(key=key, actor=_actor(request), ip_address=request_ip(request))
+                signing_key_retire(key=key, actor=admin_actor(request), ip_address=request_ip(request))
                 retired += 1
             except ValidationError as exc:
                 self.message_user(request, f"{key.kid}: {' '.join(exc.messages)}", messages.ERROR)
@@ -86,31 +80,8 @@ class SigningKeyAdmin(BoundedListAdmin):
             self.message_user(request, f"Retired {retired} key(s).", messages.SUCCESS)
 
 
-class RevokeStatementsForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        max_length=2000,
-        help_text="Recorded with the revocation and shown to the programmer.",
-    )
-
-
-class RevokedFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "revoked"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("no", "Valid"), ("yes", "Revoked")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> QuerySet[SoftwareStatement]:
-        if self.value() == "yes":
-            return queryset.filter(revoked_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(revoked_at__isnull=True)
-        return queryset
-
-
 @admin.register(SoftwareStatement)
-class SoftwareStatementAdmin(BoundedListAdmin):
+class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     list_display = ["jti", "application", "programmer", "kid", "issued_at", "issuer", "revoked_at"]
     list_select_related = ["application__programmer", "issued_by"]
     list_filter = [RevokedFilter, "application__programmer", "kid"]
@@ -119,6 +90,10 @@ class SoftwareStatementAdmin(BoundedListAdmin):
     fields = STATEMENT_FIELDS
     readonly_fields = STATEMENT_FIELDS
     actions = ["revoke_statements"]
+    revoke_noun = "statement"
+    revoke_title = "Revoke software statements"
+    revoke_template = "software_statements/admin/revoke_statements.html"
+    revoke_reason_help = "Recorded with the revocation and shown to the programmer."
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # statements are issued by download, command or the application's admin page
@@ -148,31 +123,9 @@ class SoftwareStatementAdmin(BoundedListAdmin):
     @admin.action(description="Revoke the selected statements…", permissions=["change"])
     def revoke_statements(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> TemplateResponse | None:
         valid = list(queryset.filter(revoked_at__isnull=True).select_related("application__programmer"))
-        if not valid:
-            self.message_user(request, "None of the selected statements is valid.", messages.WARNING)
-            return None
-        form = RevokeStatementsForm(request.POST if "confirm" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            for statement in valid:
-                software_statement_revoke(
-                    statement=statement,
-                    reason=form.cleaned_data["reason"],
-                    actor=_actor(request),
-                    ip_address=request_ip(request),
-                )
-            self.message_user(request, f"Revoked {len(valid)} statement(s).", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Revoke software statements",
-            "subtitle": None,
-            "opts": self.model._meta,
-            "statements": valid,
-            "objects": valid,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action": "revoke_statements",
-            "media": self.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "software_statements/admin/revoke_statements.html", context)
+        return self.revoke_with_reason(
+            request, valid, action="revoke_statements", none_message="None of the selected statements is valid."
+        )
+
+    def revoke_one(self, obj: SoftwareStatement, *, reason: str, actor: Any, ip_address: str | None) -> object:
+        return software_statement_revoke(statement=obj, reason=reason, actor=actor, ip_address=ip_address)

@@ -6,18 +6,7 @@ from typing import Any, NoReturn
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-
-def validation_message(error: ValidationError) -> str:
-    """A ValidationError as one line: "field: message; field: message"."""
-    if hasattr(error, "error_dict"):
-        parts = [
-            f"{field}: {message}" if field != "__all__" else message
-            for field, messages in error.message_dict.items()
-            for message in messages
-        ]
-    else:
-        parts = list(error.messages)
-    return " ".join("; ".join(parts).split())
+from core.service_errors import validation_error_line
 
 
 class RegistryCommand(BaseCommand):
@@ -36,4 +25,4 @@ class RegistryCommand(BaseCommand):
         return parser
 
     def fail(self, error: ValidationError | str) -> NoReturn:
-        raise CommandError(validation_message(error) if isinstance(error, ValidationError) else error)
+        raise CommandError(validation_error_line(error) if isinstance(error, ValidationError) else error)

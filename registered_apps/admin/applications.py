@@ -1,0 +1,304 @@
+"""Registered applications: created from the add page through the service's rules, then read-only;
+revoked with a reason and restored."""
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import widgets
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
+
+from core.admin_actions import RevokeWithReasonMixin, admin_actor
+from core.admin_lists import BoundedListAdmin
+from core.request_ip import request_ip
+from core.service_errors import form_add_service_error
+
+from .. import services
+from ..models import (
+    ApplicationLevel,
+    ApplicationStatus,
+    Channel,
+    ChannelDomain,
+    Platform,
+    Programmer,
+    RegisteredApplication,
+    Scope,
+)
+
+
+class RegisteredApplicationAddForm(forms.ModelForm):
+    """The add page's form. Its fields are its own, none bound to the model (`Meta.exclude`), so Django's
+    model validation has nothing to repeat: `clean` builds the
+    `ApplicationSpec` and checks it with the service's rules, the ones the dashboard and the commands
+    use, and the admin creates the application from `spec`."""
+
+    programmer = forms.ModelChoiceField(queryset=Programmer.objects.all())
+    name = forms.CharField(max_length=200, required=False, widget=widgets.AdminTextInputWidget)
+    version = forms.CharField(max_length=32, required=False, initial="1.0.0", widget=widgets.AdminTextInputWidget)
+    level = forms.ChoiceField(choices=ApplicationLevel.choices, initial=ApplicationLevel.PROGRAMMER)
+    all_channels = forms.BooleanField(required=False)
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.select_related("programmer"),
+        required=False,
+        help_text="Channel level only: the one channel.",
+    )
+    channels = forms.ModelMultipleChoiceField(
+        queryset=Channel.objects.select_related("programmer"),
+        required=False,
+        widget=widgets.FilteredSelectMultiple("channels", is_stacked=False),
+        help_text="Programmer level only, when not all channels.",
+    )
+    platforms = forms.ModelMultipleChoiceField(
+        queryset=Platform.objects.filter(active=True),
+        required=False,
+        widget=widgets.FilteredSelectMultiple("platforms", is_stacked=False),
+    )
+    scopes = forms.ModelMultipleChoiceField(
+        queryset=Scope.objects.filter(active=True),
+        required=False,
+        widget=widgets.FilteredSelectMultiple("scopes", is_stacked=False),
+    )
+    domains = forms.ModelMultipleChoiceField(
+        queryset=ChannelDomain.objects.select_related("channel"),
+        required=False,
+        widget=widgets.FilteredSelectMultiple("domains", is_stacked=False),
+        help_text="Required with the web platform; only domains of the application's channels.",
+    )
+    redirect_uris = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="One per line: <custom scheme of a channel>://... or https://<one of its domains>/...",
+    )
+
+    class Meta:
+        model = RegisteredApplication
+        # Excluded from the model's side: the form's fields of the same names are plain ones. (The admin
+        # names the fields it shows in add_fieldsets.)
+        exclude = [  # noqa: DJ006
+            "programmer",
+            "level",
+            "channel",
+            "all_channels",
+            "channels",
+            "name",
+            "version",
+            "platforms",
+            "scopes",
+            "domains",
+            "redirect_uris",
+        ]
+
+    spec: services.ApplicationSpec
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["domains"].label_from_instance = lambda d: f"{d.host} ({d.channel.slug})"  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("programmer") is None or self.has_error("level"):
+            return data
+        self.spec = services.ApplicationSpec(
+            programmer=data["programmer"],
+            level=data["level"],
+            channel=data.get("channel"),
+            all_channels=bool(data.get("all_channels")),
+            channels=list(data.get("channels") or ()),
+            platforms=[p.code for p in data.get("platforms") or ()],
+            scopes=[s.code for s in data.get("scopes") or ()],
+            domains=[d.host for d in data.get("domains") or ()],
+            redirect_uris=[line.strip() for line in (data.get("redirect_uris") or "").splitlines() if line.strip()],
+            name=data.get("name") or "",
+            version=data.get("version") or "",
+        )
+        try:
+            services.registered_application_check(self.spec)
+        except ValidationError as error:
+            form_add_service_error(self, error)
+        return data
+
+
+class ChannelCoverageFilter(admin.SimpleListFilter):
+    title = "channels"
+    parameter_name = "coverage"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("all", "All channels"), ("subset", "Chosen channels"), ("channel", "One channel (channel level)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "all":
+            return queryset.filter(all_channels=True)
+        if value == "subset":
+            return queryset.filter(level=ApplicationLevel.PROGRAMMER, all_channels=False)
+        if value == "channel":
+            return queryset.filter(level=ApplicationLevel.CHANNEL)
+        return queryset
+
+
+@admin.register(RegisteredApplication)
+class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
+    list_display = [
+        "name",
+        "version",
+        "programmer",
+        "level",
+        "channel_list",
+        "platform_list",
+        "status",
+        "created_at",
+    ]
+    list_select_related = ["programmer", "channel"]
+    list_filter = ["status", "level", ChannelCoverageFilter, "programmer", "platforms", "scopes"]
+    search_fields = ["name", "programmer__slug", "programmer__name"]
+    date_hierarchy = "created_at"
+    actions = ["revoke_applications", "restore_applications"]
+    revoke_noun = "application"
+    revoke_title = "Revoke registered applications"
+    revoke_template = "admin/registered_apps/revoke_confirmation.html"
+    revoke_reason_help = "Recorded with the revocation and shown to the programmer."
+    readonly_fields = [
+        "id",
+        "programmer",
+        "level",
+        "channel_list",
+        "platform_list",
+        "scope_list",
+        "domain_list",
+        "redirect_uri_list",
+        "name",
+        "version",
+        "status",
+        "created_at",
+        "created_by",
+        "revoked_at",
+        "revoked_by",
+        "revocation_reason",
+    ]
+    change_fieldsets = [
+        (None, {"fields": ["id", "programmer", "name", "version", "status"]}),
+        (
+            "Configuration (fixed at creation: a new version is a new application)",
+            {"fields": ["level", "channel_list", "platform_list", "scope_list", "domain_list", "redirect_uri_list"]},
+        ),
+        ("History", {"fields": ["created_at", "created_by", "revoked_at", "revoked_by", "revocation_reason"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["programmer", "name", "version"]}),
+        ("Channels", {"fields": ["level", "all_channels", "channels", "channel"]}),
+        ("Configuration", {"fields": ["platforms", "scopes", "domains", "redirect_uris"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RegisteredApplication]:
+        # Two prefetch queries per page, whatever the number of rows.
+        return super().get_queryset(request).prefetch_related("channels", "platforms")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[RegisteredApplication], search_term: str
+    ) -> tuple[QuerySet[RegisteredApplication], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            application_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return results, may_have_duplicates
+        return results | queryset.filter(pk=application_id), may_have_duplicates
+
+    def get_fieldsets(self, request: HttpRequest, obj: RegisteredApplication | None = None) -> Any:
+        return self.change_fieldsets if obj else self.add_fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: RegisteredApplication | None = None) -> list[str]:
+        return list(self.readonly_fields) if obj else []
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = RegisteredApplicationAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: RegisteredApplication | None = None) -> bool:
+        # Revocation is how an application ends; deleting would erase its statements and clients.
+        return False
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> RegisteredApplication:
+        """Adding: the service creates the application, with its relations and audit event, from the spec
+        the form checked; the admin logs and redirects to the row it returns. The change page edits
+        nothing (every field is read-only)."""
+        if change:
+            return form.instance
+        assert isinstance(form, RegisteredApplicationAddForm)
+        return services.registered_application_create_from(
+            spec=form.spec, actor=admin_actor(request), ip_address=request_ip(request)
+        )
+
+    def save_model(self, request: HttpRequest, obj: RegisteredApplication, form: forms.ModelForm, change: bool) -> None:
+        """Nothing left to save: save_form's service call wrote the application."""
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        """Nothing left to save: the service set the application's channels, platforms, scopes and domains."""
+
+    @admin.display(description="channels")
+    def channel_list(self, obj: RegisteredApplication) -> str:
+        if obj.level == ApplicationLevel.CHANNEL:
+            return obj.channel.slug if obj.channel else "-"
+        if obj.all_channels:
+            return "All channels"
+        return ", ".join(sorted(c.slug for c in obj.channels.all()))
+
+    @admin.display(description="platforms")
+    def platform_list(self, obj: RegisteredApplication) -> str:
+        return ", ".join(sorted(p.code for p in obj.platforms.all()))
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: RegisteredApplication) -> str:
+        return " ".join(sorted(s.code for s in obj.scopes.all()))
+
+    @admin.display(description="domains")
+    def domain_list(self, obj: RegisteredApplication) -> str:
+        return ", ".join(sorted(d.host for d in obj.domains.all())) or "-"
+
+    @admin.display(description="redirect URIs")
+    def redirect_uri_list(self, obj: RegisteredApplication) -> Any:
+        if not obj.redirect_uris:
+            return "-"
+        return format_html_join("", "<div>{}</div>", ((uri,) for uri in obj.redirect_uris))
+
+    @admin.action(description="Revoke the selected applications…", permissions=["change"])
+    def revoke_applications(
+        self, request: HttpRequest, queryset: QuerySet[RegisteredApplication]
+    ) -> TemplateResponse | None:
+        active = [app for app in queryset if app.status == ApplicationStatus.ACTIVE]
+        return self.revoke_with_reason(
+            request, active, action="revoke_applications", none_message="None of the selected applications is active."
+        )
+
+    def revoke_one(self, obj: RegisteredApplication, *, reason: str, actor: Any, ip_address: str | None) -> object:
+        return services.registered_application_revoke(
+            application=obj, reason=reason, actor=actor, ip_address=ip_address
+        )
+
+    @admin.action(description="Restore the selected revoked applications", permissions=["change"])
+    def restore_applications(self, request: HttpRequest, queryset: QuerySet[RegisteredApplication]) -> None:
+        revoked = [app for app in queryset if app.status == ApplicationStatus.REVOKED]
+        for application in revoked:
+            services.registered_application_restore(
+                application=application, actor=admin_actor(request), ip_address=request_ip(request)
+            )
+        if revoked:
+            self.message_user(request, f"Restored {len(revoked)} application(s).", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of the selected applications is revoked.", messages.WARNING)

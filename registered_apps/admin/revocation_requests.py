@@ -1,0 +1,61 @@
+"""Revocation requests from the dashboard: approve (revoke with the request's reason) or dismiss."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core.admin_actions import admin_actor
+from core.admin_lists import BoundedListAdmin
+from core.request_ip import request_ip
+
+from .. import services
+from ..models import (
+    Programmer,
+    RevocationRequest,
+)
+
+
+@admin.register(RevocationRequest)
+class RevocationRequestAdmin(BoundedListAdmin):
+    list_display = ["application", "programmer", "state", "reason", "requested_by", "requested_at", "decided_by"]
+    list_select_related = ["application__programmer", "requested_by", "decided_by"]
+    list_filter = ["state", "application__programmer"]
+    search_fields = ["application__name", "application__programmer__slug", "reason", "requested_by__username"]
+    readonly_fields = [
+        "application",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "state",
+        "decided_by",
+        "decided_at",
+    ]
+    actions = ["approve", "dismiss"]
+
+    @admin.display(description="programmer", ordering="application__programmer__name")
+    def programmer(self, obj: RevocationRequest) -> Programmer:
+        return obj.application.programmer
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: RevocationRequest | None = None) -> bool:
+        return False
+
+    @admin.action(description="Approve: revoke the applications with the requests' reasons", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[RevocationRequest]) -> None:
+        pending = list(queryset.filter(state=RevocationRequest.State.PENDING))
+        for revocation_request in pending:
+            services.revocation_request_approve(
+                revocation_request=revocation_request, actor=admin_actor(request), ip_address=request_ip(request)
+            )
+        self.message_user(request, f"Approved {len(pending)} request(s).", messages.SUCCESS)
+
+    @admin.action(description="Dismiss the selected requests", permissions=["change"])
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[RevocationRequest]) -> None:
+        pending = list(queryset.filter(state=RevocationRequest.State.PENDING))
+        for revocation_request in pending:
+            services.revocation_request_dismiss(
+                revocation_request=revocation_request, actor=admin_actor(request), ip_address=request_ip(request)
+            )
+        self.message_user(request, f"Dismissed {len(pending)} request(s).", messages.SUCCESS)
