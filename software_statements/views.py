@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.text import slugify
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from core.request_ip import request_ip
@@ -21,6 +22,8 @@ from .services import ApplicationRevokedError, software_statement_issue
 JWKS_MAX_AGE = 60
 
 
+# It may make the first signing keys: no error report shows that frame's private key.
+@sensitive_variables()
 @require_GET
 def jwks(request: HttpRequest) -> HttpResponse:
     """RFC 7517 5: every public key that is not retired, of both purposes."""
@@ -43,6 +46,8 @@ def statement_filename(application: RegisteredApplication, issued_at_text: str) 
     return f"software_statement_{name}-{version}_{issued_at_text}.txt"
 
 
+# Every frame below (the statement, the signing key) is hidden from error reports.
+@sensitive_variables()
 def _download(request: HttpRequest, application: RegisteredApplication) -> HttpResponse:
     user = request.user
     assert isinstance(user, User), "the decorators let only signed-in users through"

@@ -294,6 +294,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 for _entry in CELERY_BEAT_SCHEDULE.values():
     _entry["options"] = {"expires": _entry["schedule"]}
 
+# Error reports also mask the password of any URL they show (REDIS_URL, the broker, the cache location).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.error_reports.ReportFilter"
+
 # One line per request from core.request_log (DCR_REQUEST_LOG=false turns it off); every record carries the
 # request id. LOG_FORMAT: plain text here, JSON (core.json_log) by default in production.
 DCR_REQUEST_LOG = env.bool("DCR_REQUEST_LOG", default=True)
