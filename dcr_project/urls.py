@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from registered_apps.emails import QueuedPasswordResetForm
+from registered_apps.forms import QueuedPasswordResetForm
 
 urlpatterns = [
     # First: the API is what clients hit millions of times, and its paths are exact (no catch-all).

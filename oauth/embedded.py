@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.signals import request_started
 from django.db import close_old_connections, connections
 
+from .usage_flush import usage_flush
+
 logger = logging.getLogger(__name__)
 
 DISPATCH_UID = "dcr-embedded-usage-flush"
@@ -31,8 +33,6 @@ def embedded_scheduler_wanted() -> bool:
 
 
 def _loop(interval: float, stop: threading.Event) -> None:
-    from .usage_flush import usage_flush
-
     # wait() returns False after `interval` seconds, True (ending the loop) as soon as stop is set.
     while not stop.wait(interval):
         try:

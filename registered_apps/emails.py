@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
@@ -132,33 +131,6 @@ def password_reset_email_send(
         message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
     message.send()
     return 1
-
-
-class QueuedPasswordResetForm(PasswordResetForm):
-    """Django's password reset form whose email is sent by a task once the request is done."""
-
-    def send_mail(
-        self,
-        subject_template_name: str,
-        email_template_name: str,
-        context: dict[str, Any],
-        from_email: str | None,
-        to_email: str,
-        html_email_template_name: str | None = None,
-    ) -> None:
-        from .tasks import password_reset_email, task_enqueue_on_commit
-
-        task_enqueue_on_commit(
-            password_reset_email,
-            user_id=context["user"].pk,
-            domain=context["domain"],
-            site_name=context["site_name"],
-            use_https=context.get("protocol") == "https",
-            subject_template_name=subject_template_name,
-            email_template_name=email_template_name,
-            html_email_template_name=html_email_template_name,
-            from_email=from_email,
-        )
 
 
 # --- Helpers --------------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 
 from core.service_errors import form_add_service_error
 
 from .models import ApplicationStatus, Channel, ChannelDomain, Platform, Scope
+from .tasks import password_reset_email, task_enqueue_on_commit
 
 COVERAGE_ALL = "all"
 COVERAGE_SUBSET = "subset"
@@ -141,3 +143,28 @@ class RevocationRequestForm(forms.Form):
         required=False,
         help_text="The TAMs read this before they decide. Mention leaks, abuse or the version that replaces it.",
     )
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's password reset form whose email is sent by a task once the request is done."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        task_enqueue_on_commit(
+            password_reset_email,
+            user_id=context["user"].pk,
+            domain=context["domain"],
+            site_name=context["site_name"],
+            use_https=context.get("protocol") == "https",
+            subject_template_name=subject_template_name,
+            email_template_name=email_template_name,
+            html_email_template_name=html_email_template_name,
+            from_email=from_email,
+        )
