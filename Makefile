@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint format serve worker bench clean
+.PHONY: install run test lint audit format serve worker bench clean
 
 install: $(STAMP)
 
@@ -31,6 +31,19 @@ lint: install
 	$(BIN)/mypy .
 	DJANGO_SETTINGS_MODULE=dcr_project.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
+	@$(MAKE) --no-print-directory audit
+
+# Known vulnerabilities in the pinned dependencies, from PyPI's vulnerability data (per-release JSON API).
+# Where that API cannot be reached, a loud warning instead of a failure: nothing was audited then.
+AUDIT_PROBE := https://pypi.org/pypi/django/5.2/json
+audit: install
+	@if $(BIN)/python -c 'import urllib.request; urllib.request.urlopen("$(AUDIT_PROBE)", timeout=10)' >/dev/null 2>&1; then \
+		echo "$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict"; \
+		$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off; \
+	else \
+		echo "WARNING: pip-audit skipped: PyPI's vulnerability API ($(AUDIT_PROBE)) is not reachable;" >&2; \
+		echo "WARNING: requirements.lock was NOT audited. Run 'make audit' where pypi.org is reachable." >&2; \
+	fi
 
 format: install
 	$(BIN)/ruff check --fix .
