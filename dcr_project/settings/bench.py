@@ -46,7 +46,10 @@ OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "SCOPES": OAUTH2_PROVIDER.get("SCOPES") or
 # The harness collects static files into its own directory, so it never touches ./staticfiles.
 STATIC_ROOT = env("BENCH_STATIC_ROOT", default=str(Path(tempfile.gettempdir()) / "dcr-bench-static"))
 
-# The harness talks plain HTTP to 127.0.0.1; secure-only cookies would never come back.
+# The harness talks plain HTTP to 127.0.0.1: no redirect to HTTPS, no HSTS, and secure-only cookies
+# would never come back.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 
