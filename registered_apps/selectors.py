@@ -124,10 +124,6 @@ def application_channels(application: RegisteredApplication) -> QuerySet[Channel
     return Channel.objects.filter(id__in=application_channel_ids(application)).order_by("slug")
 
 
-def can_view(user: UserLike, application: RegisteredApplication) -> bool:
-    return applications_visible_to(user).filter(pk=application.pk).exists()
-
-
 def can_manage(user: UserLike, application: RegisteredApplication) -> bool:
     """Read-write members whose reach covers every channel of the application."""
     reach = reach_of(user, application.programmer)
@@ -153,12 +149,6 @@ def can_create(
         return False
     ids = list(channel_ids)
     return not ids or reach.covers_channels(ids)
-
-
-def audit_events_visible_to(user: UserLike, programmer: Programmer) -> QuerySet[AuditEvent]:
-    if reach_of(user, programmer) is None:
-        return AuditEvent.objects.none()
-    return AuditEvent.objects.filter(programmer=programmer).select_related("actor_user")
 
 
 def active_platforms() -> QuerySet[Platform]:

@@ -70,7 +70,3 @@ class SoftwareStatement(models.Model):
 
     def __str__(self) -> str:
         return str(self.jti)
-
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None

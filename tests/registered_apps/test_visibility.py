@@ -80,7 +80,7 @@ def test_anonymous_user_sees_nothing(apps, programmer):
     assert not selectors.programmers_visible_to(anonymous).exists()
     assert not selectors.channels_visible_to(anonymous).exists()
     assert not selectors.can_manage(anonymous, apps["all"])
-    assert not selectors.can_view(anonymous, apps["all"])
+    assert not selectors.applications_visible_to(anonymous).filter(pk=apps["all"].pk).exists()
 
 
 def test_inactive_member_sees_nothing(rw_user, apps):
