@@ -31,6 +31,7 @@ lint: install
 	$(BIN)/mypy .
 	DJANGO_SETTINGS_MODULE=dcr_project.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 	@$(MAKE) --no-print-directory audit
 
 # Known vulnerabilities in the pinned dependencies, from PyPI's vulnerability data (per-release JSON API).
