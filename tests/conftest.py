@@ -1,8 +1,5 @@
-"""Shared fixtures and helpers: a programmer with three channels, its users, `login_as`, `assert_json_error`."""
-
-import importlib
-import os
-from typing import Any
+"""Shared fixtures: a programmer with three channels, its users, `login_as`, `eager_tasks`. Helpers that tests
+import live in tests/helpers.py."""
 
 import pytest
 from django.core.cache import cache
@@ -11,6 +8,7 @@ from registered_apps.models import Access
 from tests.hot_state import hot_state_clear
 
 from .factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
+from .helpers import seed_catalogs
 
 
 @pytest.fixture(autouse=True)
@@ -21,17 +19,6 @@ def _clean_cache():
     yield
     cache.clear()
     hot_state_clear()
-
-
-def seed_catalogs() -> None:
-    """The platform and scope catalogs as the data migration writes them (idempotent)."""
-    from registered_apps.models import Platform, Scope
-
-    seed = importlib.import_module("registered_apps.migrations.0002_catalogs")
-    for code, name in seed.PLATFORMS:
-        Platform.objects.get_or_create(code=code, defaults={"name": name})
-    for code, name in seed.SCOPES:
-        Scope.objects.get_or_create(code=code, defaults={"name": name})
 
 
 def _is_transactional(request) -> bool:
@@ -110,19 +97,6 @@ def login_as(client):
         return client
 
     return _login
-
-
-def assert_json_error(response, status: int, error: str) -> dict[str, Any]:
-    """The documented error shape: JSON with `error` and a one-sentence `error_description`."""
-    assert response.status_code == status, (response.status_code, response.content[:500])
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
-    assert body["error"] == error, body
-    assert isinstance(body["error_description"], str) and body["error_description"]
-    return body
-
-
-requires_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI provides it)")
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from registered_apps import services
 from registered_apps.models import ApplicationStatus
 from software_statements.services import software_statement_issue
 from tests.hot_state import hot_state_clear
-from tests.oauth.conftest import REGISTER, SESSION, get_token, register
+from tests.oauth.api import REGISTER, SESSION, get_token, register
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@ filters answered 500), JSON on the API paths, and nothing else changes for ordin
 
 import pytest
 
-from tests.conftest import assert_json_error
+from tests.helpers import assert_json_error
 
 
 @pytest.mark.parametrize("query", ["status__exact=%00", "q=%00", "status__exact=a%00b"])

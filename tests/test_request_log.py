@@ -10,7 +10,7 @@ from core.json_log import JSONFormatter
 from core.request_log import RequestIdFilter
 from software_statements.services import software_statement_issue
 from tests.hot_state import hot_state_clear
-from tests.oauth.conftest import SESSION, basic, register, token_request
+from tests.oauth.api import SESSION, basic, register, token_request
 
 
 @pytest.fixture

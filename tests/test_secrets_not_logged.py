@@ -30,7 +30,7 @@ from oauth.models import Client, DeniedToken
 from software_statements.keys import signing_private_key
 from software_statements.models import SigningKey, SoftwareStatement
 from tests.hot_state import hot_state_clear
-from tests.oauth.conftest import INTROSPECT, REVOKE, SESSION, basic, register, token_request
+from tests.oauth.api import INTROSPECT, REVOKE, SESSION, basic, register, token_request
 
 PASSWORD = "password-for-tests"
 BROKER_PASSWORD = "broker-password-for-tests"

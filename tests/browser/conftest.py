@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import seed_catalogs
+from tests.helpers import seed_catalogs
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread with
 # a running loop unless told that this is deliberate. The ORM calls here are the test's own set-up.
@@ -28,8 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-PASSWORD = "password-for-tests"
-
 requires_chromium = pytest.mark.skipif(
     not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
     reason=f"no Chromium at {CHROMIUM} (set PLAYWRIGHT_CHROMIUM_EXECUTABLE)",
@@ -119,11 +117,3 @@ def screenshot(request) -> Iterator:
         return path
 
     yield _shot
-
-
-def sign_in(page, username: str, password: str = PASSWORD, path: str = "/") -> None:
-    page.goto(path)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()

@@ -8,7 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from ..factories import make_application
-from .conftest import PASSWORD, sign_in
+from .pages import PASSWORD, sign_in
 
 
 def visit(page, path: str) -> None:

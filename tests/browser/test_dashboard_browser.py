@@ -12,7 +12,7 @@ from registered_apps.models import RegisteredApplication, RevocationRequest, Usa
 from software_statements.models import SoftwareStatement
 
 from ..factories import make_application
-from .conftest import sign_in
+from .pages import sign_in
 
 JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 

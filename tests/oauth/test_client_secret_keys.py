@@ -19,9 +19,9 @@ from core.hot_store import hot_store
 from oauth.hashers import SecretCheck, client_secret_encode, client_secret_key_id, client_secret_verify
 from oauth.models import Client
 from oauth.services import client_secret_rehash
-from tests.conftest import assert_json_error
+from tests.helpers import assert_json_error
 
-from .conftest import get_token, register, token_request
+from .api import get_token, register, token_request
 
 ROOT = Path(__file__).resolve().parents[2]
 

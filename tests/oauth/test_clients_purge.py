@@ -12,7 +12,7 @@ from registered_apps.models import AuditEvent
 from software_statements.services import software_statement_issue
 from tests.factories import make_application
 
-from .conftest import register, token_request
+from .api import register, token_request
 
 
 def _days_ago(days: float) -> datetime.datetime:

@@ -21,9 +21,9 @@ from oauth.bearer import bearer_token_check
 from oauth.tokens import access_token_claims, jwt_encode
 from software_statements.keys import active_signing_material, clear_key_caches
 from software_statements.models import KeyPurpose
-from tests.conftest import requires_redis
+from tests.helpers import requires_redis
 
-from .conftest import REVOKE, SESSION, get_token, register, token_request
+from .api import REVOKE, SESSION, get_token, register, token_request
 
 pytestmark = pytest.mark.django_db
 

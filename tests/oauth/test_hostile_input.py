@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from software_statements.keys import active_signing_material
 from software_statements.models import KeyPurpose
-from tests.conftest import assert_json_error
+from tests.helpers import assert_json_error
 from tests.strategies import deep_json, device_info_headers, jws_like
 
-from .conftest import INTROSPECT, REVOKE, SESSION, register
+from .api import INTROSPECT, REVOKE, SESSION, register
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from oauth.models import Client, DeniedToken
 from oauth.services import client_revoke
 from registered_apps.models import AuditEvent
 from software_statements.services import software_statement_issue
-from tests.conftest import assert_json_error
 from tests.factories import ChannelFactory, ProgrammerFactory, make_application
+from tests.helpers import assert_json_error
 
-from .conftest import INTROSPECT, REVOKE, SESSION, basic, get_token, register
+from .api import INTROSPECT, REVOKE, SESSION, basic, get_token, register
 
 
 def post(client, path, data, **extra):

@@ -11,10 +11,10 @@ from registered_apps.models import AuditEvent
 from registered_apps.services import registered_application_revoke
 from software_statements.models import SoftwareStatement
 from software_statements.services import software_statement_issue, software_statement_revoke
-from tests.conftest import assert_json_error
 from tests.factories import make_application
+from tests.helpers import assert_json_error
 
-from .conftest import REGISTER, device_info_header, register
+from .api import REGISTER, device_info_header, register
 
 
 def test_registration_returns_201_with_every_documented_field(client, statement, application):

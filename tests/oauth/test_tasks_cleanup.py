@@ -12,7 +12,7 @@ from registered_apps import services
 from registered_apps.models import AuditEvent
 from tests.hot_state import stamps_read
 
-from .conftest import SESSION, get_token
+from .api import SESSION, get_token
 
 
 def _client(credentials) -> Client:

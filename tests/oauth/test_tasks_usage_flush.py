@@ -16,8 +16,8 @@ from oauth.models import UsageFlushBatch
 from oauth.tasks import usage_flush as usage_flush_task
 from oauth.usage import PENDING_KEY, local_usage, usage_field
 from registered_apps.models import UsageDaily
-from tests.conftest import requires_redis
 from tests.factories import make_application
+from tests.helpers import requires_redis
 
 DAY = datetime.date(2026, 3, 14)
 

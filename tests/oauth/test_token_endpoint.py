@@ -16,10 +16,10 @@ from registered_apps.services import registered_application_restore, registered_
 from software_statements.keys import verification_keys
 from software_statements.models import SoftwareStatement
 from software_statements.services import software_statement_revoke
-from tests.conftest import assert_json_error
+from tests.helpers import assert_json_error
 from tests.hot_state import hot_state_clear
 
-from .conftest import TOKEN, basic, get_token, token_request
+from .api import TOKEN, basic, get_token, token_request
 
 
 def good(credentials, **overrides):
@@ -105,7 +105,7 @@ def test_requested_scope_subset_is_granted(client, programmer, channels):
     from software_statements.services import software_statement_issue
     from tests.factories import make_application
 
-    from .conftest import register
+    from .api import register
 
     app = make_application(programmer, name="Two scopes", scopes=["api:client:v2", "analytics:client"])
     statement, _ = software_statement_issue(application=app, actor="tests")

@@ -1,0 +1,32 @@
+"""Helpers the tests import (fixtures stay in the conftest files): the API's error shape, the Redis
+marker, the migrated catalogs."""
+
+import importlib
+import os
+from typing import Any
+
+import pytest
+
+from registered_apps.models import Platform, Scope
+
+
+def seed_catalogs() -> None:
+    """The platform and scope catalogs as the data migration writes them (idempotent)."""
+    seed = importlib.import_module("registered_apps.migrations.0002_catalogs")
+    for code, name in seed.PLATFORMS:
+        Platform.objects.get_or_create(code=code, defaults={"name": name})
+    for code, name in seed.SCOPES:
+        Scope.objects.get_or_create(code=code, defaults={"name": name})
+
+
+def assert_json_error(response, status: int, error: str) -> dict[str, Any]:
+    """The documented error shape: JSON with `error` and a one-sentence `error_description`."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert body["error"] == error, body
+    assert isinstance(body["error_description"], str) and body["error_description"]
+    return body
+
+
+requires_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI provides it)")
