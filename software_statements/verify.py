@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from django.conf import settings
+from jwcrypto.jwk import JWK
 
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 
@@ -51,14 +52,33 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 
 
 def software_statement_verify(token: object) -> VerifiedStatement:
-    """Verify a compact JWS statement and return its registry row, application and claims."""
+    """Verify a compact JWS statement and return its registry row, application and claims. Each step
+    below raises the first failure it finds; the steps run in the order of the SPEC."""
     # Shape first, with a length cap, so nothing large or odd reaches JSON or cryptography.
     try:
         parsed = parse_compact(token)
     except JWSFormatError as exc:
         raise _invalid(str(exc)) from None
-    header = parsed.header
+    algorithm, kid = _header_checked(parsed.header)
+    key = _signing_key(algorithm, kid)
+    try:
+        verify_signature(parsed, key=key, algorithm=algorithm)
+        claims = json_object(parsed.payload_segment, "payload")
+    except JWSFormatError as exc:
+        raise _invalid(str(exc)) from None
+    _claims_checked(claims)
+    statement = _registry_row(claims, kid)
 
+    application = statement.application
+    if application.status != ApplicationStatus.ACTIVE:
+        raise StatementError(UNAPPROVED, "The application of this software statement has been revoked.")
+    if statement.revoked_at is not None:
+        raise StatementError(UNAPPROVED, "This software statement has been revoked.")
+    return VerifiedStatement(statement=statement, application=application, claims=claims)
+
+
+def _header_checked(header: dict[str, Any]) -> tuple[str, str]:
+    """The header's algorithm and key id, once the header asks for nothing we do not do."""
     if KEY_CARRYING_HEADERS & header.keys():
         raise _invalid("The software statement header carries a key; statements are verified with our keys only.")
     if "crit" in header or "b64" in header:
@@ -76,6 +96,11 @@ def software_statement_verify(token: object) -> VerifiedStatement:
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise _invalid("The software statement does not name its signing key.")
+    return algorithm, kid
+
+
+def _signing_key(algorithm: str, kid: str) -> JWK:
+    """Our statement key `kid`, when the header's algorithm is that key's."""
     known = verification_jwk(KeyPurpose.STATEMENT, kid)
     if known is None:
         raise _invalid("The software statement is signed with a key this server does not know.")
@@ -83,13 +108,11 @@ def software_statement_verify(token: object) -> VerifiedStatement:
     if algorithm != key_algorithm:
         # RFC 8725 3.1: the algorithm must match the key, whatever the header says.
         raise _invalid("The software statement algorithm does not match its signing key.")
+    return key
 
-    try:
-        verify_signature(parsed, key=key, algorithm=key_algorithm)
-        claims = json_object(parsed.payload_segment, "payload")
-    except JWSFormatError as exc:
-        raise _invalid(str(exc)) from None
 
+def _claims_checked(claims: dict[str, Any]) -> None:
+    """Our issuer, and the times: issued (not in the future), and any `exp` or `nbf`."""
     if claims.get("iss") != settings.DCR_ISSUER:
         raise _invalid("The software statement was not issued by this server.")
     issued_at = claims.get("iat")
@@ -106,6 +129,9 @@ def software_statement_verify(token: object) -> VerifiedStatement:
     if not_before is not None and (not _is_number(not_before) or not_before > now + IAT_LEEWAY_SECONDS):
         raise _invalid("The software statement is not valid yet.")
 
+
+def _registry_row(claims: dict[str, Any], kid: str) -> SoftwareStatement:
+    """The statement row the `jti` names, issued for the `software_id` application with key `kid`."""
     jti = claims.get("jti")
     try:
         jti_value = uuid.UUID(jti) if isinstance(jti, str) else None
@@ -132,10 +158,4 @@ def software_statement_verify(token: object) -> VerifiedStatement:
         raise _invalid("The software statement does not match the application it was issued for.")
     if statement.kid != kid:
         raise _invalid("The software statement is not signed with the key it was issued with.")
-
-    application = statement.application
-    if application.status != ApplicationStatus.ACTIVE:
-        raise StatementError(UNAPPROVED, "The application of this software statement has been revoked.")
-    if statement.revoked_at is not None:
-        raise StatementError(UNAPPROVED, "This software statement has been revoked.")
-    return VerifiedStatement(statement=statement, application=application, claims=claims)
+    return statement
