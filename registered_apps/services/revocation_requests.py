@@ -43,10 +43,7 @@ def revocation_request_dismiss(
     locked = RevocationRequest.objects.select_for_update().get(pk=revocation_request.pk)
     if locked.state != RevocationRequest.State.PENDING:
         return locked
-    locked.state = RevocationRequest.State.DISMISSED
-    locked.decided_by = actor_user(actor)
-    locked.decided_at = timezone.now()
-    locked.save(update_fields=["state", "decided_by", "decided_at"])
+    _decide(locked, RevocationRequest.State.DISMISSED, actor)
     audit_event_record(
         actor=actor,
         action="application.revocation_request_dismiss",
@@ -79,10 +76,7 @@ def revocation_request_approve(
         )
         locked.refresh_from_db()
     if locked.state == RevocationRequest.State.PENDING:
-        locked.state = RevocationRequest.State.APPROVED
-        locked.decided_by = actor_user(actor)
-        locked.decided_at = timezone.now()
-        locked.save(update_fields=["state", "decided_by", "decided_at"])
+        _decide(locked, RevocationRequest.State.APPROVED, actor)
         audit_event_record(
             actor=actor,
             action="application.revocation_request_approve",
@@ -92,3 +86,10 @@ def revocation_request_approve(
             details={"request": locked.pk, "note": "the application was already revoked"},
         )
     return locked
+
+
+def _decide(revocation_request: RevocationRequest, state: str, actor: Actor) -> None:
+    revocation_request.state = state
+    revocation_request.decided_by = actor_user(actor)
+    revocation_request.decided_at = timezone.now()
+    revocation_request.save(update_fields=["state", "decided_by", "decided_at"])

@@ -23,7 +23,7 @@ from software_statements.services import software_statement_revoke
 from tests.helpers import assert_json_error, requires_redis
 from tests.software_statements.helpers import foreign_key
 
-from .api import SESSION, get_token, token_request
+from .api import SESSION, get_token, register, token_request
 from .test_token_endpoint import good
 
 pytestmark = pytest.mark.django_db
@@ -218,8 +218,6 @@ def test_missing_scope_is_403_insufficient_scope(client, programmer, channels):
     from software_statements.services import software_statement_issue
     from tests.factories import make_application
 
-    from .api import register
-
     app = make_application(programmer, name="Analytics only", scopes=["analytics:client"])
     statement, _ = software_statement_issue(application=app, actor="tests")
     token = get_token(client, register(client, statement).json())["access_token"]
@@ -266,7 +264,6 @@ def test_revoked_client_token_is_refused(client, credentials, access_token, djan
 def test_other_clients_of_the_application_are_not_hit_by_a_client_revocation(
     client, statement, django_capture_on_commit_callbacks
 ):
-    from .api import register
 
     first, second = register(client, statement).json(), register(client, statement).json()
     first_token, second_token = get_token(client, first)["access_token"], get_token(client, second)["access_token"]

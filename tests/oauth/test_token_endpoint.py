@@ -19,7 +19,7 @@ from software_statements.services import software_statement_revoke
 from tests.helpers import assert_json_error
 from tests.hot_state import hot_state_clear
 
-from .api import TOKEN, basic, get_token, token_request
+from .api import TOKEN, basic, get_token, register, token_request
 
 
 def good(credentials, **overrides):
@@ -104,8 +104,6 @@ def test_basic_with_the_same_client_id_in_the_body_is_accepted(client, credentia
 def test_requested_scope_subset_is_granted(client, programmer, channels):
     from software_statements.services import software_statement_issue
     from tests.factories import make_application
-
-    from .api import register
 
     app = make_application(programmer, name="Two scopes", scopes=["api:client:v2", "analytics:client"])
     statement, _ = software_statement_issue(application=app, actor="tests")
