@@ -99,22 +99,27 @@ class RegisteredApplicationAddForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["domains"].label_from_instance = lambda d: f"{d.host} ({d.channel.slug})"  # type: ignore[attr-defined]
 
+    def clean_redirect_uris(self) -> list[str]:
+        text = self.cleaned_data.get("redirect_uris") or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("programmer") is None or self.has_error("level"):
             return data
+        # A field that failed its own validation is missing here; the spec reads it as empty.
         self.spec = services.ApplicationSpec(
             programmer=data["programmer"],
             level=data["level"],
             channel=data.get("channel"),
-            all_channels=bool(data.get("all_channels")),
-            channels=list(data.get("channels") or ()),
-            platforms=[p.code for p in data.get("platforms") or ()],
-            scopes=[s.code for s in data.get("scopes") or ()],
-            domains=[d.host for d in data.get("domains") or ()],
-            redirect_uris=[line.strip() for line in (data.get("redirect_uris") or "").splitlines() if line.strip()],
-            name=data.get("name") or "",
-            version=data.get("version") or "",
+            all_channels=data.get("all_channels", False),
+            channels=list(data.get("channels", ())),
+            platforms=[platform.code for platform in data.get("platforms", ())],
+            scopes=[scope.code for scope in data.get("scopes", ())],
+            domains=[domain.host for domain in data.get("domains", ())],
+            redirect_uris=data.get("redirect_uris", []),
+            name=data.get("name", ""),
+            version=data.get("version", ""),
         )
         try:
             services.registered_application_check(self.spec)
