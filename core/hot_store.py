@@ -68,7 +68,8 @@ class StoredRecord:
     client_id: str
     pk: int
     packed: str
-    secret_hash: str
+    # What the gate compares with the caller's candidate (opaque here; `oauth.hashers` makes both).
+    secret_hash: bytes
     application_id: str
     statement_jti: str
     platform: str
@@ -82,7 +83,9 @@ class ClientGate:
     outcome: Outcome
     retry_after: float = 0.0
     packed: str | None = None
-    secret_hash: str = ""
+    secret_hash: bytes = b""
+    application_id: str = ""
+    statement_jti: str = ""
     last_used: float = 0.0
     # The record's application, as `application_put` stored it (None when not stored).
     application: str | None = None
@@ -229,7 +232,7 @@ class LocalStore:
         self,
         *,
         client_id: str,
-        secret_hash: str,
+        secret_hash: bytes,
         scopes: tuple[str, ...] | None,
         day: str,
         throttle_scope: str | None = None,
@@ -251,23 +254,21 @@ class LocalStore:
         if self.revoked_since(keys, record.written_at - STAMP_MARGIN) is not None:
             self._records.pop(client_id)
             return ClientGate(Outcome.STALE)
-        application = self._applications.get(record.application_id)
+        found = {
+            "packed": record.packed,
+            "secret_hash": record.secret_hash,
+            "application_id": record.application_id,
+            "statement_jti": record.statement_jti,
+            "application": self._applications.get(record.application_id),
+        }
         if record.secret_hash != secret_hash:
-            return ClientGate(
-                Outcome.UNVERIFIED, packed=record.packed, secret_hash=record.secret_hash, application=application
-            )
+            return ClientGate(Outcome.UNVERIFIED, last_used=record.last_used, **found)
         if scopes is not None and not set(scopes) <= set(record.scopes):
-            return ClientGate(Outcome.SCOPE, packed=record.packed)
+            return ClientGate(Outcome.SCOPE, last_used=record.last_used, **found)
         last_used = record.last_used
         if count:
             last_used = self.token_counted(record=record, day=day)
-        return ClientGate(
-            Outcome.PASSED,
-            packed=record.packed,
-            secret_hash=record.secret_hash,
-            last_used=last_used,
-            application=application,
-        )
+        return ClientGate(Outcome.PASSED, last_used=last_used, **found)
 
     def application_put(self, application_id: str, packed: str) -> None:
         self._applications.put(application_id, packed)
@@ -361,7 +362,8 @@ return {1, '0', stale}
 # ARGV[1..4] bucket (ARGV[4] '1' to throttle), ARGV[5] client id, ARGV[6] the secret's hash under the
 # current key, ARGV[7] requested scopes ('' for all), ARGV[8] stamp prefix, ARGV[9] stamp margin,
 # ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix.
-# Returns {outcome, wait, packed, secret hash, last used, application} (see Outcome).
+# Returns {outcome, wait, packed, secret hash, last used, application, application id, statement jti}
+# (see Outcome).
 CLIENT_SCRIPT = (
     _BUCKET_LUA
     + """
@@ -376,10 +378,12 @@ for i = 1, 3 do
   if value ~= nil and value >= since then return {2, '0'} end
 end
 local application = redis.call('GET', ARGV[13] .. r[4])
-if r[2] ~= ARGV[6] then return {3, '0', r[1], r[2], r[8] or '0', application} end
+if r[2] ~= ARGV[6] then return {3, '0', r[1], r[2], r[8] or '0', application, r[4], r[5]} end
 if ARGV[7] ~= '' then
   for scope in string.gmatch(ARGV[7], '%S+') do
-    if not string.find(r[7], ' ' .. scope .. ' ', 1, true) then return {4, '0', r[1], r[2], r[8] or '0'} end
+    if not string.find(r[7], ' ' .. scope .. ' ', 1, true) then
+      return {4, '0', r[1], r[2], r[8] or '0', application, r[4], r[5]}
+    end
   end
 end
 local last_used = tonumber(r[8] or '0')
@@ -391,7 +395,7 @@ if ARGV[12] == '1' then
     redis.call('HSET', KEYS[2], 'lu', string.format('%d', last_used))
   end
 end
-return {5, '0', r[1], r[2], string.format('%d', last_used), application}
+return {5, '0', r[1], r[2], string.format('%d', last_used), application, r[4], r[5]}
 """
 )
 
@@ -498,7 +502,7 @@ class RedisStore:
         self,
         *,
         client_id: str,
-        secret_hash: str,
+        secret_hash: bytes,
         scopes: tuple[str, ...] | None,
         day: str,
         throttle_scope: str | None = None,
@@ -533,13 +537,15 @@ class RedisStore:
                 outcome = Outcome(int(reply[0]))
                 if len(reply) == 2:
                     return ClientGate(outcome, float(reply[1]))
-                application = reply[5] if len(reply) > 5 else None
+                _, _, packed, secret_hash, last_used, application, application_id, statement_jti = reply
                 return ClientGate(
                     outcome,
                     0.0,
-                    packed=_text(reply[2]),
-                    secret_hash=_text(reply[3]),
-                    last_used=float(reply[4]),
+                    packed=_text(packed),
+                    secret_hash=bytes(secret_hash),
+                    application_id=_text(application_id),
+                    statement_jti=_text(statement_jti),
+                    last_used=float(last_used),
                     application=_text(application) if application is not None else None,
                 )
         return self.fallback.client_gate(

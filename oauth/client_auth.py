@@ -12,7 +12,7 @@ from core import clock
 from core.hot_store import ClientGate, Outcome, hot_store
 
 from .errors import OAuthError
-from .hashers import client_secret_candidate, client_secret_verify
+from .hashers import client_secret_candidate, client_secret_expand, client_secret_verify
 from .http import ClientCredentials
 from .records import ClientRecord, application_part, client_record_load, usage_day
 from .services import client_secret_rehash
@@ -85,10 +85,15 @@ def client_authenticate(
 
 
 def _unpacked(client_id: str, gate: ClientGate) -> ClientRecord:
-    packed = gate.packed or ""
-    application = gate.application or application_part(ClientRecord.packed_application_id(packed))
+    application = gate.application or application_part(gate.application_id)
     return ClientRecord.unpack(
-        client_id, packed, application, secret_encoded=gate.secret_hash, last_used=gate.last_used
+        client_id,
+        gate.packed or "",
+        application,
+        application_id=gate.application_id,
+        statement_jti=gate.statement_jti,
+        secret_encoded=client_secret_expand(gate.secret_hash, client_id),
+        last_used=gate.last_used,
     )
 
 

@@ -134,13 +134,37 @@ def client_secret_encode(secret: str, *, salt: str | None = None) -> str:
     return _encode(secret, salt or client_secret_salt())
 
 
-def client_secret_candidate(secret: str, client_id: str) -> str:
-    """What the stored hash of `client_id`'s secret is if it was made under the current key with the
-    client id as salt (the common case): the store compares it with the stored one, no salt read first.
-    A client id with '$' cannot have such a hash; its candidate matches nothing."""
+def client_secret_candidate(secret: str, client_id: str) -> bytes:
+    """The compact form (`client_secret_compact`) of the hash `client_id`'s secret has if it was made
+    under the current key with the client id as salt (the common case): the hot-path store compares it
+    with the stored one, no salt read first. A client id with '$' has no such hash (matches nothing)."""
     if not client_id or "$" in client_id:
-        return ""
-    return _encode(secret, client_id)
+        return b""
+    keyring = _keyring()
+    return keyring.current_id.encode() + bytes.fromhex(_hexdigest(keyring.current, secret.encode(), client_id).decode())
+
+
+_COMPACT_LENGTH = _KEY_ID_LENGTH + 32
+
+
+def client_secret_compact(encoded: str, client_id: str) -> bytes:
+    """What the hot-path store keeps of a stored hash: for one in the current format salted with the
+    client id, its key id and raw digest (40 bytes, small enough for Redis's compact hash encoding);
+    any other (legacy, another salt) as it is, which no candidate matches (checked in Python instead)."""
+    parts = encoded.split("$")
+    if len(parts) == 4 and parts[0] == ALGORITHM and parts[2] == client_id and len(parts[1]) == _KEY_ID_LENGTH:
+        try:
+            return parts[1].encode() + bytes.fromhex(parts[3])
+        except ValueError:
+            pass
+    return encoded.encode()
+
+
+def client_secret_expand(compact: bytes, client_id: str) -> str:
+    """The stored hash back from `client_secret_compact`."""
+    if len(compact) == _COMPACT_LENGTH and not compact.startswith(ALGORITHM.encode()):
+        return f"{ALGORITHM}${compact[:_KEY_ID_LENGTH].decode()}${client_id}${compact[_KEY_ID_LENGTH:].hex()}"
+    return compact.decode()
 
 
 def _encode(secret: str, salt: str) -> str:

@@ -15,6 +15,7 @@ from core.revocation import Revoked
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
 
+from .hashers import client_secret_compact
 from .models import Client
 
 # Unknown and revoked clients are remembered this long (a flood of bad ids stays cheap; a restore is
@@ -42,26 +43,26 @@ class ClientRecord:
         return f"ClientRecord({self.client_id!r}, revoked={self.revoked!r})"
 
     def pack(self) -> str:
-        """The client's own part, kept in the store (the secret hash is kept beside it, for the store to
-        compare; the application's part is kept once per application: `pack_application`)."""
-        return json.dumps(
-            [_PACK_VERSION, self.pk, self.application_id, self.statement_jti, list(self.scopes), self.platform],
-            separators=(",", ":"),
-        )
+        """The client's own part, kept in the store beside the fields the store reads itself (ids, the
+        secret's compact hash, scopes); the application's part is kept once per application."""
+        return json.dumps([_PACK_VERSION, self.pk, list(self.scopes), self.platform], separators=(",", ":"))
 
     def pack_application(self) -> str:
         return json.dumps([self.programmer_id, self.programmer, list(self.channels)], separators=(",", ":"))
 
-    @staticmethod
-    def packed_application_id(packed: str) -> str:
-        application_id: str = json.loads(packed)[2]
-        return application_id
-
     @classmethod
     def unpack(
-        cls, client_id: str, packed: str, application: str, *, secret_encoded: str, last_used: float
+        cls,
+        client_id: str,
+        packed: str,
+        application: str,
+        *,
+        application_id: str,
+        statement_jti: str,
+        secret_encoded: str,
+        last_used: float,
     ) -> "ClientRecord":
-        _, pk, application_id, statement_jti, scopes, platform = json.loads(packed)
+        _, pk, scopes, platform = json.loads(packed)
         programmer_id, programmer, channels = json.loads(application)
         return cls(
             pk=pk,
@@ -82,7 +83,7 @@ class ClientRecord:
             client_id=self.client_id,
             pk=self.pk,
             packed=self.pack(),
-            secret_hash=self.secret_encoded,
+            secret_hash=client_secret_compact(self.secret_encoded, self.client_id),
             application_id=self.application_id,
             statement_jti=self.statement_jti,
             platform=self.platform,
