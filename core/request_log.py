@@ -6,22 +6,18 @@ from `X-Request-ID` when it is well formed (a proxy's or the caller's own), othe
 returned in the response header and attached to every log record written while the request runs
 (`RequestIdFilter`), so a traceback can be matched with its request line.
 
-The client id is logged when the request authenticated one: the bearer's client (`request.user`), a
-client that an endpoint marked with `request_log_client`, or, for a successful `/o/client/*` call, the
-client that authenticated (it sent its id in HTTP Basic or the body, and the call succeeded) or was just
-registered. A refused call logs no client id: an unauthenticated claim is not a fact worth recording.
+The client id is logged when the request authenticated one: the bearer's client (`request.user`), or
+the client an endpoint named with `request_log_client` once it authenticated (token, introspection,
+revocation) or registered it. A refused call logs no client id: an unauthenticated claim is not a fact
+worth recording. Nothing is parsed again for the log line.
 """
 
-import base64
-import binascii
 import contextvars
-import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -32,9 +28,6 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # Letters, digits and a few separators, 8 to 128 of them: a UUID, a hex id, a proxy's trace id. Anything
 # else (spaces, quotes, control characters, a novel) is replaced so it cannot forge or bloat a log line.
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._:@-]{8,128}\Z")
-_CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,128}\Z")
-_CLIENT_PATHS = ("/o/client/token", "/o/client/introspect", "/o/client/revoke")
-_REGISTER_PATH = "/o/client/register"
 _CLIENT_ATTRIBUTE = "_request_log_client_id"
 
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -62,38 +55,14 @@ def request_log_client(request: HttpRequest, client_id: str) -> None:
     setattr(request, _CLIENT_ATTRIBUTE, client_id)
 
 
-def _basic_username(request: HttpRequest) -> str | None:
-    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    username, separator, _secret = decoded.partition(":")
-    return username if separator else None
-
-
-def _client_id(request: HttpRequest, response: HttpResponse) -> str | None:
+def _client_id(request: HttpRequest) -> str | None:
+    """The client this request authenticated: named by the endpoint (`request_log_client`), or a
+    bearer token's client (DRF's request.user)."""
     noted = getattr(request, _CLIENT_ATTRIBUTE, None)
     if noted:
         return str(noted)
     user_client = getattr(getattr(request, "user", None), "client_id", None)
-    if isinstance(user_client, str):
-        return user_client
-    if response.status_code >= 300 or request.method != "POST":
-        return None
-    candidate: Any = None
-    if request.path in _CLIENT_PATHS:
-        candidate = _basic_username(request) or request.POST.get("client_id")
-    elif request.path == _REGISTER_PATH and response.get("Content-Type", "").startswith("application/json"):
-        try:
-            candidate = json.loads(response.content).get("client_id")
-        except (ValueError, AttributeError):
-            candidate = None
-    if isinstance(candidate, str) and _CLIENT_ID.match(candidate):
-        return candidate
-    return None
+    return user_client if isinstance(user_client, str) else None
 
 
 class RequestLogMiddleware:
@@ -118,7 +87,7 @@ class RequestLogMiddleware:
                     "path": request.path,
                     "status": response.status_code,
                     "duration_ms": duration_ms,
-                    "client_id": _client_id(request, response),
+                    "client_id": _client_id(request),
                 }
                 logger.info(
                     "%s %s %s %.2fms",

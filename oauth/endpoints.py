@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from core import clock
 from core.hot_store import hot_store
 from core.request_ip import request_ip
+from core.request_log import request_log_client
 from software_statements.keys import NoActiveKey, active_signing_material
 from software_statements.models import KeyPurpose
 from software_statements.verify import StatementError, software_statement_verify
@@ -118,6 +119,7 @@ def token(request: HttpRequest) -> HttpResponse:
         return too_many_requests(throttled.retry_after)
     except OAuthError as exc:
         return error_response(exc)
+    request_log_client(request, record.client_id)
     if signing is None:
         signing = active_signing_material(KeyPurpose.ACCESS_TOKEN)
         client_token_counted(record)
@@ -220,6 +222,7 @@ def register(request: HttpRequest) -> HttpResponse:
         platform=platform,
         ip_address=ip_address,
     )
+    request_log_client(request, client.client_id)
     # RFC 7591 3.2.1: the registered metadata, the secret this once, and when it expires (never: 0).
     body = {
         "client_id": client.client_id,
@@ -250,7 +253,9 @@ def _token_operation(request: HttpRequest) -> tuple[ClientRecord, str]:
         raise invalid_request("The token parameter is required.")
     if not credentials_plausible(credentials):
         raise invalid_client(credentials, "Client authentication failed.")
-    return client_authenticate(credentials), token_value
+    record = client_authenticate(credentials)
+    request_log_client(request, record.client_id)
+    return record, token_value
 
 
 def introspect(request: HttpRequest) -> HttpResponse:
