@@ -184,6 +184,11 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The default hook (enums) first; then the links of the client flow (register -> token -> ...).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oauth.openapi_links.links_add",
+    ],
 }
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.Client"

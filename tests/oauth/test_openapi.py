@@ -1,6 +1,8 @@
 """The OpenAPI document: it loads, documents every endpoint, and Schemathesis (property-based requests
 generated from it, sent through the real WSGI stack) finds no 5xx and no response that contradicts it."""
 
+from collections import Counter
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -67,3 +69,74 @@ def test_docs_page_renders_without_any_external_asset(client):
     assert "/o/client/token" in page and "/api/v2/session" in page
     assert "http://" not in page.replace("http://testserver", "") and "https://" not in page
     assert "<script" not in page
+
+
+# --- Stateful: the document's links chain register -> token -> session / introspect -> revoke ---------
+
+STATEFUL_SCENARIOS = 40
+STATEFUL_STEPS = 6
+_REGISTER = "POST /o/client/register"
+
+
+class ClientFlow(schema.as_state_machine()):  # type: ignore[misc]
+    """Schemathesis' state machine over the linked operations. A registration needs a statement only
+    the registry can issue, so every generated registration carries the real one (and no generated
+    X-Device-Info or redirect_uri, which tests/oauth/test_hostile_generated.py covers); everything after
+    it follows the links with the credentials and tokens the API answered."""
+
+    statement = ""
+    outcomes: Counter[tuple[str, int]] = Counter()
+    active_introspections = 0
+
+    def before_call(self, case):
+        if case.operation.label == _REGISTER:
+            case.body = {"software_statement": self.statement}
+            case.headers = {name: value for name, value in (case.headers or {}).items() if name != "X-Device-Info"}
+
+    def after_call(self, response, case):
+        type(self).outcomes[(case.operation.label, response.status_code)] += 1
+        if case.operation.label == "POST /o/client/introspect" and response.status_code == 200:
+            type(self).active_introspections += response.json().get("active") is True
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs):
+        case.validate_response(response, checks=CHECKS)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_keep_the_test_connection")
+def test_linked_flow_answers_as_documented_and_reaches_the_api_with_a_real_token(statement):
+    ClientFlow.statement = statement
+    ClientFlow.outcomes = Counter()
+    ClientFlow.active_introspections = 0
+    ClientFlow.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+    )
+    outcomes = ClientFlow.outcomes
+    print(f"stateful: {sum(outcomes.values())} calls in {STATEFUL_SCENARIOS} scenarios:", dict(outcomes))
+    assert outcomes[(_REGISTER, 201)] and outcomes[("POST /o/client/token", 201)], outcomes
+    assert outcomes[("GET /api/v2/session", 200)], outcomes
+    assert ClientFlow.active_introspections, outcomes
+    assert outcomes[("POST /o/client/revoke", 200)], outcomes
+
+
+def test_document_links_register_to_token_to_session_introspect_and_revoke(client):
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    links = {
+        (path, status): {name: link["operationId"] for name, link in response.get("links", {}).items()}
+        for path, methods in paths.items()
+        for operation in methods.values()
+        for status, response in operation["responses"].items()
+    }
+    assert links[("/o/client/register", "201")] == {"token": "client_token"}
+    assert links[("/o/client/token", "201")] == {
+        "session": "session",
+        "introspect": "client_introspect",
+        "revoke": "client_revoke",
+    }
+    assert links[("/o/client/introspect", "200")] == {"revoke": "client_revoke"}
