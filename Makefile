@@ -63,3 +63,24 @@ bench: install
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
+
+# Coverage-guided fuzzing with atheris (not in CI): each target of tests/fuzz/ runs FUZZ_SECONDS; the
+# corpus grows in FUZZ_DIR between runs. A crash stops the run and leaves its input in
+# FUZZ_DIR/<target>/crash-*: fix the cause and keep the input as a regression test.
+.PHONY: fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= statement device_info
+FUZZ_DIR ?= $(VENV)/fuzz
+ATHERIS := atheris==3.0.0
+fuzz: install
+	@$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/python -m pip install -q --disable-pip-version-check $(ATHERIS)
+	@for target in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$target for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/$$target/log)"; \
+		mkdir -p $(FUZZ_DIR)/$$target/corpus; \
+		if $(BIN)/python -m tests.fuzz.fuzz_$$target $(FUZZ_DIR)/$$target/corpus -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(FUZZ_DIR)/$$target/ -print_final_stats=1 > $(FUZZ_DIR)/$$target/log 2>&1; then \
+			grep -E '^(Done|stat::number_of_executed_units|#[0-9]+\s+DONE)' $(FUZZ_DIR)/$$target/log; \
+		else \
+			tail -n 40 $(FUZZ_DIR)/$$target/log; echo "fuzz $$target: crash, input in $(FUZZ_DIR)/$$target/"; exit 1; \
+		fi; \
+	done
