@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+# dcr_project.two_factor loads dcr_project.admin_site, which makes the admin site require a second factor.
+from dcr_project.two_factor import two_factor
 from registered_apps.forms import QueuedPasswordResetForm
 
 urlpatterns = [
@@ -17,6 +19,7 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
         name="password_reset",
     ),
+    path("accounts/two-factor/", two_factor, name="two_factor"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("software_statements.urls")),
     path("", include("registered_apps.urls")),

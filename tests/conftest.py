@@ -6,6 +6,7 @@ from django.core.cache import cache
 
 from registered_apps.models import Access
 from tests.hot_state import hot_state_clear
+from tests.two_factor import verify_session
 
 from .factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
 from .helpers import seed_catalogs
@@ -92,8 +93,13 @@ def application(programmer, channels):
 
 @pytest.fixture
 def login_as(client):
+    """Sign a user in; a staff user's session is also verified by their authenticator app (the second
+    factor the admin and the dashboard require of staff)."""
+
     def _login(user):
         client.force_login(user)
+        if user.is_staff:
+            verify_session(client, user)
         return client
 
     return _login

@@ -31,6 +31,7 @@ from software_statements.keys import signing_private_key
 from software_statements.models import SigningKey, SoftwareStatement
 from tests.hot_state import hot_state_clear
 from tests.oauth.api import INTROSPECT, REVOKE, SESSION, basic, register, token_request
+from tests.two_factor import staff_sign_in_data
 
 PASSWORD = "password-for-tests"
 BROKER_PASSWORD = "broker-password-for-tests"
@@ -154,7 +155,8 @@ def test_no_secret_reaches_logs_error_reports_or_error_bodies(
 
     # The admin: sign in, download a statement there too.
     staff = client.__class__()
-    assert staff.post("/admin/login/", {"username": "tam", "password": PASSWORD}).status_code == 302
+    sign_in = {"username": "tam", "password": PASSWORD, **staff_sign_in_data(tam)}
+    assert staff.post("/admin/login/", sign_in).status_code == 302
     admin_download = staff.post(f"/staff/applications/{application.pk}/statement/download")
     assert admin_download.status_code == 200
     secrets["statement (admin)"] = admin_download.content.decode().strip()

@@ -1,5 +1,6 @@
 """Settings shared by every environment; each value comes from an environment variable."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,11 @@ THIRD_PARTY_APPS = [
     "drf_spectacular",
     "oauth2_provider",
     "csp",
+    # Sign-in protection (README "Sign-in protection"): lock-outs, and the staff second factor.
+    "dcr_project.sign_in_apps.SignInLockoutsConfig",
+    "django_otp",
+    "dcr_project.sign_in_apps.StaffAuthenticatorsConfig",
+    "dcr_project.sign_in_apps.StaffRecoveryCodesConfig",
 ]
 LOCAL_APPS = [
     "registered_apps",
@@ -60,7 +66,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor (the admin requires it).
+    "django_otp.middleware.OTPMiddleware",
+    # A staff session that has not passed the second factor reaches only the second-factor page.
+    "dcr_project.two_factor.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last: turns a locked-out sign-in into the lock-out page (templates/registration/locked_out.html).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # --- Browser-facing security headers (every environment; HTTPS-only ones are in production) ---------
@@ -132,6 +144,49 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# First: refuses any sign-in while its account or its address is locked out, before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Sign-in protection: lock-outs (django-axes) ---------------------------------------------------
+# Failed sign-ins on the dashboard (/accounts/login/) and the admin are counted per account and, apart,
+# per address: DCR_SIGN_IN_FAILURE_LIMIT failures on one username (whoever tries it) or from one address
+# (whichever usernames) lock that username or that address out. A username that does not exist locks out
+# the same way, so the lock-out says nothing about which accounts exist.
+AXES_ENABLED = env.bool("DCR_SIGN_IN_LOCKOUT", default=True)
+AXES_FAILURE_LIMIT = env.int("DCR_SIGN_IN_FAILURE_LIMIT", default=5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("DCR_SIGN_IN_FAILURE_LIMIT must be at least 1.")
+# Minutes a lock-out lasts after the last failed attempt (a failure while locked out starts it again, so
+# the page's "try again in N minutes" is true when shown); a TAM lifts one sooner in the admin.
+DCR_SIGN_IN_COOLOFF_MINUTES = env.int("DCR_SIGN_IN_COOLOFF_MINUTES", default=15)
+if DCR_SIGN_IN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("DCR_SIGN_IN_COOLOFF_MINUTES must be at least 1 (a TAM lifts lock-outs sooner).")
+AXES_COOLOFF_TIME = timedelta(minutes=DCR_SIGN_IN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+# The address the audit events record: REMOTE_ADDR, or X-Forwarded-For behind DCR_TRUSTED_PROXIES proxies.
+AXES_CLIENT_IP_CALLABLE = "core.request_ip.request_ip"
+# The database handler, not the cache one even with Redis: lock-outs are rows a TAM sees and deletes in the
+# admin, survive a Redis flush, and are written only on a failed sign-in (never on the hot paths).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A success does not clear the failures: with per-address counting it would clear the address's failures
+# too, letting anyone with one account reset the counter between guesses at others.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Plain strings: axes' own default is a lazy object that error reports (core.error_reports) cannot mask.
+AXES_USERNAME_FORM_FIELD = "username"
+# Failed attempts only (AccessAttempt rows); no row for every successful sign-in.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# --- Sign-in protection: staff second factor (django-otp) -------------------------------------------
+# The admin accepts only staff whose session passed a TOTP code or a single-use recovery code.
+OTP_TOTP_ISSUER = env("DCR_TOTP_ISSUER", default="DCR Registry")
+# Device keys and recovery codes never shown in the admin (a TAM can delete a lost device there).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -26,9 +26,8 @@ CHANGELIST = "admin:registered_apps_registeredapplication_changelist"
 
 
 @pytest.fixture
-def admin_client(client, tam):
-    client.force_login(tam)
-    return client
+def admin_client(login_as, tam):
+    return login_as(tam)
 
 
 def post_action(client, url_name: str, action: str, objects, **extra):

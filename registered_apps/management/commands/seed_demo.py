@@ -1,14 +1,17 @@
-"""seed_demo: idempotent demo data for `make run` - a programmer, channels, users of each kind and an
-active registered application; prints the logins."""
+"""seed_demo: idempotent demo data for `make run` - a programmer, channels, users of each kind, the TAM's
+second factor and an active registered application; prints the logins."""
 
 import importlib
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from registered_apps import services
 from registered_apps.models import Access, Channel, Membership, Platform, Programmer, RegisteredApplication, Scope
+from registered_apps.staff_two_factor import staff_recovery_codes_issue, staff_totp_device_create
 
 from ._base import RegistryCommand
 
@@ -40,6 +43,7 @@ class Command(RegistryCommand):
             programmer = self._programmer()
             channels = self._channels(programmer)
             self._users(programmer, channels)
+            otpauth_uri, recovery_codes = self._tam_second_factor()
             application = self._application(programmer, channels)
 
         self.stdout.write("")
@@ -47,6 +51,11 @@ class Command(RegistryCommand):
         for username, password, role, *_ in USERS:
             self.stdout.write(f"  {username:<16} {password:<18} {role}")
         self.stdout.write("  dashboard: /accounts/login/   admin: /admin/")
+        self.stdout.write(
+            "  tam's second factor: add this URI to an authenticator app (TOTP); the admin asks for its code:"
+        )
+        self.stdout.write(f"    {otpauth_uri}")
+        self.stdout.write(f"  tam's recovery codes (each works once): {' '.join(recovery_codes)}")
         self.stdout.write(
             f"Demo application: {application.name} {application.version} ({application.pk}), {application.status}"
         )
@@ -95,6 +104,18 @@ class Command(RegistryCommand):
                     channels=[channels[slug] for slug in channel_slugs],
                     actor=ACTOR,
                 )
+
+    def _tam_second_factor(self) -> tuple[str, list[str]]:
+        """The demo TAM's authenticator app and recovery codes: made once, then printed again on every run
+        (demo data, like the fixed passwords), so `make run` always shows how to open the admin."""
+        tam = User.objects.get(username="tam")
+        device = TOTPDevice.objects.filter(user=tam, confirmed=True).first()
+        if device is None:
+            device = staff_totp_device_create(user=tam, confirmed=True, actor=ACTOR)
+        codes = list(StaticToken.objects.filter(device__user=tam).order_by("pk").values_list("token", flat=True))
+        if not codes:
+            codes = staff_recovery_codes_issue(user=tam, actor=ACTOR)
+        return device.config_url, codes
 
     def _application(self, programmer: Programmer, channels: dict[str, Channel]) -> RegisteredApplication:
         existing = RegisteredApplication.objects.filter(
