@@ -22,8 +22,13 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
+# The suite in two parts: most tests on TEST_JOBS processes (pytest-xdist; each worker has its own
+# test database and Redis database), then the tests marked `serial` alone. Exit code 5 (nothing
+# selected, e.g. by PYTEST_ARGS) is not a failure of the second part.
+TEST_JOBS ?= auto
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) -m "not serial" $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS) || test $$? -eq 5
 
 lint: install
 	$(BIN)/ruff check .

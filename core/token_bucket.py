@@ -1,4 +1,4 @@
-"""Token-bucket arithmetic (pure). The Redis Lua script in `oauth.gate` does exactly the same sums.
+"""Token-bucket arithmetic (pure). The Redis Lua script in `core.hot_store` does exactly the same sums.
 
 A bucket holds at most `burst` tokens and refills at `rate` tokens per second; a request takes one.
 An empty bucket answers with how long until one token is back (the `Retry-After` of RFC 6585 4).
@@ -22,10 +22,14 @@ class BucketDecision:
 
     @property
     def retry_after_header(self) -> str:
-        """Whole seconds, at least 1 (RFC 9110 10.2.3: delay-seconds is a non-negative integer)."""
-        if math.isinf(self.retry_after) or self.retry_after > 86400:
-            return "86400"
-        return str(max(1, math.ceil(self.retry_after)))
+        return retry_after_header(self.retry_after)
+
+
+def retry_after_header(seconds: float) -> str:
+    """Whole seconds, at least 1 (RFC 9110 10.2.3: delay-seconds is a non-negative integer), at most a day."""
+    if math.isinf(seconds) or seconds > 86400:
+        return "86400"
+    return str(max(1, math.ceil(seconds)))
 
 
 def bucket_take(

@@ -15,6 +15,7 @@ from core import clock
 from core.hot_store import hot_store
 from core.request_ip import request_ip
 from core.request_log import request_log_client
+from core.token_bucket import retry_after_header
 from software_statements.keys import NoActiveKey, active_signing_material
 from software_statements.models import KeyPurpose
 from software_statements.verify import StatementError, software_statement_verify
@@ -48,12 +49,11 @@ _SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 
 def too_many_requests(retry_after: float) -> HttpResponse:
     """SPEC "Throttling" / RFC 6585 4: 429 with Retry-After (whole seconds, at least 1)."""
-    seconds = "86400" if retry_after > 86400 else str(max(1, -int(-retry_after // 1)))
     error = OAuthError(
         "too_many_requests",
         "Too many requests from this address; retry later.",
         status=429,
-        headers={"Retry-After": seconds},
+        headers={"Retry-After": retry_after_header(retry_after)},
     )
     return error_response(error)
 

@@ -8,7 +8,6 @@ newer than the cached grant sends the statement back to full verification.
 from dataclasses import dataclass
 from typing import Any
 
-from core import clock
 from core.hot_store import STAMP_MARGIN
 from core.local_caches import local_cache
 from core.revocation import Revoked, stamp_key
@@ -75,7 +74,3 @@ def statement_grant_put(statement: str, grant: StatementGrant) -> None:
 
 def statement_grant_forget(statement: str) -> None:
     _grants.pop(statement)
-
-
-def grant_clock() -> float:
-    return clock.wall()

@@ -201,14 +201,6 @@ def client_secret_verify(secret: str, encoded: str) -> SecretCheck:
     return NO_MATCH
 
 
-def client_secret_digest(secret: str, salt: str) -> str:
-    """The legacy format's digest under the current SECRET_KEY only.
-
-    Kept for callers not yet moved to `client_secret_verify`, which also knows the fallbacks and the
-    current format."""
-    return _hexdigest(_keyring().legacy[0], secret.encode(), salt).decode()
-
-
 class ClientSecretHMACHasher(BasePasswordHasher):
     """Django's view of the same hashes (make_password, check_password, django-oauth-toolkit).
 

@@ -33,6 +33,8 @@ from tests.hot_state import hot_state_clear
 from tests.oauth.api import REGISTER, SESSION, get_token, register
 
 ROOT = Path(__file__).resolve().parent.parent
+# Restarts PostgreSQL and stops Redis clients: nothing else may run meanwhile.
+pytestmark = pytest.mark.serial
 
 
 def _free_port() -> int:

@@ -22,6 +22,7 @@ from registered_apps.models import UsageDaily
 from tests.factories import make_application
 
 pytestmark = [
+    pytest.mark.serial,
     pytest.mark.celery_worker,
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="a real worker needs REDIS_URL (CI provides it)"),
     pytest.mark.skipif(

@@ -106,6 +106,7 @@ def _mget_calls() -> int:
     return int(stats.get("cmdstat_mget", {}).get("calls", 0))
 
 
+@pytest.mark.serial
 @requires_redis
 def test_a_busy_token_reads_its_stamps_from_redis_once_per_cache_period(client, access_token, settings):
     assert call(client, access_token).status_code == 200
@@ -117,6 +118,7 @@ def test_a_busy_token_reads_its_stamps_from_redis_once_per_cache_period(client, 
         assert _mget_calls() - before <= 1
 
 
+@pytest.mark.serial
 @requires_redis
 def test_without_the_stamp_cache_every_bearer_call_reads_redis(client, credentials, access_token, settings):
     settings.DCR_REVOCATION_STAMP_CACHE = 0

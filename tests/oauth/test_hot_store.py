@@ -196,6 +196,7 @@ def _mget_calls() -> int:
     return int(redis_client().info("commandstats").get("cmdstat_mget", {}).get("calls", 0))
 
 
+@pytest.mark.serial
 @requires_redis
 def test_bearer_checks_read_no_stamp_of_their_own_while_no_revocation_is_newer_than_the_token(
     client, credentials, settings, django_capture_on_commit_callbacks

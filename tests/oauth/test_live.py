@@ -120,6 +120,7 @@ def test_requests_oauthlib_gets_a_token_and_pyjwt_validates_it_from_the_jwks_alo
     assert response.status_code == 200
 
 
+@pytest.mark.serial  # fifty threads against one live server: alone, or the machine decides
 def test_fifty_concurrent_registrations_with_one_statement_give_fifty_clients(live_server, live_statement):
     if connection.vendor == "sqlite":
         # Django's live server shares one in-memory SQLite connection between its threads; CI runs this

@@ -31,7 +31,9 @@ def test_usage_field_format_round_trips():
     assert usage_field_parse(f"2025-03-01|{app}||registrations").platform == ""
 
 
-@pytest.mark.parametrize("field", ["x", "2025-03-01|not-a-uuid|ios|tokens", f"2025-03-01|{uuid.uuid4()}|ios|other"])
+@pytest.mark.parametrize(
+    "field", ["x", "2025-03-01|not-a-uuid|ios|tokens", "2025-03-01|0171b656-0504-4559-a5d7-e11a9cee9312|ios|other"]
+)
 def test_foreign_fields_do_not_parse(field):
     with pytest.raises(ValueError):
         usage_field_parse(field)

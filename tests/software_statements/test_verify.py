@@ -243,7 +243,12 @@ def test_wrong_or_missing_iss_is_refused(issued, iss):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("iat", [int(time.time()) + 3600, 10**12, "1700000000", None, True])
+# Stable ids: pytest-xdist workers must collect the same test names (the values are made per worker).
+@pytest.mark.parametrize(
+    "iat",
+    [int(time.time()) + 3600, 10**12, "1700000000", None, True],
+    ids=["an-hour-ahead", "far-future", "string", "null", "boolean"],
+)
 def test_iat_in_the_future_or_not_a_number_is_refused(issued, iat):
     _, statement = issued
     refused(ours(statement, iat=iat))
@@ -271,7 +276,9 @@ def test_missing_jti_is_refused(issued):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("jti", [random_uuid(), "not-a-uuid", 12, ""])
+@pytest.mark.parametrize(
+    "jti", [random_uuid(), "not-a-uuid", 12, ""], ids=["unknown-uuid", "not-a-uuid", "number", "empty"]
+)
 def test_jti_never_issued_by_us_is_refused(issued, jti):
     _, statement = issued
     refused(ours(statement, jti=jti))
