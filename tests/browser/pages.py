@@ -9,3 +9,13 @@ def sign_in(page, username: str, password: str = PASSWORD, path: str = "/") -> N
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def admin_sign_in(page, username: str, code: str, password: str = PASSWORD, path: str = "/admin/login/") -> None:
+    """The admin's sign-in: password and the second factor (a code from the authenticator app, or a recovery code)."""
+    page.goto(path)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_label("Authentication code").fill(code)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()

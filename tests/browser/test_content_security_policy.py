@@ -8,7 +8,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from ..factories import make_application
-from .pages import PASSWORD, sign_in
+from ..two_factor import authenticator, current_code
+from .pages import admin_sign_in, sign_in
 
 
 def visit(page, path: str) -> None:
@@ -65,10 +66,7 @@ def test_dashboard_pages_and_api_docs_run_under_the_policy(new_page, rw_user, pr
 def test_admin_pages_run_under_the_policy(new_page, tam, programmer, channels, model_admin):
     application = make_application(programmer, name="Policed", platforms=["ios"])
     page = new_page()
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill("tam")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    admin_sign_in(page, "tam", current_code(authenticator(tam)))
     expect(page.locator("#site-name")).to_be_visible()
     models = [model._meta for model in admin.site._registry]
     if model_admin == "changelists":

@@ -12,7 +12,8 @@ from registered_apps.models import RegisteredApplication, RevocationRequest, Usa
 from software_statements.models import SoftwareStatement
 
 from ..factories import make_application
-from .pages import sign_in
+from ..two_factor import authenticator, current_code
+from .pages import admin_sign_in, sign_in
 
 JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
@@ -168,10 +169,8 @@ def test_revocation_request_reaches_the_admin_and_the_tams_inbox(
     assert "Its statement was pasted in a public forum." in emailed[0].body
 
     admin = new_page()
-    admin.goto("/admin/login/?next=/admin/registered_apps/revocationrequest/")
-    admin.get_by_label("Username").fill("tam")
-    admin.get_by_label("Password").fill("password-for-tests")
-    admin.get_by_role("button", name="Log in").click()
+    code = current_code(authenticator(tam))
+    admin_sign_in(admin, "tam", code, path="/admin/login/?next=/admin/registered_apps/revocationrequest/")
     expect(admin.locator("#result_list")).to_contain_text("Leaky app")
     admin.locator("#result_list tbody tr th a").first.click()
     expect(admin.locator("body")).to_contain_text("Its statement was pasted in a public forum.")
