@@ -15,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import clock
+from .metrics import REDIS_FALLBACK
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class RedisHealth:
         self._down_until = 0.0
         self._down = False
         self._lock = threading.Lock()
+        REDIS_FALLBACK.set(0)
 
     @property
     def down(self) -> bool:
@@ -57,6 +59,7 @@ class RedisHealth:
             self._down_until = clock.monotonic() + RETRY_AFTER_FAILURE
             if not self._down:
                 self._down = True
+                REDIS_FALLBACK.set(1)
                 logger.warning(
                     "Redis unreachable (%s): throttling per process, revocation checks and client records "
                     "from the database, usage counted in process",
@@ -68,12 +71,14 @@ class RedisHealth:
             with self._lock:
                 if self._down:
                     self._down = False
+                    REDIS_FALLBACK.set(0)
                     logger.warning("Redis reachable again: shared throttling, stamps and client records resumed")
 
     def reset(self) -> None:
         with self._lock:
             self._down = False
             self._down_until = 0.0
+            REDIS_FALLBACK.set(0)
 
 
 redis_health = RedisHealth()

@@ -6,6 +6,12 @@ from `X-Request-ID` when it is well formed (a proxy's or the caller's own), othe
 returned in the response header and attached to every log record written while the request runs
 (`RequestIdFilter`), so a traceback can be matched with its request line.
 
+A Celery task enqueued while a request runs carries that request's id in its message headers
+(`task_request_id_publish`), and the worker sets it around the task (`task_request_id_enter` / `_leave`),
+so the task's log records carry the id of the request that asked for it; dcr_project.celery connects them.
+Health checks and scrapes that succeed (`QUIET_PATHS`) write no line: a probe every few seconds would
+bury the requests.
+
 The client id is logged when the request authenticated one: the bearer's client (`request.user`), or
 the client an endpoint named with `request_log_client` once it authenticated (token, introspection,
 revocation) or registered it. A refused call logs no client id: an unauthenticated claim is not a fact
@@ -18,6 +24,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +36,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # else (spaces, quotes, control characters, a novel) is replaced so it cannot forge or bloat a log line.
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._:@-]{8,128}\Z")
 _CLIENT_ATTRIBUTE = "_request_log_client_id"
+
+# Probes and scrapes: logged only when they fail.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# The message header that carries the request id to a Celery task.
+TASK_HEADER = "dcr_request_id"
 
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -80,7 +92,7 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
-            if self.enabled:
+            if self.enabled and not (response.status_code < 400 and request.path in QUIET_PATHS):
                 duration_ms = round((time.perf_counter() - started) * 1000, 2)
                 fields = {
                     "method": request.method,
@@ -100,6 +112,37 @@ class RequestLogMiddleware:
             return response
         finally:
             _current_request_id.reset(token)
+
+
+# --- Celery tasks ----------------------------------------------------------------------------------
+
+# task id -> the token that restores the worker's context once the task ends.
+_task_tokens: dict[str, contextvars.Token[str | None]] = {}
+
+
+def task_request_id_publish(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """Celery's before_task_publish: the enqueuing request's id rides in the message headers."""
+    request_id = _current_request_id.get()
+    if request_id is not None and headers is not None:
+        headers.setdefault(TASK_HEADER, request_id)
+
+
+def task_request_id_enter(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+    """Celery's task_prerun: a worker's task logs with the id its message brought (None if it had none).
+    An eager task runs inside the request that called it, which has set the id already."""
+    request = getattr(task, "request", None)
+    if task_id is None or request is None or request.is_eager:
+        return
+    header = request.get(TASK_HEADER)
+    well_formed = header if isinstance(header, str) and _WELL_FORMED_ID.match(header) else None
+    _task_tokens[task_id] = _current_request_id.set(well_formed)
+
+
+def task_request_id_leave(task_id: str | None = None, **kwargs: Any) -> None:
+    """Celery's task_postrun: the worker's next task starts without this one's id."""
+    token = _task_tokens.pop(task_id, None) if task_id is not None else None
+    if token is not None:
+        _current_request_id.reset(token)
 
 
 class RequestIdFilter(logging.Filter):

@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dcr_project.operations import healthz, metrics, readyz
+
 # dcr_project.two_factor loads dcr_project.admin_site, which makes the admin site require a second factor.
 from dcr_project.two_factor import two_factor
 from registered_apps.forms import QueuedPasswordResetForm
@@ -12,6 +14,10 @@ from registered_apps.forms import QueuedPasswordResetForm
 urlpatterns = [
     # First: the API is what clients hit millions of times, and its paths are exact (no catch-all).
     path("", include("oauth.urls")),
+    # Probes and the Prometheus scrape (dcr_project.operations).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path(settings.ADMIN_URL, admin.site.urls),
     # Ahead of Django's auth URLs: the reset email is sent by a task, not inside the request.
     path(

@@ -34,6 +34,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.hot_store import LAST_USED_PENDING_KEY, local_last_used
+from core.metrics import usage_flush_succeeded
 from registered_apps.models import RegisteredApplication, UsageDaily
 
 from .models import Client, UsageFlushBatch
@@ -135,6 +136,7 @@ def usage_flush() -> FlushReport:
     """One flush run: claim the pending counters, count every batch found, drain the local fallback."""
     report = FlushReport()
     client = usage_redis()
+    complete = True
     if client is not None:
         try:
             usage_batch_claim(client)
@@ -142,12 +144,24 @@ def usage_flush() -> FlushReport:
                 usage_batch_flush(client, key, report)
         except redis.RedisError as exc:
             # The batches stay in Redis and are counted by the first run after it is back.
+            complete = False
             logger.warning("usage flush: Redis unreachable (%s); pending counts stay there", type(exc).__name__)
     _flush_local(report)
     report.last_used = last_used_flush()
+    if complete:
+        _flush_success_record(client)
     if report.batches or report.dropped or report.last_used:
         logger.info("usage flush: %s", report)
     return report
+
+
+def _flush_success_record(client: redis.Redis | None) -> None:
+    """For the usage-flush lag metric (core.metrics); a record lost to Redis failing now only makes the
+    lag look longer until the next run."""
+    try:
+        usage_flush_succeeded(client)
+    except redis.RedisError as exc:
+        logger.warning("usage flush: its time could not be recorded (%s)", type(exc).__name__)
 
 
 def usage_flush_ledger_purge(*, now: object = None) -> int:

@@ -54,6 +54,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     # Outermost: one structured log line per request with its final status, and X-Request-ID on every response.
     "core.request_log.RequestLogMiddleware",
+    # Prometheus request metrics (core.metrics): latency per URL pattern, tokens, registrations, refusals.
+    "core.metrics.MetricsMiddleware",
     # Outside the JSON error rewriting below, so that its replacement responses get these headers too.
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -353,6 +355,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # A periodic run nobody picked up before the next one is due is dropped, not queued up behind it.
 for _entry in CELERY_BEAT_SCHEDULE.values():
     _entry["options"] = {"expires": _entry["schedule"]}
+
+# /metrics (dcr_project.operations): off by default (404); with a token, the scraper must send it as a bearer.
+DCR_METRICS_ENABLED = env.bool("DCR_METRICS_ENABLED", default=False)
+DCR_METRICS_TOKEN = env.str("DCR_METRICS_TOKEN", default="")
 
 # Error reports also mask the password of any URL they show (REDIS_URL, the broker, the cache location).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "core.error_reports.ReportFilter"

@@ -52,6 +52,8 @@ if env.bool("DCR_SECURE_PROXY_SSL_HEADER", default=True):
 # Plain-http requests are redirected to https; false when the proxy already redirects (and answers
 # http itself, e.g. for its health checks).
 SECURE_SSL_REDIRECT = env.bool("DCR_SECURE_SSL_REDIRECT", default=True)
+# Probes and scrapes reach a node directly over plain http (no X-Forwarded-Proto): answer them there.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # One year of HSTS, subdomains of this host included; 0 when the proxy sends the header itself.
 SECURE_HSTS_SECONDS = env.int("DCR_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DCR_HSTS_INCLUDE_SUBDOMAINS", default=True)
