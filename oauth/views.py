@@ -157,6 +157,8 @@ class SessionView(APIView):
     content_negotiation_class = JSONOnlyNegotiation
     authentication_classes = [AccessTokenAuthentication]
     permission_classes = [scopes_required("api:client:v2")]
+    # What the OpenAPI document lists; no OPTIONS metadata page.
+    http_method_names = ["get", "head"]
 
     @extend_schema(
         operation_id="session",
