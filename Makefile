@@ -58,7 +58,7 @@ format: install
 serve: install
 	DJANGO_SETTINGS_MODULE=dcr_project.settings.production $(BIN)/python manage.py collectstatic --noinput -v 0
 	DJANGO_SETTINGS_MODULE=dcr_project.settings.production $(BIN)/gunicorn dcr_project.wsgi:application \
-		--bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+		--config python:dcr_project.gunicorn_conf --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
 
 worker: install
 	$(BIN)/celery -A dcr_project worker --beat --loglevel INFO --concurrency $${CELERY_CONCURRENCY:-2}
