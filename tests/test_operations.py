@@ -5,6 +5,8 @@ import json
 import logging
 import math
 import os
+import re
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -224,3 +226,31 @@ def test_a_published_task_carries_the_request_id_in_its_headers(db):
     # LPUSH: the newest message first.
     assert [message["headers"].get(TASK_HEADER) for message in messages] == [None, "publish-trace-0007"]
     assert all(message["headers"]["task"] == "oauth.denied_tokens_purge" for message in messages)
+
+
+# --- The Grafana dashboard ---------------------------------------------------------------------------
+
+
+def test_the_grafana_dashboard_charts_only_metrics_we_expose(db, client, metrics_on):
+    dashboard = json.loads((Path(__file__).resolve().parent.parent / "deploy" / "grafana-dashboard.json").read_text())
+    assert [item["name"] for item in dashboard["__inputs"]] == ["DS_PROMETHEUS"]
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    assert all(
+        target["datasource"]["uid"] == "${DS_PROMETHEUS}"
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    )
+    names = {name for expr in exprs for name in re.findall(r"dcr_\w+", expr)}
+    charted = {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in names}
+    families = {family.name for family in text_string_to_metric_families(client.get("/metrics").content.decode())}
+    assert charted <= families
+    assert {
+        "dcr_http_request_duration_seconds",
+        "dcr_tokens_issued",
+        "dcr_registrations",
+        "dcr_oauth_refusals",
+        "dcr_throttled_requests",
+        "dcr_redis_fallback",
+        "dcr_usage_flush_lag_seconds",
+        "dcr_celery_queue_depth",
+    } <= charted

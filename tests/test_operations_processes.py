@@ -48,9 +48,8 @@ def test_gunicorn_workers_add_up_their_metrics_in_multiprocess_mode(tmp_path):
     metrics_dir.mkdir()
     (metrics_dir / "counter_99999.db").write_bytes(b"stale")  # an earlier run's file: emptied at start
     port = _free_port()
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL", "PYTEST_XDIST_WORKER")
-    }
+    dropped = ("REDIS_URL", "DATABASE_URL", "PYTEST_XDIST_WORKER")
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
     env |= {
         "DJANGO_SETTINGS_MODULE": "dcr_project.settings.test",
         "DCR_METRICS_ENABLED": "true",
@@ -58,9 +57,9 @@ def test_gunicorn_workers_add_up_their_metrics_in_multiprocess_mode(tmp_path):
         # /healthz and /metrics need no database; this one is never opened.
         "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
     }
+    config = ["--config", "python:dcr_project.gunicorn_conf", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
-        [GUNICORN, "dcr_project.wsgi:application", "--config", "python:dcr_project.gunicorn_conf"]
-        + ["--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [GUNICORN, "dcr_project.wsgi:application", *config],
         env=env,
         cwd=ROOT,
         stdout=(tmp_path / "web.log").open("wb"),
