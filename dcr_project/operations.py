@@ -26,7 +26,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
-# The classic text format: every Prometheus (2.x and 3.x) and agent reads it; our names need no escaping.
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
@@ -172,4 +171,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
             return JsonResponse(
                 {"error": "invalid_token", "error_description": "The bearer token is not valid."}, status=403
             )
+    # The classic text format: every Prometheus (2.x and 3.x) and agent reads it; our names need no escaping.
     return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
