@@ -1,0 +1,128 @@
+"""What every hot-path store shares: key names, timings, the gate's answers, and the counters kept in
+this process (usage and last use) that the flush drains."""
+
+import threading
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from django.conf import settings
+
+THROTTLE_PREFIX = "dcr:throttle"
+RECORD_PREFIX = "dcr:client:"
+# What a client's application grants in every token (programmer, channels): shared by all its clients,
+# read again after APPLICATION_TTL so that a channel added to an "all channels" application shows up.
+APPLICATION_PREFIX = "dcr:app:"
+APPLICATION_TTL = 60
+USAGE_PENDING_KEY = "dcr:usage:pending"
+LAST_USED_PENDING_KEY = "dcr:lastused:pending"
+# A record written less than this before a stamp may have been read before the revocation committed.
+STAMP_MARGIN = 5.0
+# A client's use is recorded (for idle marking and purging, counted in days) at most this often.
+LAST_USED_EVERY = 24 * 3600
+# Records in this process (LocalStore) are read again from the database after this long.
+LOCAL_RECORD_TTL = 1.0
+
+
+class Outcome(IntEnum):
+    """What the client gate found (the integer is the Lua script's first reply)."""
+
+    THROTTLED = 0
+    MISSING = 1  # no record stored: read the database
+    STALE = 2  # a stamp is newer than the record: read the database
+    UNVERIFIED = 3  # the secret's hash under the current key does not match: check it in Python
+    SCOPE = 4  # authenticated, but the requested scope exceeds the client's
+    PASSED = 5  # authenticated; counted when counting was asked
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    client_id: str
+    pk: int
+    packed: str
+    # What the gate compares with the caller's candidate (opaque here; `oauth.hashers` makes both).
+    secret_hash: bytes
+    application_id: str
+    statement_jti: str
+    platform: str
+    scopes: tuple[str, ...]
+    written_at: float
+    last_used: float = 0.0
+
+
+@dataclass(frozen=True)
+class ClientGate:
+    outcome: Outcome
+    retry_after: float = 0.0
+    packed: str | None = None
+    secret_hash: bytes = b""
+    application_id: str = ""
+    statement_jti: str = ""
+    last_used: float = 0.0
+    # The record's application, as `application_put` stored it (None when not stored).
+    application: str | None = None
+
+
+@dataclass(frozen=True)
+class Throttle:
+    allowed: bool
+    retry_after: float = 0.0
+    # Whether a stamp of `stamp_keys` is at or after `since` (or the store cannot tell).
+    stale: bool = True
+
+
+def usage_field(day: str, application_id: str, platform: str, kind: str) -> str:
+    """The counter of one day, application, platform and kind (`oauth.usage` documents the format)."""
+    return f"{day}|{application_id}|{platform.replace('|', '')}|{kind}"
+
+
+def throttle_settings() -> tuple[float, float]:
+    return float(settings.DCR_THROTTLE_RATE), float(settings.DCR_THROTTLE_BURST)
+
+
+def bucket_key(scope: str, ip_address: str | None) -> str:
+    return f"{THROTTLE_PREFIX}:{scope}:{ip_address or 'unknown'}"
+
+
+# --- Counters kept in this process -----------------------------------------------------------------
+
+
+class LocalCounter:
+    """A thread-safe Counter that a flush drains (usage fields, or client pk -> last use)."""
+
+    def __init__(self, *, keep_max: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[Any, float] = {}
+        self._keep_max = keep_max
+
+    def increment(self, key: Any, amount: float = 1) -> None:
+        with self._lock:
+            if self._keep_max:
+                self._values[key] = max(self._values.get(key, 0), amount)
+            else:
+                self._values[key] = self._values.get(key, 0) + amount
+
+    def drain(self) -> dict[Any, Any]:
+        with self._lock:
+            values = dict(self._values)
+            self._values.clear()
+        return values
+
+    def restore(self, values: dict[Any, Any]) -> None:
+        for key, value in values.items():
+            self.increment(key, value)
+
+    def snapshot(self) -> dict[Any, Any]:
+        with self._lock:
+            return dict(self._values)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+
+local_usage = LocalCounter()
+local_last_used = LocalCounter(keep_max=True)

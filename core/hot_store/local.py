@@ -1,0 +1,174 @@
+"""The store in this process: the embedded default (no Redis), and the fallback while Redis is down."""
+
+import threading
+from collections.abc import Sequence
+
+from core import clock
+from core.local_caches import local_cache
+from core.revocation import Revoked, stamp_key, stamp_lifetime
+from core.token_bucket import BucketState, bucket_idle_seconds, bucket_take
+
+from .base import (
+    APPLICATION_TTL,
+    LAST_USED_EVERY,
+    LOCAL_RECORD_TTL,
+    STAMP_MARGIN,
+    ClientGate,
+    Outcome,
+    StoredRecord,
+    Throttle,
+    bucket_key,
+    local_last_used,
+    local_usage,
+    throttle_settings,
+    usage_field,
+)
+
+# --- LocalStore ------------------------------------------------------------------------------------
+
+
+class LocalStore:
+    """Everything in this process: the embedded default, and the fallback while Redis is down."""
+
+    MAX_BUCKETS = 10000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[str, BucketState] = {}
+        self._stamps = local_cache("local-stamps", maxsize=100_000)
+        self._records = local_cache("local-client-records", ttl=LOCAL_RECORD_TTL)
+        self._applications = local_cache("local-applications", ttl=APPLICATION_TTL)
+
+    # Throttling
+    def _take(self, scope: str, ip_address: str | None) -> float | None:
+        """None when allowed, else seconds until a token is back."""
+        rate, burst = throttle_settings()
+        key = bucket_key(scope, ip_address)
+        now = clock.wall()
+        with self._lock:
+            decision = bucket_take(self._buckets.get(key), now=now, rate=rate, burst=burst)
+            if len(self._buckets) >= self.MAX_BUCKETS:
+                idle = bucket_idle_seconds(rate=rate, burst=burst)
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v.updated_at < idle}
+            self._buckets[key] = decision.state
+        return None if decision.allowed else decision.retry_after
+
+    def throttle(
+        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+    ) -> Throttle:
+        wait = self._take(scope, ip_address)
+        if wait is not None:
+            return Throttle(False, wait)
+        # Another process's revocation is only in the database: the caller must check there.
+        return Throttle(True, 0.0, True)
+
+    # Stamps
+    def stamp_write(self, key: str, at: float) -> bool:
+        current = self._stamps.get(key)
+        if current is None or current < at:
+            self._stamps.put(key, at, ttl=stamp_lifetime())
+        return True
+
+    def newest_stamps_complete(self) -> None:
+        return None
+
+    def revoked_since(self, keys: Sequence[str], since: float) -> int | None:
+        """The index of the first key stamped at or after `since`; None when this process cannot tell
+        (a revocation made by another process is only in the database)."""
+        for index, key in enumerate(keys):
+            value = self._stamps.get(key)
+            if value is not None and value >= since:
+                return index
+        return None
+
+    # Client records
+    def client_record_put(self, record: StoredRecord) -> None:
+        self._records.put(record.client_id, record)
+
+    def client_records_put(self, records: Sequence[StoredRecord]) -> None:
+        for record in records:
+            self.client_record_put(record)
+
+    def client_record_drop(self, client_id: str) -> None:
+        self._records.pop(client_id)
+
+    def client_records_drop(self, client_ids: Sequence[str]) -> None:
+        for client_id in client_ids:
+            self._records.pop(client_id)
+
+    def client_gate(
+        self,
+        *,
+        client_id: str,
+        secret_hash: bytes,
+        scopes: tuple[str, ...] | None,
+        day: str,
+        throttle_scope: str | None = None,
+        ip_address: str | None = None,
+        count: bool = False,
+    ) -> ClientGate:
+        if throttle_scope is not None:
+            wait = self._take(throttle_scope, ip_address)
+            if wait is not None:
+                return ClientGate(Outcome.THROTTLED, wait)
+        record: StoredRecord | None = self._records.get(client_id)
+        if record is None:
+            return ClientGate(Outcome.MISSING)
+        keys = [
+            stamp_key(Revoked.APPLICATION, record.application_id),
+            stamp_key(Revoked.STATEMENT, record.statement_jti),
+            stamp_key(Revoked.CLIENT, client_id),
+        ]
+        if self.revoked_since(keys, record.written_at - STAMP_MARGIN) is not None:
+            self._records.pop(client_id)
+            return ClientGate(Outcome.STALE)
+        found = {
+            "packed": record.packed,
+            "secret_hash": record.secret_hash,
+            "application_id": record.application_id,
+            "statement_jti": record.statement_jti,
+            "application": self._applications.get(record.application_id),
+        }
+        if record.secret_hash != secret_hash:
+            return ClientGate(Outcome.UNVERIFIED, last_used=record.last_used, **found)
+        if scopes is not None and not set(scopes) <= set(record.scopes):
+            return ClientGate(Outcome.SCOPE, last_used=record.last_used, **found)
+        last_used = record.last_used
+        if count:
+            last_used = self.token_counted(record=record, day=day)
+        return ClientGate(Outcome.PASSED, last_used=last_used, **found)
+
+    def application_put(self, application_id: str, packed: str) -> None:
+        self._applications.put(application_id, packed)
+
+    def token_counted(self, *, record: StoredRecord, day: str) -> float:
+        """Count a token issued to `record`'s client and record its use; returns the last use now known."""
+        local_usage.increment(usage_field(day, record.application_id, record.platform, "tokens"))
+        now = clock.wall()
+        if now - record.last_used < LAST_USED_EVERY:
+            return record.last_used
+        local_last_used.increment(record.pk, int(now))
+        stored = self._records.get(record.client_id)
+        if stored is not None:
+            self._records.put(record.client_id, _with_last_used(stored, now))
+        return now
+
+    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
+        """A new client: its record, its application's part, and the registration counted."""
+        local_usage.increment(usage_field(day, record.application_id, record.platform, "registrations"))
+        self.client_record_put(record)
+        self.application_put(record.application_id, application)
+
+    def count(self, field: str) -> None:
+        local_usage.increment(field)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+        self._stamps.clear()
+        self._records.clear()
+        self._applications.clear()
+
+
+def _with_last_used(record: StoredRecord, at: float) -> StoredRecord:
+    return StoredRecord(**{**record.__dict__, "last_used": at})

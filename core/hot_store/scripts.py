@@ -1,0 +1,128 @@
+"""The Lua scripts of `RedisStore` (each runs atomically in Redis, one round trip)."""
+
+# The bucket (`core.token_bucket` holds the same arithmetic, tested against this script): KEYS[1] is a
+# string "<tokens> <updated at>"; ARGV[1] rate, ARGV[2] burst, ARGV[3] expiry in ms. Sets `wait` (-1:
+# allowed; else seconds until a token is back, a huge number when never).
+_BUCKET_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local wait = -1
+if ARGV[4] == '1' then
+  local rate = tonumber(ARGV[1])
+  local burst = tonumber(ARGV[2])
+  local tokens = burst
+  local at = now
+  local state = redis.call('GET', KEYS[1])
+  if state then
+    local space = string.find(state, ' ', 1, true)
+    tokens = tonumber(string.sub(state, 1, space - 1))
+    at = tonumber(string.sub(state, space + 1))
+  end
+  local elapsed = now - at
+  if elapsed < 0 then elapsed = 0 end
+  tokens = math.min(burst, tokens + elapsed * rate)
+  if now > at then at = now end
+  if tokens < 1 then
+    wait = 1e12
+    if rate > 0 and burst >= 1 then wait = (1 - tokens) / rate end
+  else
+    redis.call('SET', KEYS[1], string.format('%.17g %.17g', tokens - 1, at), 'PX', ARGV[3])
+  end
+end
+"""
+
+# KEYS[1] bucket, KEYS[2] stamps...; ARGV[1..4] bucket, ARGV[5] since.
+# Returns {allowed, wait, stale}.
+THROTTLE_SCRIPT = (
+    _BUCKET_LUA
+    + """
+if wait >= 0 then return {0, string.format('%.6f', wait), 1} end
+local stale = 0
+if #KEYS >= 2 then
+  local since = tonumber(ARGV[5])
+  local stamps = redis.call('MGET', unpack(KEYS, 2))
+  for i = 1, #stamps do
+    local value = tonumber(stamps[i])
+    if value ~= nil and value >= since then stale = 1 end
+  end
+end
+return {1, '0', stale}
+"""
+)
+
+# KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending.
+# ARGV[1..4] bucket (ARGV[4] '1' to throttle), ARGV[5] client id, ARGV[6] the secret's hash under the
+# current key, ARGV[7] requested scopes ('' for all), ARGV[8] stamp prefix, ARGV[9] stamp margin,
+# ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix.
+# Returns {outcome, wait, packed, secret hash, last used, application, application id, statement jti}
+# (see Outcome).
+CLIENT_SCRIPT = (
+    _BUCKET_LUA
+    + """
+if wait >= 0 then return {0, string.format('%.6f', wait)} end
+local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk')
+if not r[1] then return {1, '0'} end
+local since = tonumber(r[3]) - tonumber(ARGV[9])
+local prefix = ARGV[8]
+local stamps = redis.call('MGET', prefix .. 'app:' .. r[4], prefix .. 'stmt:' .. r[5], prefix .. 'client:' .. ARGV[5])
+for i = 1, 3 do
+  local value = tonumber(stamps[i])
+  if value ~= nil and value >= since then return {2, '0'} end
+end
+local application = redis.call('GET', ARGV[13] .. r[4])
+if r[2] ~= ARGV[6] then return {3, '0', r[1], r[2], r[8] or '0', application, r[4], r[5]} end
+if ARGV[7] ~= '' then
+  for scope in string.gmatch(ARGV[7], '%S+') do
+    if not string.find(r[7], ' ' .. scope .. ' ', 1, true) then
+      return {4, '0', r[1], r[2], r[8] or '0', application, r[4], r[5]}
+    end
+  end
+end
+local last_used = tonumber(r[8] or '0')
+if ARGV[12] == '1' then
+  redis.call('HINCRBY', KEYS[3], ARGV[10] .. '|' .. r[4] .. '|' .. r[6] .. '|tokens', 1)
+  if now - last_used >= tonumber(ARGV[11]) then
+    last_used = math.floor(now)
+    redis.call('HSET', KEYS[4], r[9], string.format('%d', last_used))
+    redis.call('HSET', KEYS[2], 'lu', string.format('%d', last_used))
+  end
+end
+return {5, '0', r[1], r[2], string.format('%d', last_used), application, r[4], r[5]}
+"""
+)
+
+# KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record. ARGV[1] usage field, ARGV[2] client
+# pk, ARGV[3] last used known, ARGV[4] interval. Returns the last use now recorded.
+COUNTED_SCRIPT = """
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local last_used = tonumber(ARGV[3])
+if now - last_used >= tonumber(ARGV[4]) then
+  last_used = now
+  redis.call('HSET', KEYS[2], ARGV[2], string.format('%d', now))
+  if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'lu', string.format('%d', now)) end
+end
+return string.format('%d', last_used)
+"""
+
+# KEYS[1] stamp, KEYS[2] the newest stamp of each kind (a hash). ARGV[1] time, ARGV[2] expiry in
+# seconds, ARGV[3] kind. Keeps the newest stamp if two race.
+STAMP_SCRIPT = """
+local at = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current == nil or current < at then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+local newest = tonumber(redis.call('HGET', KEYS[2], ARGV[3]))
+if newest == nil or newest < at then
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
+end
+return 1
+"""
+# The newest stamp of each kind: a bearer check whose token is newer than every stamp of the kinds it
+# names needs no stamp of its own read (the common case: revocations are rare next to tokens). Trusted
+# only once its field `complete` says every stamp in Redis went through the script that keeps it (set
+# by a full republish pass; gone with everything else if Redis loses its data).
+NEWEST_STAMPS_KEY = "dcr:revoked-newest"
+NEWEST_COMPLETE = "complete"
