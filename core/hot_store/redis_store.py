@@ -1,8 +1,8 @@
 """The store in Redis: shared by every worker and node; falls back to `LocalStore` while Redis is down."""
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import redis
 from django.conf import settings
@@ -34,6 +34,7 @@ from .local import LocalStore
 from .scripts import CLIENT_SCRIPT, COUNTED_SCRIPT, NEWEST_COMPLETE, NEWEST_STAMPS_KEY, STAMP_SCRIPT, THROTTLE_SCRIPT
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _stamp_kind(key: str) -> str:
@@ -63,6 +64,24 @@ class RedisStore:
             self._hand_back()
         return True
 
+    def _call(self, call: Callable[[], T]) -> T | None:
+        """One Redis call (a command, a script or a MULTI pipeline), or None when Redis is down or the call
+        failed: the outage is remembered and the caller answers from `self.fallback`."""
+        if not self._available():
+            return None
+        try:
+            value = call()
+        except redis.RedisError as exc:
+            redis_health.failed(exc)
+            return None
+        redis_health.succeeded()
+        return value
+
+    def _transaction(self, fill: Callable[[Any], None]) -> list[Any]:
+        with self.client.pipeline(transaction=True) as pipe:
+            fill(pipe)
+            return list(pipe.execute())
+
     def _hand_back(self) -> None:
         """Counts this process kept while Redis was unreachable go back to Redis once it answers, so
         that the flush (which may run in another process) counts them."""
@@ -87,15 +106,11 @@ class RedisStore:
     def throttle(
         self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
     ) -> Throttle:
-        if self._available():
-            try:
-                keys = [bucket_key(scope, ip_address), *stamp_keys]
-                allowed, wait, stale = self._throttle(keys=keys, args=[*self._bucket_args(True), repr(since)])
-            except redis.RedisError as exc:
-                redis_health.failed(exc)
-            else:
-                redis_health.succeeded()
-                return Throttle(bool(allowed), float(wait), bool(stale))
+        keys = [bucket_key(scope, ip_address), *stamp_keys]
+        reply = self._call(lambda: self._throttle(keys=keys, args=[*self._bucket_args(True), repr(since)]))
+        if reply is not None:
+            allowed, wait, stale = reply
+            return Throttle(bool(allowed), float(wait), bool(stale))
         return self.fallback.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
 
     def client_gate(
@@ -109,45 +124,40 @@ class RedisStore:
         ip_address: str | None = None,
         count: bool = False,
     ) -> ClientGate:
-        if self._available():
-            keys = [
-                bucket_key(throttle_scope or "none", ip_address),
-                RECORD_PREFIX + client_id,
-                USAGE_PENDING_KEY,
-                LAST_USED_PENDING_KEY,
-            ]
-            args = [
-                *self._bucket_args(throttle_scope is not None),
-                client_id,
-                secret_hash,
-                " ".join(scopes) if scopes is not None else "",
-                PREFIX,
-                STAMP_MARGIN,
-                day,
-                LAST_USED_EVERY,
-                "1" if count else "0",
-                APPLICATION_PREFIX,
-            ]
-            try:
-                reply = self._client_gate(keys=keys, args=args)
-            except redis.RedisError as exc:
-                redis_health.failed(exc)
-            else:
-                redis_health.succeeded()
-                outcome = Outcome(int(reply[0]))
-                if len(reply) == 2:
-                    return ClientGate(outcome, float(reply[1]))
-                _, _, packed, secret_hash, last_used, application, application_id, statement_jti = reply
-                return ClientGate(
-                    outcome,
-                    0.0,
-                    packed=_text(packed),
-                    secret_hash=bytes(secret_hash),
-                    application_id=_text(application_id),
-                    statement_jti=_text(statement_jti),
-                    last_used=float(last_used),
-                    application=_text(application) if application is not None else None,
-                )
+        keys = [
+            bucket_key(throttle_scope or "none", ip_address),
+            RECORD_PREFIX + client_id,
+            USAGE_PENDING_KEY,
+            LAST_USED_PENDING_KEY,
+        ]
+        args = [
+            *self._bucket_args(throttle_scope is not None),
+            client_id,
+            secret_hash,
+            " ".join(scopes) if scopes is not None else "",
+            PREFIX,
+            STAMP_MARGIN,
+            day,
+            LAST_USED_EVERY,
+            "1" if count else "0",
+            APPLICATION_PREFIX,
+        ]
+        reply = self._call(lambda: self._client_gate(keys=keys, args=args))
+        if reply is not None:
+            outcome = Outcome(int(reply[0]))
+            if len(reply) == 2:
+                return ClientGate(outcome, float(reply[1]))
+            _, _, packed, stored_hash, last_used, application, application_id, statement_jti = reply
+            return ClientGate(
+                outcome,
+                0.0,
+                packed=_text(packed),
+                secret_hash=bytes(stored_hash),
+                application_id=_text(application_id),
+                statement_jti=_text(statement_jti),
+                last_used=float(last_used),
+                application=_text(application) if application is not None else None,
+            )
         return self.fallback.client_gate(
             client_id=client_id,
             secret_hash=secret_hash,
@@ -159,16 +169,12 @@ class RedisStore:
         )
 
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
-        if self._available():
-            keys = [USAGE_PENDING_KEY, LAST_USED_PENDING_KEY, RECORD_PREFIX + record.client_id]
-            field = usage_field(day, record.application_id, record.platform, "tokens")
-            try:
-                last_used = self._counted(keys=keys, args=[field, record.pk, int(record.last_used), LAST_USED_EVERY])
-            except redis.RedisError as exc:
-                redis_health.failed(exc)
-            else:
-                redis_health.succeeded()
-                return float(last_used)
+        keys = [USAGE_PENDING_KEY, LAST_USED_PENDING_KEY, RECORD_PREFIX + record.client_id]
+        field = usage_field(day, record.application_id, record.platform, "tokens")
+        args: list[Any] = [field, record.pk, int(record.last_used), LAST_USED_EVERY]
+        last_used = self._call(lambda: self._counted(keys=keys, args=args))
+        if last_used is not None:
+            return float(last_used)
         return self.fallback.token_counted(record=record, day=day)
 
     def _record_commands(self, pipe: Any, record: StoredRecord) -> None:
@@ -194,47 +200,31 @@ class RedisStore:
 
     def client_records_put(self, records: Sequence[StoredRecord]) -> None:
         """Write records, each whole (MULTI/EXEC: a reader never sees half a record)."""
-        if self._available():
-            try:
-                with self.client.pipeline(transaction=True) as pipe:
-                    for record in records:
-                        self._record_commands(pipe, record)
-                    pipe.execute()
-            except redis.RedisError as exc:
-                redis_health.failed(exc)
-            else:
-                redis_health.succeeded()
-                return
+
+        def fill(pipe: Any) -> None:
+            for record in records:
+                self._record_commands(pipe, record)
+
+        if self._call(lambda: self._transaction(fill)) is not None:
+            return
         for record in records:
             self.fallback.client_record_put(record)
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
-        if self._available():
-            try:
-                with self.client.pipeline(transaction=True) as pipe:
-                    self._record_commands(pipe, record)
-                    pipe.set(APPLICATION_PREFIX + record.application_id, application, ex=APPLICATION_TTL)
-                    pipe.hincrby(
-                        USAGE_PENDING_KEY, usage_field(day, record.application_id, record.platform, "registrations")
-                    )
-                    pipe.execute()
-            except redis.RedisError as exc:
-                redis_health.failed(exc)
-            else:
-                redis_health.succeeded()
-                return
+        field = usage_field(day, record.application_id, record.platform, "registrations")
+
+        def fill(pipe: Any) -> None:
+            self._record_commands(pipe, record)
+            pipe.set(APPLICATION_PREFIX + record.application_id, application, ex=APPLICATION_TTL)
+            pipe.hincrby(USAGE_PENDING_KEY, field)
+
+        if self._call(lambda: self._transaction(fill)) is not None:
+            return
         self.fallback.client_registered(record=record, day=day, application=application)
 
     def application_put(self, application_id: str, packed: str) -> None:
-        if self._available():
-            try:
-                self.client.set(APPLICATION_PREFIX + application_id, packed, ex=APPLICATION_TTL)
-            except redis.RedisError as exc:
-                redis_health.failed(exc)
-            else:
-                redis_health.succeeded()
-                return
-        self.fallback.application_put(application_id, packed)
+        if self._call(lambda: self.client.set(APPLICATION_PREFIX + application_id, packed, ex=APPLICATION_TTL)) is None:
+            self.fallback.application_put(application_id, packed)
 
     def client_record_drop(self, client_id: str) -> None:
         """Called after a revocation commits; the stamp written with it covers a failure here."""
@@ -252,15 +242,8 @@ class RedisStore:
             redis_health.failed(exc)
 
     def count(self, field: str) -> None:
-        if self._available():
-            try:
-                self.client.hincrby(USAGE_PENDING_KEY, field, 1)
-            except redis.RedisError as exc:
-                redis_health.failed(exc)
-            else:
-                redis_health.succeeded()
-                return
-        self.fallback.count(field)
+        if self._call(lambda: self.client.hincrby(USAGE_PENDING_KEY, field, 1)) is None:
+            self.fallback.count(field)
 
     def stamp_write(self, key: str, at: float) -> bool:
         """Write a stamp (the newest wins). False, logged, when Redis cannot be reached: this process
