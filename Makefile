@@ -55,10 +55,11 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# No gunicorn access log: the JSON request log (core/request_log.py) already has a line per request.
 serve: install
 	DJANGO_SETTINGS_MODULE=dcr_project.settings.production $(BIN)/python manage.py collectstatic --noinput -v 0
 	DJANGO_SETTINGS_MODULE=dcr_project.settings.production $(BIN)/gunicorn dcr_project.wsgi:application \
-		--config python:dcr_project.gunicorn_conf --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+		--config python:dcr_project.gunicorn_conf --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2}
 
 worker: install
 	$(BIN)/celery -A dcr_project worker --beat --loglevel INFO --concurrency $${CELERY_CONCURRENCY:-2}
