@@ -131,6 +131,18 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# PgBouncer in transaction pooling mode between us and PostgreSQL (README "PgBouncer"): each transaction
+# may run on another server connection, so nothing may outlive one. Server-side cursors (`.iterator()`
+# declares a WITH HOLD cursor outside a transaction) are off; psycopg's prepared statements are off
+# (PgBouncer 1.18 does not track them; psycopg would prepare a query after 5 runs); CONN_MAX_AGE is 0
+# unless set: PgBouncer is the pool, and a kept client connection would only add a health check per
+# request and a stale socket after PgBouncer restarts. Our code and our dependencies use no session
+# state (no advisory locks, LISTEN, SET or temporary tables); keep it that way.
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+if DATABASE_PGBOUNCER and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis is optional: without REDIS_URL the cache is in-process and Celery tasks run eagerly.
