@@ -1,5 +1,11 @@
 """The process-wide Redis client (redis-py's pooled client for REDIS_URL) and the memory of an outage.
 
+With REDIS_SENTINELS (host:port of each Sentinel) the client is redis-py's `Sentinel.master_for(
+REDIS_SENTINEL_SERVICE)`: each new connection asks the sentinels where the master is, and a connection
+to a master that died or was demoted fails (and is dropped) like any other Redis failure, so the next
+one finds the new master. REDIS_URL still gives the database number, user and password; its host and
+port are not used. `redis_connect` builds either kind for the other Redis users (the usage flush).
+
 Short timeouts and no retries: a Redis outage must cost a request milliseconds, not seconds, and the
 callers fall back (per-process throttling, the database for revocations). A command that fails on a
 pooled connection is disconnected by redis-py, so no reply is ever left behind for the next command.
@@ -8,11 +14,14 @@ pooled connection is disconnected by redis-py, so no reply is ever left behind f
 import logging
 import threading
 from functools import lru_cache
+from typing import Any
 
 import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
+from redis.connection import SSLConnection, parse_url
 from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from . import clock
 from .metrics import REDIS_FALLBACK
@@ -23,10 +32,53 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE = 1.0
 
 
+def sentinel_addresses(sentinels: list[str] | tuple[str, ...]) -> list[tuple[str, int]]:
+    """REDIS_SENTINELS' "host:port" entries as (host, port) pairs (port 26379 when left out)."""
+    addresses = []
+    for entry in sentinels:
+        host, _, port = entry.strip().rpartition(":")
+        addresses.append((host, int(port)) if host else (port, 26379))
+    return addresses
+
+
+def _master_target(url: str) -> dict[str, Any]:
+    """What REDIS_URL says besides where Redis is (database, user, password, TLS): a Sentinel knows where."""
+    target = {key: value for key, value in parse_url(url).items() if key not in ("host", "port", "path")}
+    if target.pop("connection_class", None) is SSLConnection:
+        target["ssl"] = True
+    return target
+
+
+def _sentinel(sentinels: list[str] | tuple[str, ...], options: dict[str, Any]) -> Sentinel:
+    # Asking a Sentinel gets the same timeouts (and no retries) as the Redis commands themselves.
+    sentinel_kwargs = {key: value for key, value in options.items() if key.startswith("socket_") or key == "retry"}
+    return Sentinel(sentinel_addresses(sentinels), sentinel_kwargs=sentinel_kwargs)
+
+
+def redis_connect(url: str, sentinels: list[str] | tuple[str, ...], service: str, **options: Any) -> redis.Redis:
+    """A pooled client for REDIS_URL, or with sentinels for the master of `service` (database etc. from `url`)."""
+    if not sentinels:
+        return redis.Redis.from_url(url, **options)
+    return _sentinel(sentinels, options).master_for(service, **_master_target(url), **options)
+
+
+class SentinelMasterPool(SentinelConnectionPool):
+    """Django's RedisCache through Sentinel (CACHES' OPTIONS "pool_class"): LOCATION gives the database and
+    password, OPTIONS "sentinels" and "service" where to ask for the master."""
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> "SentinelMasterPool":  # type: ignore[override]
+        sentinels = options.pop("sentinels")
+        service = options.pop("service")
+        return cls(service, _sentinel(sentinels, options), **_master_target(url), **options)
+
+
 @lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
+def _client(url: str, sentinels: tuple[str, ...], service: str) -> redis.Redis:
+    return redis_connect(
         url,
+        sentinels,
+        service,
         socket_connect_timeout=0.25,
         socket_timeout=0.5,
         health_check_interval=30,
@@ -35,10 +87,20 @@ def _client(url: str) -> redis.Redis:
     )
 
 
+def redis_settings() -> tuple[str, tuple[str, ...], str]:
+    """REDIS_URL, REDIS_SENTINELS and REDIS_SENTINEL_SERVICE, hashable (the clients are cached by them)."""
+    return (
+        settings.REDIS_URL,
+        tuple(getattr(settings, "REDIS_SENTINELS", ()) or ()),
+        getattr(settings, "REDIS_SENTINEL_SERVICE", "dcr"),
+    )
+
+
 def redis_client() -> redis.Redis | None:
-    """The client for REDIS_URL, or None on the embedded default (no Redis)."""
-    url = settings.REDIS_URL
-    return _client(url) if url else None
+    """The client for REDIS_URL (through the sentinels when REDIS_SENTINELS is set), or None on the
+    embedded default (no Redis)."""
+    url, sentinels, service = redis_settings()
+    return _client(url, sentinels, service) if url else None
 
 
 class RedisHealth:

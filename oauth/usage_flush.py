@@ -29,12 +29,12 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import redis
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.hot_store import LAST_USED_PENDING_KEY, local_last_used
 from core.metrics import usage_flush_succeeded
+from core.redis import redis_connect, redis_settings
 from registered_apps.models import RegisteredApplication, UsageDaily
 
 from .models import Client, UsageFlushBatch
@@ -67,13 +67,14 @@ class FlushReport:
 
 
 @lru_cache(maxsize=4)
-def _redis(url: str) -> redis.Redis:
+def _redis(url: str, sentinels: tuple[str, ...], service: str) -> redis.Redis:
     # Not the request path's client: a flush may read a large hash, so it gets longer timeouts.
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=30)
+    return redis_connect(url, sentinels, service, socket_connect_timeout=2, socket_timeout=30)
 
 
 def usage_redis() -> redis.Redis | None:
-    return _redis(settings.REDIS_URL) if settings.REDIS_URL else None
+    url, sentinels, service = redis_settings()
+    return _redis(url, sentinels, service) if url else None
 
 
 def usage_batch_claim(client: redis.Redis) -> str | None:

@@ -82,13 +82,13 @@ HotStore = RedisStore | LocalStore
 
 @lru_cache(maxsize=1)
 def hot_store() -> HotStore:
-    """The store for this process's settings, chosen once (again after REDIS_URL changes in tests)."""
+    """The store for this process's settings, chosen once (again after the Redis settings change in tests)."""
     client = redis_client()
     return RedisStore(client) if client is not None else LocalStore()
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "REDIS_URL":
+    if setting in ("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_SERVICE"):
         hot_store.cache_clear()
 
 

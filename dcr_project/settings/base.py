@@ -147,6 +147,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis is optional: without REDIS_URL the cache is in-process and Celery tasks run eagerly.
 REDIS_URL = env("REDIS_URL", default="")
+# Redis behind Sentinel (README "Redis high availability"): "host:port,host:port" of the sentinels and the
+# name they monitor the master by. Every Redis user (hot store, usage flush, /readyz, metrics, the cache,
+# Celery's broker and results) then asks them for the master. REDIS_URL is still needed: its database
+# number, user and password are used, its host and port are not.
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+REDIS_SENTINEL_SERVICE = env("REDIS_SENTINEL_SERVICE", default="dcr")
+if REDIS_SENTINELS and not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_SENTINELS needs REDIS_URL too (for its database number and password).")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -156,6 +164,10 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
+    if REDIS_SENTINELS:
+        CACHES["default"]["OPTIONS"].update(
+            pool_class="core.redis.SentinelMasterPool", sentinels=REDIS_SENTINELS, service=REDIS_SENTINEL_SERVICE
+        )
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -315,6 +327,15 @@ DCR_KEY_ROTATION_DAYS = env.int("DCR_KEY_ROTATION_DAYS", default=0)
 # Redis is broker and result backend; without REDIS_URL every task runs eagerly in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
+if REDIS_SENTINELS:
+    # kombu's and Celery's sentinel:// transports: "sentinel://[:password@]host:port/db;...", with REDIS_URL's
+    # password and database, and master_name in both transport options (below).
+    _redis_auth, _, _redis_place = REDIS_URL.partition("://")[2].rpartition("@")
+    _redis_db = _redis_place.partition("/")[2] or "0"
+    CELERY_BROKER_URL = CELERY_RESULT_BACKEND = ";".join(
+        f"sentinel://{_redis_auth + '@' if _redis_auth else ''}{sentinel.strip()}/{_redis_db}"
+        for sentinel in REDIS_SENTINELS
+    )
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
@@ -343,6 +364,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 1,
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 5.0}
+if REDIS_SENTINELS:
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_SERVICE
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_SERVICE
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
