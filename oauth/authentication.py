@@ -13,6 +13,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from registered_apps.environments import request_environment
+
 from .bearer import AccessTokenClaims, bearer_token_check
 from .errors import bearer_error
 
@@ -44,7 +46,7 @@ class AccessTokenAuthentication(BaseAuthentication):
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise bearer_error("Send the access token as Authorization: Bearer <token>.", action="retry")
-        claims = bearer_token_check(token.strip())
+        claims = bearer_token_check(token.strip(), request_environment(request))
         principal = TokenClient(
             client_id=claims["client_id"],
             software_id=claims["software_id"],

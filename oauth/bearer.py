@@ -9,12 +9,11 @@ second per token and process.
 
 from typing import TypedDict, cast
 
-from django.conf import settings
-
 from core import clock
 from core.hot_store import hot_store
 from core.local_caches import local_cache
 from core.revocation import Revoked, stamp_key
+from registered_apps.environments import EnvironmentInfo
 from software_statements.keys import verification_keys
 from software_statements.models import KeyPurpose
 
@@ -50,17 +49,18 @@ _verdicts = local_cache("token-verdicts", ttl=VERDICT_TTL)
 _NOT_REVOKED = ""
 
 
-def access_token_verified(token: str) -> AccessTokenClaims:
-    """Signature, key, type, issuer, audience and times (RFC 9068 4); the signature check is cached
-    per token in this process while its key verifies. Raises TokenError."""
-    keys = verification_keys(KeyPurpose.ACCESS_TOKEN)
+def access_token_verified(token: str, environment: EnvironmentInfo) -> AccessTokenClaims:
+    """Signature, key, type, issuer, audience and times (RFC 9068 4) as `environment` issues them (its
+    own keys only: another environment's token fails at its key); the signature check is cached per
+    token in this process while its key verifies. Raises TokenError."""
+    keys = verification_keys(KeyPurpose.ACCESS_TOKEN, environment_id=environment.id)
     cached = _verified.get(token)
     if cached is not None and cached[1] in keys:
         claims = cached[0]
     else:
         claims, kid = jwt_verify_signature(token, keys)
         _verified.put(token, (claims, kid))
-    access_token_claims_check(claims, issuer=settings.DCR_ISSUER, audience=settings.DCR_ISSUER, now=clock.wall())
+    access_token_claims_check(claims, issuer=environment.issuer, audience=environment.issuer, now=clock.wall())
     return cast(AccessTokenClaims, claims)
 
 
@@ -108,11 +108,11 @@ def token_verdict_forget(jti: str) -> None:
     _verdicts.pop(jti)
 
 
-def bearer_token_check(token: str) -> AccessTokenClaims:
-    """The claims of a valid, unrevoked access token, or an `invalid_token` OAuthError (401) whose
-    `action` says whether a new token (`retry`) or a new registration is needed."""
+def bearer_token_check(token: str, environment: EnvironmentInfo) -> AccessTokenClaims:
+    """The claims of a valid, unrevoked access token of `environment`, or an `invalid_token` OAuthError
+    (401) whose `action` says whether a new token (`retry`) or a new registration is needed."""
     try:
-        claims = access_token_verified(token)
+        claims = access_token_verified(token, environment)
     except TokenError as exc:
         raise bearer_error(exc.description, action="retry") from None
     revoked = token_revocation(claims)
@@ -126,10 +126,10 @@ def bearer_token_check(token: str) -> AccessTokenClaims:
     return claims
 
 
-def active_claims(token: str) -> AccessTokenClaims | None:
+def active_claims(token: str, environment: EnvironmentInfo) -> AccessTokenClaims | None:
     """For introspection and revocation (RFC 7662 2.2, RFC 7009 2.2): the claims of a token that is
-    valid and not revoked, else None (never an error)."""
+    valid and not revoked in `environment`, else None (never an error)."""
     try:
-        return bearer_token_check(token)
+        return bearer_token_check(token, environment)
     except OAuthError:
         return None

@@ -44,11 +44,14 @@ def client_authenticate(
     throttle_scope: str | None = None,
     ip_address: str | None = None,
     count: bool = False,
+    environment_id: int,
 ) -> ClientRecord:
     """RFC 6749 2.3.1 / 3.2.1: the authenticated, usable client, or an `invalid_client` OAuthError
     (a revoked client, statement or application means the client must register again). With `scopes`,
     they must be the client's (`invalid_scope`). With `throttle_scope`, the request takes a token from
-    that bucket (`Throttled`); with `count`, a token issued to the client is counted."""
+    that bucket (`Throttled`); with `count`, a token issued to the client is counted. A client of
+    another environment than `environment_id` (the one the request's host serves) is `invalid_client`,
+    and nothing is counted for it."""
     store = hot_store()
     day = usage_day()
     gate: ClientGate = store.client_gate(
@@ -59,19 +62,30 @@ def client_authenticate(
         throttle_scope=throttle_scope,
         ip_address=ip_address,
         count=count,
+        environment_id=environment_id,
     )
     if gate.outcome is Outcome.THROTTLED:
         raise Throttled(gate.retry_after)
     if gate.outcome is Outcome.SCOPE:
         raise _scope_exceeded()
     if gate.outcome is Outcome.PASSED and gate.packed is not None:
-        return _unpacked(credentials.client_id, gate)
+        return _unpacked(credentials.client_id, gate, environment_id)
     if gate.outcome is Outcome.UNVERIFIED and gate.packed is not None:
-        record: ClientRecord | None = _unpacked(credentials.client_id, gate)
+        record: ClientRecord | None = _unpacked(credentials.client_id, gate, environment_id)
     else:
         record = client_record_load(credentials.client_id)
     if record is None:
         raise invalid_client(credentials, "Client authentication failed.")
+    if record.environment_id != environment_id:
+        # Checked after the secret would be wrong too: an unknown client and another environment's
+        # client read the same to whoever does not hold the secret.
+        check = client_secret_verify(credentials.client_secret, record.secret_encoded)
+        raise invalid_client(
+            credentials,
+            "This client is registered in another environment; use that environment's host."
+            if check.matches
+            else "Client authentication failed.",
+        )
     check = client_secret_verify(credentials.client_secret, record.secret_encoded)
     if not check.matches:
         raise invalid_client(credentials, "Client authentication failed.")
@@ -84,7 +98,8 @@ def client_authenticate(
     return client_token_counted(record) if count else record
 
 
-def _unpacked(client_id: str, gate: ClientGate) -> ClientRecord:
+def _unpacked(client_id: str, gate: ClientGate, environment_id: int) -> ClientRecord:
+    """The record the gate read (the gate compared its environment with `environment_id`)."""
     application = gate.application or application_part(gate.application_id)
     return ClientRecord.unpack(
         client_id,
@@ -94,6 +109,7 @@ def _unpacked(client_id: str, gate: ClientGate) -> ClientRecord:
         statement_jti=gate.statement_jti,
         secret_encoded=client_secret_expand(gate.secret_hash, client_id),
         last_used=gate.last_used,
+        environment_id=environment_id,
     )
 
 

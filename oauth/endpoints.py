@@ -16,6 +16,7 @@ from core.hot_store import hot_store
 from core.request_ip import request_ip
 from core.request_log import request_log_client
 from core.token_bucket import retry_after_header
+from registered_apps.environments import EnvironmentInfo, request_environment
 from software_statements.keys import NoActiveKey, active_signing_material
 from software_statements.models import KeyPurpose
 from software_statements.verify import StatementError, software_statement_verify
@@ -89,6 +90,7 @@ def token(request: HttpRequest) -> HttpResponse:
     round trip (throttle, client record, revocation stamps, secret, scope, usage and last use)."""
     ip_address = request_ip(request)
     credentials: ClientCredentials | None = None
+    environment = request_environment(request)
     try:
         form = form_parse(request)
         credentials = client_credentials(request, form)
@@ -108,12 +110,19 @@ def token(request: HttpRequest) -> HttpResponse:
     # nothing. Before the very first token there is no key: it is made after authentication (a refused
     # request writes nothing), and that one token is counted on its own.
     try:
-        signing: tuple[str, str, Any] | None = active_signing_material(KeyPurpose.ACCESS_TOKEN, create=False)
+        signing: tuple[str, str, Any] | None = active_signing_material(
+            KeyPurpose.ACCESS_TOKEN, create=False, environment_id=environment.id
+        )
     except NoActiveKey:
         signing = None
     try:
         record = client_authenticate(
-            credentials, scopes=requested, throttle_scope="token", ip_address=ip_address, count=signing is not None
+            credentials,
+            scopes=requested,
+            throttle_scope="token",
+            ip_address=ip_address,
+            count=signing is not None,
+            environment_id=environment.id,
         )
     except Throttled as throttled:
         return too_many_requests(throttled.retry_after)
@@ -121,10 +130,10 @@ def token(request: HttpRequest) -> HttpResponse:
         return error_response(exc)
     request_log_client(request, record.client_id)
     if signing is None:
-        signing = active_signing_material(KeyPurpose.ACCESS_TOKEN)
+        signing = active_signing_material(KeyPurpose.ACCESS_TOKEN, environment_id=environment.id)
         client_token_counted(record)
     scope = _granted(record, requested)
-    access_token, claims = access_token_issue(record=record, scope=scope, signing=signing)
+    access_token, claims = access_token_issue(record=record, scope=scope, signing=signing, issuer=environment.issuer)
     body = {
         "access_token": access_token,
         "token_type": "bearer",
@@ -162,10 +171,10 @@ def _registration_input(request: HttpRequest) -> tuple[str, str | None, dict[str
     return statement, redirect_uri, device_info, user_agent
 
 
-def _grant_verify(statement: str) -> StatementGrant:
+def _grant_verify(statement: str, environment: EnvironmentInfo) -> StatementGrant:
     verified_at = clock.wall()
     try:
-        verified = software_statement_verify(statement)
+        verified = software_statement_verify(statement, environment)
     except StatementError as exc:
         statement_grant_forget(statement)
         raise OAuthError(exc.code, exc.description) from None
@@ -190,9 +199,10 @@ def register(request: HttpRequest) -> HttpResponse:
     reads its revocation stamps, and a stamp newer than the verification (or a store that cannot tell)
     sends it back to full verification."""
     ip_address = request_ip(request)
+    environment = request_environment(request)
     try:
         statement, redirect_uri, device_info, user_agent = _registration_input(request)
-        grant = statement_grant_cached(statement)
+        grant = statement_grant_cached(statement, environment.id)
         if grant is not None:
             _grant_platform(grant, redirect_uri=redirect_uri, device_info=device_info, user_agent=user_agent)
     except OAuthError as exc:
@@ -209,7 +219,7 @@ def register(request: HttpRequest) -> HttpResponse:
     try:
         if grant is None or throttle.stale:
             # RFC 7591 3.2.2: invalid_software_statement / unapproved_software_statement.
-            grant = _grant_verify(statement)
+            grant = _grant_verify(statement, environment)
         platform = _grant_platform(grant, redirect_uri=redirect_uri, device_info=device_info, user_agent=user_agent)
     except OAuthError as exc:
         return error_response(exc)
@@ -243,9 +253,9 @@ def register(request: HttpRequest) -> HttpResponse:
 # --- POST /o/client/introspect and /o/client/revoke -------------------------------------------------
 
 
-def _token_operation(request: HttpRequest) -> tuple[ClientRecord, str]:
+def _token_operation(request: HttpRequest, environment: EnvironmentInfo) -> tuple[ClientRecord, str]:
     """The authenticated caller (RFC 7662 2.1, RFC 7009 2.1: the same client authentication as at the
-    token endpoint) and the `token` parameter."""
+    token endpoint, in the environment of the request's host) and the `token` parameter."""
     form = form_parse(request)
     credentials = client_credentials(request, form)
     token_value = form.get("token")
@@ -253,18 +263,20 @@ def _token_operation(request: HttpRequest) -> tuple[ClientRecord, str]:
         raise invalid_request("The token parameter is required.")
     if not credentials_plausible(credentials):
         raise invalid_client(credentials, "Client authentication failed.")
-    record = client_authenticate(credentials)
+    record = client_authenticate(credentials, environment_id=environment.id)
     request_log_client(request, record.client_id)
     return record, token_value
 
 
 def introspect(request: HttpRequest) -> HttpResponse:
-    """RFC 7662: the caller authenticates as a client; tokens of another programmer read as inactive."""
+    """RFC 7662: the caller authenticates as a client; tokens of another programmer (or environment) read
+    as inactive."""
+    environment = request_environment(request)
     try:
-        record, token_value = _token_operation(request)
+        record, token_value = _token_operation(request, environment)
     except OAuthError as exc:
         return error_response(exc)
-    claims = active_claims(token_value)
+    claims = active_claims(token_value, environment)
     if claims is None or claims.get("programmer") != record.programmer:
         return json_response({"active": False}, headers=NO_STORE)
     body = {
@@ -289,11 +301,12 @@ def introspect(request: HttpRequest) -> HttpResponse:
 def revoke(request: HttpRequest) -> HttpResponse:
     """RFC 7009: a client revokes one of its own access tokens; 200 whether or not the token was known
     (RFC 7009 2.2: an invalid token is not an error). Another client's token is left alone."""
+    environment = request_environment(request)
     try:
-        record, token_value = _token_operation(request)
+        record, token_value = _token_operation(request, environment)
     except OAuthError as exc:
         return error_response(exc)
-    claims = active_claims(token_value)
+    claims = active_claims(token_value, environment)
     if claims is not None and claims["client_id"] == record.client_id:
         access_token_revoke(record=record, claims=dict(claims), ip_address=request_ip(request))
     return json_response({}, headers=NO_STORE)

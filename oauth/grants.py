@@ -29,6 +29,7 @@ class StatementGrant:
     platforms: tuple[str, ...]
     channels: tuple[str, ...]
     verified_at: float
+    environment_id: int
 
     def stamp_keys(self) -> list[str]:
         return [stamp_key(Revoked.APPLICATION, self.application_id), stamp_key(Revoked.STATEMENT, self.statement_jti)]
@@ -60,12 +61,15 @@ def statement_grant_from(verified: VerifiedStatement, *, verified_at: float) -> 
         platforms=_strings(claims.get("platforms")),
         channels=_strings(claims.get("channels")),
         verified_at=verified_at,
+        environment_id=int(verified.application.environment_id or 0),
     )
 
 
-def statement_grant_cached(statement: str) -> StatementGrant | None:
+def statement_grant_cached(statement: str, environment_id: int) -> StatementGrant | None:
+    """The grant of a statement this process verified for this environment (one verified by another
+    environment is verified again here, and refused)."""
     grant: StatementGrant | None = _grants.get(statement)
-    return grant
+    return grant if grant is not None and grant.environment_id == environment_id else None
 
 
 def statement_grant_put(statement: str, grant: StatementGrant) -> None:

@@ -36,6 +36,7 @@ class ClientRecord:
     channels: tuple[str, ...]
     scopes: tuple[str, ...]
     platform: str
+    environment_id: int
     revoked: Revoked | None = None
     last_used: float = 0.0
 
@@ -61,6 +62,7 @@ class ClientRecord:
         statement_jti: str,
         secret_encoded: str,
         last_used: float,
+        environment_id: int,
     ) -> "ClientRecord":
         _, pk, scopes, platform = json.loads(packed)
         programmer_id, programmer, channels = json.loads(application)
@@ -76,6 +78,7 @@ class ClientRecord:
             scopes=tuple(scopes),
             platform=platform,
             last_used=last_used,
+            environment_id=environment_id,
         )
 
     def stored(self, *, written_at: float) -> StoredRecord:
@@ -90,6 +93,7 @@ class ClientRecord:
             scopes=self.scopes,
             written_at=written_at,
             last_used=self.last_used,
+            environment_id=self.environment_id,
         )
 
 
@@ -114,6 +118,7 @@ def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRe
         channels=channels,
         scopes=tuple(client.scopes or ()),
         platform=client.platform,
+        environment_id=application.environment_id if application is not None else 0,
         revoked=revoked,
         last_used=client.last_used_at.timestamp() if client.last_used_at else 0.0,
     )
@@ -197,12 +202,14 @@ def client_records_load_all(*, batch_size: int = 5000) -> int:
                 "scopes",
                 "platform",
                 "last_used_at",
+                "registered_application__environment_id",
             )[:batch_size]
         )
         if not rows:
             return loaded
         records = []
-        for pk, client_id, secret, application_id, statement_id, scopes, platform, last_used_at in rows:
+        for row in rows:
+            pk, client_id, secret, application_id, statement_id, scopes, platform, last_used_at, environment_id = row
             application_key = str(application_id)
             if application_key not in applications:
                 part = json.loads(application_part(application_key))
@@ -220,6 +227,7 @@ def client_records_load_all(*, batch_size: int = 5000) -> int:
                 scopes=tuple(scopes or ()),
                 platform=platform,
                 last_used=last_used_at.timestamp() if last_used_at else 0.0,
+                environment_id=environment_id,
             )
             records.append(record.stored(written_at=written_at))
         store.client_records_put(records)

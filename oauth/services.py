@@ -95,6 +95,7 @@ def client_register(
         channels=grant.channels,
         scopes=grant.scopes,
         platform=client.platform,
+        environment_id=grant.environment_id,
     )
     # After the insert committed (registration runs in no outer transaction).
     hot_store().client_registered(
@@ -119,17 +120,18 @@ def client_secret_rehash(*, client_pk: int, secret: str, old_encoded: str, salt:
 
 
 def access_token_issue(
-    *, record: ClientRecord, scope: str, signing: tuple[str, str, Any]
+    *, record: ClientRecord, scope: str, signing: tuple[str, str, Any], issuer: str
 ) -> tuple[str, dict[str, Any]]:
     """RFC 6749 4.4.3 / RFC 9068 2: sign an access token for an authenticated, usable client with
-    `signing` = (kid, algorithm, private key), loaded by the caller before the token was counted.
+    `signing` = (kid, algorithm, private key) of its environment, whose `issuer` is issuer and
+    audience, loaded by the caller before the token was counted.
 
     No database write: tokens are self-contained and counted in the usage counters (an audit row per
     token would cost a write per request; usage is the record)."""
     kid, algorithm, private_key = signing
     claims = access_token_claims(
-        issuer=settings.DCR_ISSUER,
-        audience=settings.DCR_ISSUER,
+        issuer=issuer,
+        audience=issuer,
         client_id=record.client_id,
         software_id=record.application_id,
         statement_jti=record.statement_jti,

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from core.local_caches import local_cache
+from registered_apps.environments import EnvironmentInfo, request_environment
 from registered_apps.models import RegisteredApplication
 from registered_apps.selectors import active_scopes
 from software_statements.keys import SUPPORTED_ALGORITHMS
@@ -204,15 +205,15 @@ def application_name_version(application_id: str) -> tuple[str, str]:
     return found
 
 
-def authorization_server_metadata() -> dict[str, Any]:
-    """RFC 8414 2: the server's metadata (scopes from the catalog, cached for a minute)."""
-    issuer = str(settings.DCR_ISSUER).rstrip("/")
+def authorization_server_metadata(environment: EnvironmentInfo) -> dict[str, Any]:
+    """RFC 8414 2: the metadata of the environment's server (scopes from the catalog, cached for a minute)."""
+    issuer = environment.issuer
     cached: dict[str, Any] | None = _metadata.get(issuer)
     if cached is not None:
         return cached
     auth_methods = ["client_secret_post", "client_secret_basic"]
     metadata = {
-        "issuer": settings.DCR_ISSUER,
+        "issuer": issuer,
         "registration_endpoint": f"{issuer}/o/client/register",
         "token_endpoint": f"{issuer}/o/client/token",
         "revocation_endpoint": f"{issuer}/o/client/revoke",
@@ -244,7 +245,8 @@ class MetadataView(_ClientEndpoint):
         tags=["discovery"],
     )
     def get(self, request: Request) -> HttpResponse:
-        return json_response(authorization_server_metadata(), headers={"Cache-Control": "public, max-age=300"})
+        metadata = authorization_server_metadata(request_environment(request))
+        return json_response(metadata, headers={"Cache-Control": "public, max-age=300"})
 
 
 def method_not_allowed(allowed: str) -> HttpResponse:

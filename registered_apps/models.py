@@ -13,6 +13,43 @@ def generate_custom_scheme() -> str:
     return "adbe.u-" + secrets.token_urlsafe(16)
 
 
+class Environment(models.Model):
+    """One of the separately served configurations (Prequal Staging ... Release Production): its own
+    issuer, signing keys, registered applications, domains, custom schemes and channel settings. The API
+    serves one environment per host (`registered_apps.environments`)."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    issuer = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The `iss` of its statements and tokens. Blank: DCR_ISSUER for production, else the scheme of "
+        "DCR_ISSUER with this environment's host (DCR_ENVIRONMENT_HOSTS, or <slug>.localhost).",
+    )
+    order = models.PositiveSmallIntegerField(default=0, help_text="Position in the dashboard's environment menu.")
+    is_production = models.BooleanField(
+        default=False, help_text="Hosts not listed in DCR_ENVIRONMENT_HOSTS serve the production environment."
+    )
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_production"], condition=Q(is_production=True), name="one_production_environment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def production_environment_id() -> int:
+    """The default environment of every row made without one (and of every row older than environments)."""
+    from .environments import environment_production
+
+    return environment_production().id
+
+
 class Programmer(models.Model):
     """A content owner, typically a TV network group."""
 
@@ -43,31 +80,60 @@ class Channel(models.Model):
 
 
 class ChannelDomain(models.Model):
-    """A host name owned by a channel, usable for web redirect URIs."""
+    """A host name owned by a channel in one environment, usable for web redirect URIs."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="domains")
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="+", default=production_environment_id
+    )
     host = models.CharField(max_length=253)
 
     class Meta:
         ordering = ["host"]
-        constraints = [models.UniqueConstraint(fields=["channel", "host"], name="unique_domain_per_channel")]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "environment", "host"], name="unique_domain_per_channel")
+        ]
 
     def __str__(self) -> str:
         return self.host
 
 
 class CustomScheme(models.Model):
-    """A generated mobile redirect scheme of a channel."""
+    """A generated mobile redirect scheme of a channel in one environment. Promoting a change copies
+    the value, so the same scheme can exist once per environment."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="custom_schemes")
-    scheme = models.CharField(max_length=64, unique=True, default=generate_custom_scheme, editable=False)
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="+", default=production_environment_id
+    )
+    scheme = models.CharField(max_length=64, default=generate_custom_scheme, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "scheme"], name="unique_custom_scheme_per_environment")
+        ]
 
     def __str__(self) -> str:
         return self.scheme
+
+
+class ChannelSettings(models.Model):
+    """A channel's general settings in one environment (without a row: its name, no redirect URL)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="settings")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    display_name = models.CharField(max_length=200)
+    default_redirect_url = models.URLField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "environment"], name="unique_channel_settings_per_environment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} @ {self.environment_id}"
 
 
 class Access(models.TextChoices):
@@ -139,6 +205,9 @@ class RegisteredApplication(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     programmer = models.ForeignKey(Programmer, on_delete=models.PROTECT, related_name="applications")
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="applications", default=production_environment_id
+    )
     level = models.CharField(max_length=16, choices=ApplicationLevel.choices, default=ApplicationLevel.PROGRAMMER)
     # Channel level: the one channel. Programmer level: `all_channels`, or the chosen `channels`.
     channel = models.ForeignKey(
@@ -167,7 +236,8 @@ class RegisteredApplication(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["programmer", "name", "version"], name="unique_application_name_version_per_programmer"
+                fields=["programmer", "environment", "name", "version"],
+                name="unique_application_name_version_per_programmer",
             ),
             models.CheckConstraint(
                 condition=(Q(level="channel", channel__isnull=False, all_channels=False))
@@ -179,7 +249,7 @@ class RegisteredApplication(models.Model):
                 name="application_revoked_has_timestamp",
             ),
         ]
-        indexes = [models.Index(fields=["programmer", "status", "-created_at"])]
+        indexes = [models.Index(fields=["programmer", "environment", "status", "-created_at"])]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}"
@@ -265,3 +335,92 @@ class AuditEvent(models.Model):
         if self.actor_user_id:
             return str(self.actor_user)
         return self.actor_label or "system"
+
+
+class ChangeKind(models.TextChoices):
+    """What a programmer can change from the dashboard; each waits as a pending change until pushed."""
+
+    APPLICATION_CREATE = "application.create", "Create registered application"
+    CHANNEL_CREATE = "channel.create", "Add channel"
+    CHANNEL_SETTINGS = "channel.settings", "Change channel settings"
+    DOMAIN_ADD = "domain.add", "Add domain"
+    DOMAIN_DELETE = "domain.delete", "Delete domain"
+    CUSTOM_SCHEME_GENERATE = "custom_scheme.generate", "Generate custom scheme"
+
+
+class PendingChange(models.Model):
+    """One dashboard edit of one user in one environment, waiting to be reviewed and pushed.
+
+    `payload` holds what the change needs to apply, by natural keys (channel slugs, hosts, catalog codes)
+    so that the same change can be promoted to another environment."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_changes")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["user", "environment", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.user_id} @ {self.environment_id})"
+
+
+class PushStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCESSFUL = "successful", "Successful"
+    FAILED = "failed", "Failed"
+
+
+class Push(models.Model):
+    """One push of a user's pending changes to an environment: an entry of the changes log. It is
+    written `pending` before the changes apply, then `successful` (all applied) or `failed` (none)."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="pushes")
+    description = models.TextField()
+    pushed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    pushed_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=PushStatus.choices, default=PushStatus.PENDING)
+    failure = models.TextField(blank=True)
+    promoted_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="promotions"
+    )
+
+    class Meta:
+        ordering = ["-pushed_at", "-id"]
+        indexes = [models.Index(fields=["environment", "-pushed_at"])]
+        verbose_name_plural = "pushes"
+
+    def __str__(self) -> str:
+        return f"Push {self.pk} to {self.environment_id} ({self.status})"
+
+
+class PushedChange(models.Model):
+    """One change of a push, as the changes log shows it: the entity, and each property's old and new
+    value (`properties`: a list of {"property", "old", "new"})."""
+
+    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="changes")
+    position = models.PositiveIntegerField()
+    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
+    entity_type = models.CharField(max_length=64)
+    entity_id = models.CharField(max_length=64, blank=True)
+    entity_label = models.CharField(max_length=255, blank=True)
+    properties = models.JSONField(default=list)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["push", "position"]
+        constraints = [models.UniqueConstraint(fields=["push", "position"], name="unique_pushed_change_position")]
+        indexes = [
+            models.Index(fields=["programmer", "push"]),
+            models.Index(fields=["channel", "push"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.push_id}.{self.position} {self.kind}"

@@ -1,10 +1,12 @@
 """Signing keys: creation on demand, rotation, retirement, and the in-process caches of the hot path.
 
-Lifecycle (per purpose): `next` -> `active` -> `retiring` -> `retired`. The `next` key is published in
-the JWKS before it signs anything, so a rotation never presents a verifier with a kid it has not seen;
-a `retiring` key no longer signs but still verifies what it signed; a `retired` key verifies nothing
-and leaves the JWKS. Exactly one key per purpose is `active`: a partial unique constraint enforces it,
-and every transition is a compare-and-set retried on conflict (RFC 7517 leaves rotation to us).
+Keys belong to one environment (each has its own keys and JWKS); every function takes the environment's
+id, production's when omitted. Lifecycle (per environment and purpose): `next` -> `active` ->
+`retiring` -> `retired`. The `next` key is published in the JWKS before it signs anything, so a
+rotation never presents a verifier with a kid it has not seen; a `retiring` key no longer signs but
+still verifies what it signed; a `retired` key verifies nothing and leaves the JWKS. Exactly one key
+per environment and purpose is `active`: a partial unique constraint enforces it, and every
+transition is a compare-and-set retried on conflict (RFC 7517 leaves rotation to us).
 
 Private keys are PKCS#8 PEM encrypted with Fernet under `DCR_KEY_ENCRYPTION_KEY` (a comma-separated
 list is accepted: the first key encrypts, all of them decrypt, so the key-encryption key can rotate).
@@ -26,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwcrypto.jwk import JWK
 
+from registered_apps.environments import environment_production
 from registered_apps.services import Actor, audit_event_record
 
 from .models import KeyPurpose, KeyState, SigningKey
@@ -117,10 +120,15 @@ def _generate(algorithm: str) -> _Material:
     return _Material(kid=kid, algorithm=algorithm, encrypted=_encrypt_private_key(private_key), public_jwk=public)
 
 
-def _create(purpose: str, state: str, material: _Material) -> SigningKey:
+def _environment_id(environment_id: int | None) -> int:
+    return environment_production().id if environment_id is None else environment_id
+
+
+def _create(purpose: str, state: str, material: _Material, environment_id: int) -> SigningKey:
     now = timezone.now()
     return SigningKey.objects.create(
         kid=material.kid,
+        environment_id=environment_id,
         purpose=purpose,
         algorithm=material.algorithm,
         state=state,
@@ -137,36 +145,46 @@ def _audit(action: str, key: SigningKey, actor: Actor, ip_address: str | None, d
         target=key,
         programmer=None,
         ip_address=ip_address,
-        details={"kid": key.kid, "purpose": key.purpose, "algorithm": key.algorithm, **details},
+        details={
+            "kid": key.kid,
+            "purpose": key.purpose,
+            "algorithm": key.algorithm,
+            "environment": key.environment_id,
+            **details,
+        },
     )
 
 
 # --- Services -------------------------------------------------------------------------------------
 
 
-def signing_key_active(purpose: str) -> SigningKey:
-    """The active key of a purpose; the first call creates it and a `next` key, safely under concurrency."""
+def signing_key_active(purpose: str, *, environment_id: int | None = None) -> SigningKey:
+    """The active key of a purpose in an environment; the first call creates it and a `next` key,
+    safely under concurrency."""
     algorithm = algorithm_for(purpose)
-    key = SigningKey.objects.filter(purpose=purpose, state=KeyState.ACTIVE).first()
+    environment_id = _environment_id(environment_id)
+    keys = SigningKey.objects.filter(environment_id=environment_id, purpose=purpose)
+    key = keys.filter(state=KeyState.ACTIVE).first()
     if key is not None:
         return key
     first, second = _generate(algorithm), _generate(algorithm)
     for _ in range(_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _bootstrap(purpose, first, second)
+                return _bootstrap(purpose, environment_id, first, second)
         except (IntegrityError, _Conflict):
-            key = SigningKey.objects.filter(purpose=purpose, state=KeyState.ACTIVE).first()
+            key = keys.filter(state=KeyState.ACTIVE).first()
             if key is not None:
                 return key
     raise RuntimeError(f"Could not create the first {purpose} signing key.")
 
 
-def _bootstrap(purpose: str, first: _Material, second: _Material) -> SigningKey:
-    existing = SigningKey.objects.filter(purpose=purpose, state=KeyState.ACTIVE).first()
+def _bootstrap(purpose: str, environment_id: int, first: _Material, second: _Material) -> SigningKey:
+    keys = SigningKey.objects.filter(environment_id=environment_id, purpose=purpose)
+    existing = keys.filter(state=KeyState.ACTIVE).first()
     if existing is not None:
         return existing
-    waiting = SigningKey.objects.filter(purpose=purpose, state=KeyState.NEXT).first()
+    waiting = keys.filter(state=KeyState.NEXT).first()
     if waiting is not None:
         # A published `next` key is already known to verifiers: promote it rather than a brand-new one.
         if not SigningKey.objects.filter(pk=waiting.pk, state=KeyState.NEXT).update(
@@ -174,35 +192,40 @@ def _bootstrap(purpose: str, first: _Material, second: _Material) -> SigningKey:
         ):
             raise _Conflict
         active = SigningKey.objects.get(pk=waiting.pk)
-        _create(purpose, KeyState.NEXT, second)
+        _create(purpose, KeyState.NEXT, second, environment_id)
     else:
-        active = _create(purpose, KeyState.ACTIVE, first)
-        _create(purpose, KeyState.NEXT, second)
+        active = _create(purpose, KeyState.ACTIVE, first, environment_id)
+        _create(purpose, KeyState.NEXT, second, environment_id)
     _audit("signing_key.create", active, "system", None, {"reason": "first use"})
     _forget_keys()
     return active
 
 
-def signing_key_rotate(*, purpose: str, actor: Actor, ip_address: str | None = None) -> SigningKey:
-    """`next` becomes active, active becomes retiring, a new `next` is created; returns the new active key.
-
-    Statements and tokens signed by the old key keep verifying while it is retiring."""
+def signing_key_rotate(
+    *, purpose: str, actor: Actor, ip_address: str | None = None, environment_id: int | None = None
+) -> SigningKey:
+    """`next` becomes active, active becomes retiring, a new `next` is created (in one environment);
+    returns the new active key. Statements and tokens signed by the old key keep verifying while it is
+    retiring."""
     algorithm = algorithm_for(purpose)
-    signing_key_active(purpose)
+    environment_id = _environment_id(environment_id)
+    signing_key_active(purpose, environment_id=environment_id)
     fresh, spare = _generate(algorithm), _generate(algorithm)
     for _ in range(_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _rotate_once(purpose, fresh, spare, actor, ip_address)
+                return _rotate_once(purpose, environment_id, fresh, spare, actor, ip_address)
         except (IntegrityError, _Conflict):
             logger.info("signing key rotation for %s raced another change; retrying", purpose)
     raise RuntimeError(f"Could not rotate the {purpose} signing keys: too many concurrent changes.")
 
 
-def _rotate_once(purpose: str, fresh: _Material, spare: _Material, actor: Actor, ip_address: str | None) -> SigningKey:
+def _rotate_once(
+    purpose: str, environment_id: int, fresh: _Material, spare: _Material, actor: Actor, ip_address: str | None
+) -> SigningKey:
     keys = list(
         SigningKey.objects.select_for_update()
-        .filter(purpose=purpose, state__in=[KeyState.ACTIVE, KeyState.NEXT])
+        .filter(environment_id=environment_id, purpose=purpose, state__in=[KeyState.ACTIVE, KeyState.NEXT])
         .order_by("pk")
     )
     active = next((k for k in keys if k.state == KeyState.ACTIVE), None)
@@ -228,14 +251,14 @@ def _rotate_once(purpose: str, fresh: _Material, spare: _Material, actor: Actor,
     if waiting is None:
         # The `next` key was retired by hand (or replaced just above): the new active key is one
         # verifiers have not cached yet; they refresh within VERIFICATION_KEYS_TTL.
-        new_active = _create(purpose, KeyState.ACTIVE, spare)
+        new_active = _create(purpose, KeyState.ACTIVE, spare, environment_id)
     else:
         if not SigningKey.objects.filter(pk=waiting.pk, state=KeyState.NEXT).update(
             state=KeyState.ACTIVE, activated_at=now
         ):
             raise _Conflict
         new_active = SigningKey.objects.get(pk=waiting.pk)
-    new_next = _create(purpose, KeyState.NEXT, fresh)
+    new_next = _create(purpose, KeyState.NEXT, fresh, environment_id)
     details["next_kid"] = new_next.kid
     _audit("signing_key.rotate", new_active, actor, ip_address, details)
     _forget_keys()
@@ -267,71 +290,82 @@ def signing_key_retire(*, key: SigningKey, actor: Actor, ip_address: str | None 
 
 # Re-entrant: loading the active key may create the first keys, which clears the caches.
 _lock = threading.RLock()
-# purpose -> (expires at (monotonic), (kid, alg, private key))
-_active_cache: dict[str, tuple[float, tuple[str, str, Any]]] = {}
-# purpose -> (expires at, {kid: (alg, public key)}, {kid: (alg, jwcrypto JWK)})
-_verification_cache: dict[str, tuple[float, dict[str, tuple[str, Any]], dict[str, tuple[str, JWK]]]] = {}
+# (environment id, purpose) -> (expires at (monotonic), (kid, alg, private key)). Bounded by the
+# environments times two purposes.
+_active_cache: dict[tuple[int, str], tuple[float, tuple[str, str, Any]]] = {}
+# (environment id, purpose) -> (expires at, {kid: (alg, public key)}, {kid: (alg, jwcrypto JWK)})
+_verification_cache: dict[tuple[int, str], tuple[float, dict[str, tuple[str, Any]], dict[str, tuple[str, JWK]]]] = {}
 
 
 class NoActiveKey(LookupError):
     """No key of this purpose has been made yet (the first signature makes them)."""
 
 
-def active_signing_material(purpose: str, *, create: bool = True) -> tuple[str, str, Any]:
+def active_signing_material(
+    purpose: str, *, create: bool = True, environment_id: int | None = None
+) -> tuple[str, str, Any]:
     """(kid, alg, private key) of the active key, cached in-process for ACTIVE_MATERIAL_TTL seconds.
 
     A worker may keep signing with a just-rotated key for that long; it is `retiring`, so it verifies.
     With `create=False`, NoActiveKey is raised instead of making the first keys (a read-only caller)."""
     now = time.monotonic()
-    entry = _active_cache.get(purpose)
+    cache_key = (_environment_id(environment_id), purpose)
+    entry = _active_cache.get(cache_key)
     if entry is not None and entry[0] > now:
         return entry[1]
     with _lock:
-        entry = _active_cache.get(purpose)
+        entry = _active_cache.get(cache_key)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
         if create:
-            key = signing_key_active(purpose)
+            key = signing_key_active(purpose, environment_id=cache_key[0])
         else:
-            found = SigningKey.objects.filter(purpose=purpose, state=KeyState.ACTIVE).first()
+            found = SigningKey.objects.filter(
+                environment_id=cache_key[0], purpose=purpose, state=KeyState.ACTIVE
+            ).first()
             if found is None:
                 raise NoActiveKey(purpose)
             key = found
         material = (key.kid, key.algorithm, signing_private_key(key))
-        _active_cache[purpose] = (time.monotonic() + ACTIVE_MATERIAL_TTL, material)
+        _active_cache[cache_key] = (time.monotonic() + ACTIVE_MATERIAL_TTL, material)
         return material
 
 
-def _verification_entries(purpose: str) -> tuple[dict[str, tuple[str, Any]], dict[str, tuple[str, JWK]]]:
-    entry = _verification_cache.get(purpose)
+def _verification_entries(
+    purpose: str, environment_id: int | None
+) -> tuple[dict[str, tuple[str, Any]], dict[str, tuple[str, JWK]]]:
+    cache_key = (_environment_id(environment_id), purpose)
+    entry = _verification_cache.get(cache_key)
     if entry is not None and entry[0] > time.monotonic():
         return entry[1], entry[2]
     with _lock:
-        entry = _verification_cache.get(purpose)
+        entry = _verification_cache.get(cache_key)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1], entry[2]
         if purpose not in KeyPurpose.values:
             raise ValueError(f"Unknown signing key purpose {purpose!r}.")
-        rows = SigningKey.objects.filter(purpose=purpose).exclude(state=KeyState.RETIRED)
+        rows = SigningKey.objects.filter(environment_id=cache_key[0], purpose=purpose).exclude(state=KeyState.RETIRED)
         public_keys: dict[str, tuple[str, Any]] = {}
         jwks: dict[str, tuple[str, JWK]] = {}
         for row in rows.only("kid", "algorithm", "public_jwk"):
             jwk = JWK(**row.public_jwk)
             public_keys[row.kid] = (row.algorithm, jwk.get_op_key("verify"))
             jwks[row.kid] = (row.algorithm, jwk)
-        _verification_cache[purpose] = (time.monotonic() + VERIFICATION_KEYS_TTL, public_keys, jwks)
+        _verification_cache[cache_key] = (time.monotonic() + VERIFICATION_KEYS_TTL, public_keys, jwks)
         return public_keys, jwks
 
 
-def verification_keys(purpose: str) -> dict[str, tuple[str, Any]]:
-    """kid -> (alg, public key) of every non-retired key of a purpose, cached in-process for at most
-    one second, so that a retirement takes effect on every worker within a second. Do not mutate."""
-    return _verification_entries(purpose)[0]
+def verification_keys(purpose: str, *, environment_id: int | None = None) -> dict[str, tuple[str, Any]]:
+    """kid -> (alg, public key) of every non-retired key of a purpose in an environment, cached
+    in-process for at most one second, so that a retirement takes effect on every worker within a
+    second. Do not mutate."""
+    return _verification_entries(purpose, environment_id)[0]
 
 
-def verification_jwk(purpose: str, kid: str) -> tuple[str, JWK] | None:
-    """(alg, jwcrypto JWK) of one non-retired key, or None when the kid is not one of ours."""
-    return _verification_entries(purpose)[1].get(kid)
+def verification_jwk(purpose: str, kid: str, *, environment_id: int | None = None) -> tuple[str, JWK] | None:
+    """(alg, jwcrypto JWK) of one non-retired key of the environment, or None when the kid is not one
+    of its keys (another environment's key included)."""
+    return _verification_entries(purpose, environment_id)[1].get(kid)
 
 
 def _forget_keys() -> None:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from registered_apps.models import RegisteredApplication
+from registered_apps.models import Environment, RegisteredApplication, production_environment_id
 
 
 class KeyPurpose(models.TextChoices):
@@ -26,6 +26,9 @@ class SigningKey(models.Model):
     the public JWK is published while the key is not retired."""
 
     kid = models.CharField(max_length=64, unique=True)
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="signing_keys", default=production_environment_id
+    )
     purpose = models.CharField(max_length=16, choices=KeyPurpose.choices)
     algorithm = models.CharField(max_length=16)
     state = models.CharField(max_length=16, choices=KeyState.choices, default=KeyState.NEXT)
@@ -37,10 +40,14 @@ class SigningKey(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["purpose", "-created_at"]
+        ordering = ["environment", "purpose", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["purpose"], condition=Q(state="active"), name="one_active_key_per_purpose"),
-            models.UniqueConstraint(fields=["purpose"], condition=Q(state="next"), name="one_next_key_per_purpose"),
+            models.UniqueConstraint(
+                fields=["environment", "purpose"], condition=Q(state="active"), name="one_active_key_per_purpose"
+            ),
+            models.UniqueConstraint(
+                fields=["environment", "purpose"], condition=Q(state="next"), name="one_next_key_per_purpose"
+            ),
         ]
 
     def __str__(self) -> str:

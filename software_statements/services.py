@@ -3,7 +3,6 @@
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from core.revocation import Revoked
 from core.stamps import revocation_stamp_publish
+from registered_apps.environments import environment_by_id
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
 from registered_apps.services import Actor, audit_event_record
@@ -25,9 +25,13 @@ class ApplicationRevokedError(ValidationError):
 
 
 def statement_claims(*, application: RegisteredApplication, jti: uuid.UUID, issued_at: int) -> dict[str, Any]:
-    """The claims of SPEC "Software statement format" (RFC 7591 2.3 and 3.1.1); no `exp`."""
+    """The claims of SPEC "Software statement format" (RFC 7591 2.3 and 3.1.1); no `exp`. The issuer is
+    the application's environment's."""
+    environment = environment_by_id(int(application.environment_id or 0))
+    if environment is None:
+        raise ValidationError("The application's environment no longer exists.")
     return {
-        "iss": settings.DCR_ISSUER,
+        "iss": environment.issuer,
         "iat": issued_at,
         "jti": str(jti),
         "software_id": str(application.pk),
@@ -47,7 +51,7 @@ def statement_claims(*, application: RegisteredApplication, jti: uuid.UUID, issu
 def software_statement_issue(
     *, application: RegisteredApplication, actor: Actor, ip_address: str | None = None
 ) -> tuple[str, SoftwareStatement]:
-    """Sign a new statement for an active application with the active statement key; returns the
+    """Sign a new statement for an active application with its environment's active statement key; returns the
     compact JWS (kept nowhere) and its registry row. Earlier statements stay valid."""
     # Locked so that a concurrent revocation cannot slip between the check and the registry row.
     locked = (
@@ -61,7 +65,7 @@ def software_statement_issue(
         )
     # Statements are rare and long-lived: read the active key fresh rather than from the hot-path cache,
     # so the recorded kid is the key that is active now.
-    key = signing_key_active(KeyPurpose.STATEMENT)
+    key = signing_key_active(KeyPurpose.STATEMENT, environment_id=locked.environment_id)
     now = timezone.now().replace(microsecond=0)
     jti = uuid.uuid4()
     claims = statement_claims(application=locked, jti=jti, issued_at=int(now.timestamp()))
@@ -81,7 +85,7 @@ def software_statement_issue(
         target=statement,
         programmer=locked.programmer,
         ip_address=ip_address,
-        details={"application": str(locked.pk), "jti": str(jti), "kid": key.kid},
+        details={"application": str(locked.pk), "jti": str(jti), "kid": key.kid, "environment": claims["iss"]},
     )
     return token, statement
 

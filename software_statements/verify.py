@@ -11,9 +11,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from django.conf import settings
 from jwcrypto.jwk import JWK
 
+from registered_apps.environments import EnvironmentInfo, environment_production
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 
 from .jws import KEY_CARRYING_HEADERS, JWSFormatError, json_object, parse_compact, verify_signature
@@ -51,23 +51,28 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def software_statement_verify(token: object) -> VerifiedStatement:
-    """Verify a compact JWS statement and return its registry row, application and claims. Each step
-    below raises the first failure it finds; the steps run in the order of the SPEC."""
+def software_statement_verify(token: object, environment: EnvironmentInfo | None = None) -> VerifiedStatement:
+    """Verify a compact JWS statement presented to `environment` (production when None) and return its
+    registry row, application and claims. Each step below raises the first failure it finds; the steps
+    run in the order of the SPEC. A statement of another environment fails at its key (each environment
+    verifies with its own keys only), its issuer, and its application's environment."""
+    environment = environment or environment_production()
     # Shape first, with a length cap, so nothing large or odd reaches JSON or cryptography.
     try:
         parsed = parse_compact(token)
     except JWSFormatError as exc:
         raise _invalid(str(exc)) from None
     algorithm, kid = _header_checked(parsed.header)
-    key = _signing_key(algorithm, kid)
+    key = _signing_key(algorithm, kid, environment)
     try:
         verify_signature(parsed, key=key, algorithm=algorithm)
         claims = json_object(parsed.payload_segment, "payload")
     except JWSFormatError as exc:
         raise _invalid(str(exc)) from None
-    _claims_checked(claims)
+    _claims_checked(claims, environment)
     statement = _registry_row(claims, kid)
+    if statement.application.environment_id != environment.id:
+        raise _invalid("The software statement was issued for another environment.")
 
     application = statement.application
     if application.status != ApplicationStatus.ACTIVE:
@@ -99,11 +104,14 @@ def _header_checked(header: dict[str, Any]) -> tuple[str, str]:
     return algorithm, kid
 
 
-def _signing_key(algorithm: str, kid: str) -> JWK:
-    """Our statement key `kid`, when the header's algorithm is that key's."""
-    known = verification_jwk(KeyPurpose.STATEMENT, kid)
+def _signing_key(algorithm: str, kid: str, environment: EnvironmentInfo) -> JWK:
+    """The environment's statement key `kid`, when the header's algorithm is that key's."""
+    known = verification_jwk(KeyPurpose.STATEMENT, kid, environment_id=environment.id)
     if known is None:
-        raise _invalid("The software statement is signed with a key this server does not know.")
+        raise _invalid(
+            f"The software statement is signed with a key {environment.name} does not know "
+            "(a statement works only in the environment it was downloaded from)."
+        )
     key_algorithm, key = known
     if algorithm != key_algorithm:
         # RFC 8725 3.1: the algorithm must match the key, whatever the header says.
@@ -111,9 +119,9 @@ def _signing_key(algorithm: str, kid: str) -> JWK:
     return key
 
 
-def _claims_checked(claims: dict[str, Any]) -> None:
-    """Our issuer, and the times: issued (not in the future), and any `exp` or `nbf`."""
-    if claims.get("iss") != settings.DCR_ISSUER:
+def _claims_checked(claims: dict[str, Any], environment: EnvironmentInfo) -> None:
+    """The environment's issuer, and the times: issued (not in the future), and any `exp` or `nbf`."""
+    if claims.get("iss") != environment.issuer:
         raise _invalid("The software statement was not issued by this server.")
     issued_at = claims.get("iat")
     now = time.time()

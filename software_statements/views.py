@@ -11,6 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from core.request_ip import request_ip
+from registered_apps.environments import request_environment
 from registered_apps.models import RegisteredApplication
 from registered_apps.selectors import applications_visible_to, can_manage
 
@@ -26,14 +27,16 @@ JWKS_MAX_AGE = 60
 @sensitive_variables()
 @require_GET
 def jwks(request: HttpRequest) -> HttpResponse:
-    """RFC 7517 5: every public key that is not retired, of both purposes."""
-    rows = list(SigningKey.objects.exclude(state=KeyState.RETIRED).order_by("purpose", "created_at", "pk"))
+    """RFC 7517 5: every public key of the host's environment that is not retired, of both purposes."""
+    environment = request_environment(request)
+    published = SigningKey.objects.filter(environment_id=environment.id).exclude(state=KeyState.RETIRED)
+    rows = list(published.order_by("purpose", "created_at", "pk"))
     missing = set(KeyPurpose.values) - {row.purpose for row in rows if row.state == KeyState.ACTIVE}
     if missing:
         # Publish the first keys before anything is signed with them.
         for purpose in sorted(missing):
-            signing_key_active(purpose)
-        rows = list(SigningKey.objects.exclude(state=KeyState.RETIRED).order_by("purpose", "created_at", "pk"))
+            signing_key_active(purpose, environment_id=environment.id)
+        rows = list(published.order_by("purpose", "created_at", "pk"))
     response = JsonResponse({"keys": [row.public_jwk for row in rows]})
     response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     return response

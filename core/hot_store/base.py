@@ -28,7 +28,7 @@ class Outcome(IntEnum):
     """What the client gate found (the integer is the Lua script's first reply)."""
 
     THROTTLED = 0
-    MISSING = 1  # no record stored: read the database
+    MISSING = 1  # no record stored (or one of another environment): read the database
     STALE = 2  # a stamp is newer than the record: read the database
     UNVERIFIED = 3  # the secret's hash under the current key does not match: check it in Python
     SCOPE = 4  # authenticated, but the requested scope exceeds the client's
@@ -48,6 +48,8 @@ class StoredRecord:
     scopes: tuple[str, ...]
     written_at: float
     last_used: float = 0.0
+    # The environment whose API may authenticate the client (0: unknown, never matches).
+    environment_id: int = 0
 
 
 @dataclass(frozen=True)

@@ -106,13 +106,14 @@ class LocalStore:
         throttle_scope: str | None = None,
         ip_address: str | None = None,
         count: bool = False,
+        environment_id: int = 0,
     ) -> ClientGate:
         if throttle_scope is not None:
             wait = self._take(throttle_scope, ip_address)
             if wait is not None:
                 return ClientGate(Outcome.THROTTLED, wait)
         record: StoredRecord | None = self._records.get(client_id)
-        if record is None:
+        if record is None or record.environment_id != environment_id:
             return ClientGate(Outcome.MISSING)
         keys = [
             stamp_key(Revoked.APPLICATION, record.application_id),

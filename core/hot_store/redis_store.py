@@ -123,6 +123,7 @@ class RedisStore:
         throttle_scope: str | None = None,
         ip_address: str | None = None,
         count: bool = False,
+        environment_id: int = 0,
     ) -> ClientGate:
         keys = [
             bucket_key(throttle_scope or "none", ip_address),
@@ -141,6 +142,7 @@ class RedisStore:
             LAST_USED_EVERY,
             "1" if count else "0",
             APPLICATION_PREFIX,
+            str(environment_id),
         ]
         reply = self._call(lambda: self._client_gate(keys=keys, args=args))
         if reply is not None:
@@ -166,6 +168,7 @@ class RedisStore:
             throttle_scope=throttle_scope,
             ip_address=ip_address,
             count=count,
+            environment_id=environment_id,
         )
 
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
@@ -191,6 +194,7 @@ class RedisStore:
                 "sc": " " + " ".join(record.scopes) + " ",
                 "lu": int(record.last_used),
                 "pk": record.pk,
+                "e": record.environment_id,
             },
         )
         pipe.expire(key, RECORD_TTL)

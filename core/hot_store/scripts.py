@@ -53,15 +53,16 @@ return {1, '0', stale}
 # KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending.
 # ARGV[1..4] bucket (ARGV[4] '1' to throttle), ARGV[5] client id, ARGV[6] the secret's hash under the
 # current key, ARGV[7] requested scopes ('' for all), ARGV[8] stamp prefix, ARGV[9] stamp margin,
-# ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix.
+# ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix, ARGV[14] the environment
+# asked (a record of another environment, or one written before environments, reads as missing).
 # Returns {outcome, wait, packed, secret hash, last used, application, application id, statement jti}
 # (see Outcome).
 CLIENT_SCRIPT = (
     _BUCKET_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait)} end
-local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk')
-if not r[1] then return {1, '0'} end
+local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk', 'e')
+if not r[1] or r[10] ~= ARGV[14] then return {1, '0'} end
 local since = tonumber(r[3]) - tonumber(ARGV[9])
 local prefix = ARGV[8]
 local stamps = redis.call('MGET', prefix .. 'app:' .. r[4], prefix .. 'stmt:' .. r[5], prefix .. 'client:' .. ARGV[5])

@@ -22,7 +22,8 @@ def env_key_list(name: str) -> list[str]:
 
 # Django's own setting: earlier SECRET_KEYs that still verify (sessions, signatures, legacy client secret hashes).
 SECRET_KEY_FALLBACKS = env_key_list("SECRET_KEY_FALLBACKS")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+# `.localhost`: `<environment slug>.localhost` serves that environment on a development machine.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", ".localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 DJANGO_APPS = [
@@ -300,6 +301,25 @@ OAUTH2_PROVIDER = {
 
 # --- The DCR service -------------------------------------------------------------------
 DCR_ISSUER = env("DCR_ISSUER", default="http://127.0.0.1:8000")
+
+
+def env_environment_hosts(name: str) -> dict[str, str]:
+    """`slug=host,slug=host` -> {slug: host}: the host that serves each environment's API."""
+    hosts: dict[str, str] = {}
+    for entry in env.str(name, default="").split(","):
+        if not entry.strip():
+            continue
+        slug, separator, host = entry.partition("=")
+        if not separator or not slug.strip() or not host.strip():
+            raise ImproperlyConfigured(f"{name} entries look like release-staging=api-staging.example.com.")
+        hosts[slug.strip()] = host.strip().lower()
+    return hosts
+
+
+# The host serving each environment's API (unlisted hosts serve production; registered_apps.environments).
+DCR_ENVIRONMENT_HOSTS = env_environment_hosts("DCR_ENVIRONMENT_HOSTS")
+# Every environment's host is a host of this site.
+ALLOWED_HOSTS += [host for host in DCR_ENVIRONMENT_HOSTS.values() if host not in ALLOWED_HOSTS]
 DCR_ACCESS_TOKEN_TTL = env.int("DCR_ACCESS_TOKEN_TTL", default=21600)
 DCR_STATEMENT_ALGORITHM = env("DCR_STATEMENT_ALGORITHM", default="RS256")
 DCR_ACCESS_TOKEN_ALGORITHM = env("DCR_ACCESS_TOKEN_ALGORITHM", default="ES256")

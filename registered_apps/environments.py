@@ -1,0 +1,161 @@
+"""Environments: the four defaults, the one a request's host serves, and each one's issuer.
+
+The table is small and read on every API request, so each process keeps it for ENVIRONMENTS_TTL
+seconds (an edit in the admin reaches every worker within that time). A host resolves, in order:
+an entry of `DCR_ENVIRONMENT_HOSTS` (`slug=host,slug=host`), `<slug>.localhost` (browsers and curl send
+`*.localhost` to loopback, so `make run` serves every environment), else the production environment.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.http.request import split_domain_port
+
+from core.local_caches import local_cache
+
+from .models import Environment
+
+ENVIRONMENTS_TTL = 60.0
+
+# slug, name, order; the last one is production (SPEC "Environments and pushing changes").
+DEFAULT_ENVIRONMENTS = (
+    ("prequal-staging", "Prequal Staging", 10),
+    ("prequal-production", "Prequal Production", 20),
+    ("release-staging", "Release Staging", 30),
+    ("release-production", "Release Production", 40),
+)
+PRODUCTION_SLUG = "release-production"
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    """What the hot paths need of an environment, without a query."""
+
+    id: int
+    slug: str
+    name: str
+    issuer: str
+    is_production: bool
+
+
+@dataclass(frozen=True)
+class _Table:
+    by_id: dict[int, EnvironmentInfo]
+    by_slug: dict[str, EnvironmentInfo]
+    production: EnvironmentInfo
+    ordered: tuple[EnvironmentInfo, ...]
+    hosts: dict[str, str]
+
+
+def environment_hosts() -> dict[str, str]:
+    """host -> slug from `DCR_ENVIRONMENT_HOSTS` (a dict slug -> host in settings; hosts lowercased,
+    without a port)."""
+    hosts: dict[str, str] = {}
+    for slug, host in dict(getattr(settings, "DCR_ENVIRONMENT_HOSTS", {}) or {}).items():
+        domain, _port = split_domain_port(str(host).strip().lower())
+        if domain:
+            hosts[domain] = str(slug)
+    return hosts
+
+
+def _derived_issuer(slug: str, is_production: bool, hosts: dict[str, str]) -> str:
+    """Production: DCR_ISSUER. Another environment: DCR_ISSUER's scheme on the environment's host
+    (with DCR_ISSUER's port when the host is `<slug>.localhost`)."""
+    base = str(settings.DCR_ISSUER).rstrip("/")
+    if is_production:
+        return base
+    parts = urlsplit(base)
+    host = next((h for h, s in hosts.items() if s == slug), None)
+    if host is None:
+        host = f"{slug}.localhost" + (f":{parts.port}" if parts.port else "")
+    return f"{parts.scheme}://{host}"
+
+
+def _table() -> _Table:
+    cache = local_cache("environments", maxsize=1, ttl=ENVIRONMENTS_TTL)
+    table: _Table | None = cache.get("table")
+    if table is not None:
+        return table
+    rows = list(Environment.objects.order_by("order", "pk"))
+    if not any(row.is_production for row in rows):
+        environments_ensure()
+        rows = list(Environment.objects.order_by("order", "pk"))
+    hosts = environment_hosts()
+    infos = tuple(
+        EnvironmentInfo(
+            id=row.pk,
+            slug=row.slug,
+            name=row.name,
+            issuer=(row.issuer.strip().rstrip("/") or _derived_issuer(row.slug, row.is_production, hosts)),
+            is_production=row.is_production,
+        )
+        for row in rows
+    )
+    table = _Table(
+        by_id={info.id: info for info in infos},
+        by_slug={info.slug: info for info in infos},
+        production=next(info for info in infos if info.is_production),
+        ordered=infos,
+        hosts=hosts,
+    )
+    cache.put("table", table)
+    return table
+
+
+def environments_ensure() -> None:
+    """Create the default environments that are missing (migrations do it; a flushed test database,
+    or a table emptied by hand, gets them back on first use)."""
+    for slug, name, order in DEFAULT_ENVIRONMENTS:
+        try:
+            with transaction.atomic():
+                Environment.objects.get_or_create(
+                    slug=slug, defaults={"name": name, "order": order, "is_production": slug == PRODUCTION_SLUG}
+                )
+        except IntegrityError:
+            # Another process made it meanwhile, or a production environment already exists.
+            continue
+
+
+def environments_forget() -> None:
+    """This process reads the table again on next use (after an edit in the admin)."""
+    local_cache("environments", maxsize=1, ttl=ENVIRONMENTS_TTL).clear()
+    transaction.on_commit(lambda: local_cache("environments", maxsize=1, ttl=ENVIRONMENTS_TTL).clear())
+
+
+def environments_all() -> tuple[EnvironmentInfo, ...]:
+    """Every environment, in menu order."""
+    return _table().ordered
+
+
+def environment_production() -> EnvironmentInfo:
+    return _table().production
+
+
+def environment_by_id(environment_id: int) -> EnvironmentInfo | None:
+    return _table().by_id.get(environment_id)
+
+
+def environment_by_slug(slug: str) -> EnvironmentInfo | None:
+    return _table().by_slug.get(slug)
+
+
+def environment_for_host(host: str) -> EnvironmentInfo:
+    """The environment a request's host (as `HttpRequest.get_host()` returns it) serves."""
+    table = _table()
+    name, _port = split_domain_port(host.lower())
+    slug = table.hosts.get(name)
+    if slug is None and name.endswith(".localhost"):
+        slug = name[: -len(".localhost")]
+    if slug is not None:
+        found = table.by_slug.get(slug)
+        if found is not None:
+            return found
+    return table.production
+
+
+def request_environment(request: HttpRequest) -> EnvironmentInfo:
+    """The environment the request's (validated) host serves."""
+    return environment_for_host(request.get_host())
