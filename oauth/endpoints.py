@@ -90,7 +90,6 @@ def token(request: HttpRequest) -> HttpResponse:
     round trip (throttle, client record, revocation stamps, secret, scope, usage and last use)."""
     ip_address = request_ip(request)
     credentials: ClientCredentials | None = None
-    environment = request_environment(request)
     try:
         form = form_parse(request)
         credentials = client_credentials(request, form)
@@ -106,6 +105,7 @@ def token(request: HttpRequest) -> HttpResponse:
     except OAuthError as exc:
         return _refused_error(exc, scope="token", ip_address=ip_address)
 
+    environment = request_environment(request)
     # Loaded before the token is counted, so that a failure here (the database restarting) counts
     # nothing. Before the very first token there is no key: it is made after authentication (a refused
     # request writes nothing), and that one token is counted on its own.
@@ -199,9 +199,9 @@ def register(request: HttpRequest) -> HttpResponse:
     reads its revocation stamps, and a stamp newer than the verification (or a store that cannot tell)
     sends it back to full verification."""
     ip_address = request_ip(request)
-    environment = request_environment(request)
     try:
         statement, redirect_uri, device_info, user_agent = _registration_input(request)
+        environment = request_environment(request)
         grant = statement_grant_cached(statement, environment.id)
         if grant is not None:
             _grant_platform(grant, redirect_uri=redirect_uri, device_info=device_info, user_agent=user_agent)

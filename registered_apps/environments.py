@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 
@@ -19,6 +19,9 @@ from core.local_caches import local_cache
 from .models import Environment
 
 ENVIRONMENTS_TTL = 60.0
+# While the database cannot be read, the last table read is used again for this long at a time: the
+# token path needs no database otherwise, and a restart of PostgreSQL must not stop it.
+STALE_RETRY = 5.0
 
 # slug, name, order; the last one is production (SPEC "Environments and pushing changes").
 DEFAULT_ENVIRONMENTS = (
@@ -75,10 +78,24 @@ def _derived_issuer(slug: str, is_production: bool, hosts: dict[str, str]) -> st
 
 
 def _table() -> _Table:
-    cache = local_cache("environments", maxsize=1, ttl=ENVIRONMENTS_TTL)
+    cache = local_cache("environments", maxsize=2, ttl=ENVIRONMENTS_TTL)
     table: _Table | None = cache.get("table")
     if table is not None:
         return table
+    try:
+        table = _table_read()
+    except DatabaseError:
+        last: _Table | None = cache.get("last")
+        if last is None:
+            raise
+        cache.put("table", last, ttl=STALE_RETRY)
+        return last
+    cache.put("table", table)
+    cache.put("last", table, ttl=float("inf"))
+    return table
+
+
+def _table_read() -> _Table:
     rows = list(Environment.objects.order_by("order", "pk"))
     if not any(row.is_production for row in rows):
         environments_ensure()
@@ -94,15 +111,13 @@ def _table() -> _Table:
         )
         for row in rows
     )
-    table = _Table(
+    return _Table(
         by_id={info.id: info for info in infos},
         by_slug={info.slug: info for info in infos},
         production=next(info for info in infos if info.is_production),
         ordered=infos,
         hosts=hosts,
     )
-    cache.put("table", table)
-    return table
 
 
 def environments_ensure() -> None:
@@ -121,8 +136,8 @@ def environments_ensure() -> None:
 
 def environments_forget() -> None:
     """This process reads the table again on next use (after an edit in the admin)."""
-    local_cache("environments", maxsize=1, ttl=ENVIRONMENTS_TTL).clear()
-    transaction.on_commit(lambda: local_cache("environments", maxsize=1, ttl=ENVIRONMENTS_TTL).clear())
+    local_cache("environments", maxsize=2, ttl=ENVIRONMENTS_TTL).clear()
+    transaction.on_commit(lambda: local_cache("environments", maxsize=2, ttl=ENVIRONMENTS_TTL).clear())
 
 
 def environments_all() -> tuple[EnvironmentInfo, ...]:

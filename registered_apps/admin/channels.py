@@ -11,7 +11,6 @@ from django.http import HttpRequest
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
 from core.request_ip import request_ip
-from core.service_errors import form_add_service_error
 
 from .. import services
 from ..models import (
@@ -42,23 +41,9 @@ class ChannelDomainForm(forms.ModelForm):
             raise ValidationError(exc.message_dict["host"]) from exc
 
 
-class ChannelDomainFormSet(forms.BaseInlineFormSet):
-    def clean(self) -> None:
-        super().clean()
-        for form in self.deleted_forms:
-            if not form.instance.pk:
-                continue
-            try:
-                services.channel_domain_removal_check(form.instance)
-            except ValidationError as error:
-                form_add_service_error(form, error)
-                raise ValidationError("Some domains are used by registered applications.") from error
-
-
 class ChannelDomainInline(admin.TabularInline):
     model = ChannelDomain
     form = ChannelDomainForm
-    formset = ChannelDomainFormSet
     extra = 1
     fields = ["host"]
 

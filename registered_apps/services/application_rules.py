@@ -13,6 +13,7 @@ from ..models import (
     Channel,
     ChannelDomain,
     CustomScheme,
+    Environment,
     Platform,
     Programmer,
     RegisteredApplication,
@@ -42,6 +43,16 @@ class ApplicationSpec:
     scopes: Sequence[str]
     domains: Sequence[str] = ()
     redirect_uris: Sequence[str] = ()
+    # Where the application exists (its domains and schemes are that environment's); None: production.
+    environment: Environment | None = None
+
+    @property
+    def environment_id(self) -> int:
+        if self.environment is not None:
+            return int(self.environment.pk)
+        from ..environments import environment_production
+
+        return environment_production().id
 
     def __post_init__(self) -> None:
         self.name = (self.name or "").strip()
@@ -86,12 +97,13 @@ def registered_application_taken_message(spec: ApplicationSpec) -> str:
 def _rows_named_by(spec: ApplicationSpec) -> ApplicationRows:
     channels = _covered_channels(spec)
     channel_ids = [c.pk for c in channels]
+    here = {"channel_id__in": channel_ids, "environment_id": spec.environment_id}
     return ApplicationRows(
         channels=channels,
         platforms=list(Platform.objects.filter(code__in=spec.platforms, active=True)),
         scopes=list(Scope.objects.filter(code__in=spec.scopes, active=True)),
-        domains=list(ChannelDomain.objects.filter(channel_id__in=channel_ids, host__in=spec.domains)),
-        schemes=set(CustomScheme.objects.filter(channel_id__in=channel_ids).values_list("scheme", flat=True)),
+        domains=list(ChannelDomain.objects.filter(host__in=spec.domains, **here)),
+        schemes=set(CustomScheme.objects.filter(**here).values_list("scheme", flat=True)),
     )
 
 
@@ -180,12 +192,13 @@ def _check_redirect_uris(spec: ApplicationSpec, rows: ApplicationRows) -> Iterat
     """Each redirect URI uses a custom scheme of the covered channels, or https on a chosen domain."""
     hosts = {d.host for d in rows.domains}
     for uri in spec.redirect_uris:
-        message = _redirect_uri_problem(uri, rows.schemes, hosts)
+        message = redirect_uri_problem(uri, rows.schemes, hosts)
         if message:
             yield "redirect_uris", message
 
 
-def _redirect_uri_problem(uri: str, schemes: set[str], hosts: set[str]) -> str | None:
+def redirect_uri_problem(uri: str, schemes: set[str], hosts: set[str]) -> str | None:
+    """What is wrong with a redirect URI given these custom schemes and https hosts, or None."""
     if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(ch.isspace() for ch in uri):
         return f"“{uri}” is not a valid redirect URI."
     try:
@@ -210,9 +223,11 @@ def _redirect_uri_problem(uri: str, schemes: set[str], hosts: set[str]) -> str |
 
 
 def _check_name_and_version_free(spec: ApplicationSpec) -> Iterator[Problem]:
-    """A programmer's name and version pair is unique (a new version is a new application). Checked
-    last, and only for a valid name; the database's unique constraint settles a race."""
-    if RegisteredApplication.objects.filter(programmer=spec.programmer, name=spec.name, version=spec.version).exists():
+    """A programmer's name and version pair is unique in an environment (a new version is a new
+    application). Checked last, and only for a valid name; the database's unique constraint settles a race."""
+    if RegisteredApplication.objects.filter(
+        programmer=spec.programmer, environment_id=spec.environment_id, name=spec.name, version=spec.version
+    ).exists():
         yield "version", registered_application_taken_message(spec)
 
 

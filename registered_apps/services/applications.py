@@ -14,6 +14,7 @@ from ..models import (
     ApplicationLevel,
     ApplicationStatus,
     Channel,
+    Environment,
     Programmer,
     RegisteredApplication,
     RevocationRequest,
@@ -36,6 +37,7 @@ def registered_application_create(
     redirect_uris: Sequence[str] = (),
     name: str,
     version: str = "1.0.0",
+    environment: Environment | None = None,
     actor: Actor,
     ip_address: str | None = None,
 ) -> RegisteredApplication:
@@ -52,6 +54,7 @@ def registered_application_create(
         redirect_uris=redirect_uris,
         name=name,
         version=version,
+        environment=environment,
     )
     return registered_application_create_from(spec=spec, actor=actor, ip_address=ip_address)
 
@@ -68,6 +71,7 @@ def registered_application_create_from(
         with transaction.atomic():
             application = RegisteredApplication.objects.create(
                 programmer=spec.programmer,
+                environment_id=spec.environment_id,
                 level=spec.level,
                 channel=spec.channel if spec.level == ApplicationLevel.CHANNEL else None,
                 all_channels=bool(spec.all_channels) and spec.level == ApplicationLevel.PROGRAMMER,
@@ -78,7 +82,7 @@ def registered_application_create_from(
             )
     except IntegrityError as exc:
         if RegisteredApplication.objects.filter(
-            programmer=spec.programmer, name=spec.name, version=spec.version
+            programmer=spec.programmer, environment_id=spec.environment_id, name=spec.name, version=spec.version
         ).exists():
             raise ValidationError({"version": registered_application_taken_message(spec)}) from exc
         raise
@@ -102,6 +106,7 @@ def registered_application_create_from(
             "domains": sorted(d.host for d in rows.domains),
             "redirect_uris": spec.redirect_uris,
             "version": application.version,
+            "environment": spec.environment_id,
         },
     )
     return application

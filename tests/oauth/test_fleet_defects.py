@@ -19,6 +19,7 @@ from core import clock
 from core.local_caches import local_cache
 from oauth.bearer import bearer_token_check
 from oauth.tokens import access_token_claims, jwt_encode
+from registered_apps.environments import environment_production
 from software_statements.keys import active_signing_material, clear_key_caches
 from software_statements.models import KeyPurpose
 from tests.helpers import requires_redis
@@ -113,6 +114,6 @@ def bearer_token_check_claims(token: str) -> None:
     """Verify (and cache) a token; these tokens name clients that do not exist, so the revocation check
     refuses them after the signature was verified and cached."""
     try:
-        bearer_token_check(token)
+        bearer_token_check(token, environment_production())
     except Exception as exc:
         assert getattr(exc, "error", "") == "invalid_token"

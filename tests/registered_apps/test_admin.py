@@ -382,14 +382,15 @@ def test_admin_adds_a_domain_to_a_channel_normalised(admin_client, channels):
     assert ChannelDomain.objects.filter(channel=channel, host="live.example.com").exists()
 
 
-def test_admin_refuses_to_remove_a_domain_an_application_uses(admin_client, programmer, channels):
+def test_admin_removes_a_domain_and_the_applications_using_it_lose_it(admin_client, programmer, channels):
     channel = channels[0]
     domain = channel.domains.get()
-    make_application(programmer, domains=[domain.host])
+    application = make_application(programmer, domains=[domain.host])
     data = channel_change_data(channel, **{"domains-0-DELETE": "on"})
     response = admin_client.post(reverse("admin:registered_apps_channel_change", args=[channel.pk]), data)
-    assert response.status_code == 200
-    assert ChannelDomain.objects.filter(pk=domain.pk).exists()
+    assert response.status_code == 302
+    assert not ChannelDomain.objects.filter(pk=domain.pk).exists()
+    assert not application.domains.exists()
 
 
 def test_channel_action_generates_a_new_custom_scheme(admin_client, channels):

@@ -100,12 +100,13 @@ def test_adding_a_catalog_entry_validates_it(tam):
     assert Platform.objects.filter(code__in=["steamdeck", "not a slug"]).count() == 1
 
 
-def test_a_domain_used_by_an_application_cannot_be_removed(programmer, channels, tam):
+def test_a_removed_domain_is_taken_from_the_applications_that_used_it(programmer, channels, tam):
     used = channels[0].domains.get()
-    make_application(programmer, domains=[used.host])
-    with pytest.raises(ValidationError):
-        services.channel_domain_remove(domain=used, actor=tam)
-    assert ChannelDomain.objects.filter(pk=used.pk).exists()
+    application = make_application(programmer, domains=[used.host])
+    services.channel_domain_remove(domain=used, actor=tam)
+    assert not application.domains.exists()
+    event = AuditEvent.objects.get(action="domain.delete", details__host=used.host)
+    assert event.details["applications"] == [str(application.pk)]
     unused = channels[1].domains.get()
     services.channel_domain_remove(domain=unused, actor=tam)
     assert not ChannelDomain.objects.filter(pk=unused.pk).exists()
