@@ -361,6 +361,8 @@ class PendingChange(models.Model):
     kind = models.CharField(max_length=32, choices=ChangeKind.choices)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Staged by promoting this push (from another environment); the push of these changes records it.
+    promoted_from = models.ForeignKey("Push", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -413,6 +415,10 @@ class PushedChange(models.Model):
     entity_label = models.CharField(max_length=255, blank=True)
     properties = models.JSONField(default=list)
     payload = models.JSONField(default=dict)
+    # The channels the change is about (an application's: those it covered when pushed), and whether it
+    # covers all channels, so that a channel's changes log finds it (`selectors.pushed_changes_visible_in`).
+    channels = models.ManyToManyField(Channel, blank=True, related_name="+")
+    all_channels = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["push", "position"]
