@@ -136,8 +136,13 @@ def environments_ensure() -> None:
 
 def environments_forget() -> None:
     """This process reads the table again on next use (after an edit in the admin)."""
+    _forget()
+    transaction.on_commit(_forget)
+
+
+def _forget() -> None:
     local_cache("environments", maxsize=2, ttl=ENVIRONMENTS_TTL).clear()
-    transaction.on_commit(lambda: local_cache("environments", maxsize=2, ttl=ENVIRONMENTS_TTL).clear())
+    local_cache("environment-hosts", maxsize=64, ttl=ENVIRONMENTS_TTL).clear()
 
 
 def environments_all() -> tuple[EnvironmentInfo, ...]:
@@ -172,5 +177,15 @@ def environment_for_host(host: str) -> EnvironmentInfo:
 
 
 def request_environment(request: HttpRequest) -> EnvironmentInfo:
-    """The environment the request's (validated) host serves."""
-    return environment_for_host(request.get_host())
+    """The environment the request's (validated) host serves. Remembered per Host header for
+    ENVIRONMENTS_TTL (a bounded cache: only hosts that passed ALLOWED_HOSTS enter it), so the hot paths
+    pay one dictionary lookup, not Django's host validation and parsing, per request."""
+    raw = request.META.get("HTTP_HOST")
+    if raw is None or settings.USE_X_FORWARDED_HOST:
+        return environment_for_host(request.get_host())
+    hosts = local_cache("environment-hosts", maxsize=64, ttl=ENVIRONMENTS_TTL)
+    found: EnvironmentInfo | None = hosts.get(raw)
+    if found is None:
+        found = environment_for_host(request.get_host())
+        hosts.put(raw, found)
+    return found
