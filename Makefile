@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint audit format serve worker bench clean
+.PHONY: install run test lint audit format serve worker bench cluster-test clean
 
 install: $(STAMP)
 
@@ -66,6 +66,13 @@ worker: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Two web nodes (network namespaces, 2 gunicorn workers each) sharing a PostgreSQL and a Redis of the
+# harness's own, under load while a TAM revokes applications, Redis stops, PostgreSQL restarts and workers
+# die (tests/cluster/; needs root). Prints the table and writes bench/results/cluster.md; `make test` runs
+# a reduced scenario.
+cluster-test: install
+	$(BIN)/python -m tests.cluster
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

@@ -10,17 +10,13 @@
 import json
 import logging
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from glob import glob
 from pathlib import Path
 
 import pytest
@@ -31,16 +27,11 @@ from registered_apps.models import ApplicationStatus
 from software_statements.services import software_statement_issue
 from tests.hot_state import hot_state_clear
 from tests.oauth.api import REGISTER, SESSION, get_token, register
+from tests.processes import GUNICORN, OwnPostgres, free_port, own_postgres_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 # Restarts PostgreSQL and stops Redis clients: nothing else may run meanwhile.
 pytestmark = pytest.mark.serial
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _clear_process_state() -> None:
@@ -51,7 +42,7 @@ def _clear_process_state() -> None:
 @pytest.fixture
 def redis_down(settings):
     """Every Redis client of the API points at a port where nothing listens."""
-    settings.REDIS_URL = f"redis://127.0.0.1:{_free_port()}/0"
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     _clear_process_state()
     yield
     settings.REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -125,7 +116,7 @@ def dead_broker():
         app.amqp._producer_pool = None
 
     previous = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url = f"redis://127.0.0.1:{_free_port()}/0"
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     app.conf.task_always_eager = False
     forget_connections()
     yield
@@ -152,53 +143,19 @@ def test_a_revocation_commits_even_when_the_broker_cannot_take_its_email_task(
 # --- PostgreSQL restarted under a running server -----------------------------------------------------
 
 
-def _postgres_bin() -> Path | None:
-    found = sorted(glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-def _as_postgres(*command: str, **kwargs) -> subprocess.CompletedProcess:
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    return subprocess.run([*prefix, *command], check=True, capture_output=True, text=True, timeout=120, **kwargs)
-
-
 @pytest.fixture
 def own_postgres():
     """A PostgreSQL cluster of our own on a free port, removed afterwards."""
-    bin_dir = _postgres_bin()
-    if bin_dir is None or (os.geteuid() == 0 and not shutil.which("runuser")):
-        pytest.skip("needs PostgreSQL's server binaries (initdb, pg_ctl) to run a throwaway cluster")
-    # Not under pytest's tmp dir: the postgres user must be able to reach it.
-    base = Path(tempfile.mkdtemp(prefix="dcr-own-postgres-"))
-    data = base / "data"
-    socket_dir = base / "socket"
-    socket_dir.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(socket_dir, "postgres")
-    port = _free_port()
-    _as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-    options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start")
+    missing = own_postgres_missing()
+    if missing:
+        pytest.skip(missing)
+    cluster = OwnPostgres()
     try:
-        _as_postgres(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "dcr")
-        yield bin_dir, data, port, options, base
+        cluster.start()
+        cluster.createdb("dcr")
+        yield cluster
     finally:
-        subprocess.run(
-            [
-                *(["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []),
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.stop()
 
 
 def _request(url: str, data: bytes | None = None, content_type: str = "") -> tuple[int, bytes]:
@@ -211,11 +168,10 @@ def _request(url: str, data: bytes | None = None, content_type: str = "") -> tup
 
 
 def test_after_postgresql_restarts_the_next_requests_succeed_without_a_server_restart(own_postgres, tmp_path):
-    bin_dir, data, port, options, base = own_postgres
     env = {
         **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
         "DJANGO_SETTINGS_MODULE": "dcr_project.settings.test",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/dcr",
+        "DATABASE_URL": own_postgres.url("dcr"),
         "CONN_MAX_AGE": "600",  # persistent connections: the ones the restart breaks
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -251,10 +207,10 @@ def test_after_postgresql_restarts_the_next_requests_succeed_without_a_server_re
         text=True,
     )
     statement = created.stdout.strip().splitlines()[-1]
-    web_port = _free_port()
+    web_port = free_port()
     server = subprocess.Popen(
         [
-            str(Path(sys.executable).with_name("gunicorn")),
+            GUNICORN,
             "dcr_project.wsgi:application",
             "--bind",
             f"127.0.0.1:{web_port}",
@@ -303,19 +259,7 @@ def test_after_postgresql_restarts_the_next_requests_succeed_without_a_server_re
                 time.sleep(0.2)
         register_and_get_token()  # the server now holds a persistent database connection
 
-        _as_postgres(
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(base / "log"),
-            "-m",
-            "fast",
-            "-w",
-            "restart",
-        )
+        own_postgres.restart()
 
         register_and_get_token()
         register_and_get_token()

@@ -3,7 +3,6 @@ multiprocess mode, and a Celery worker logging a task with the id of the request
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.request_log import _current_request_id
 from oauth.tasks import denied_tokens_purge
+from tests.processes import free_port
 from tests.test_background_worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -47,7 +41,7 @@ def test_gunicorn_workers_add_up_their_metrics_in_multiprocess_mode(tmp_path):
     metrics_dir = tmp_path / "prometheus"
     metrics_dir.mkdir()
     (metrics_dir / "counter_99999.db").write_bytes(b"stale")  # an earlier run's file: emptied at start
-    port = _free_port()
+    port = free_port()
     dropped = ("REDIS_URL", "DATABASE_URL", "PYTEST_XDIST_WORKER")
     env = {key: value for key, value in os.environ.items() if key not in dropped}
     env |= {

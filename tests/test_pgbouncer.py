@@ -11,7 +11,6 @@ everything back within seconds.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,9 +27,8 @@ from django.test import Client as DjangoClient
 
 from registered_apps.models import UsageDaily
 from software_statements.services import software_statement_issue
-from tests.test_background_failures import _free_port
+from tests.processes import GUNICORN, ROOT, free_port, stop_group, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 _PGBOUNCER = shutil.which("pgbouncer", path=os.environ.get("PATH", "") + os.pathsep + "/usr/sbin")
 _DATABASE_URL = os.environ.get("DATABASE_URL", "")
 
@@ -54,8 +52,8 @@ class Stack:
         self.db = connection.settings_dict["NAME"]
         self.pg_host = connection.settings_dict["HOST"] or "127.0.0.1"
         self.pg_port = int(connection.settings_dict["PORT"] or 5432)
-        self.port = _free_port()
-        self.web_port = _free_port()
+        self.port = free_port()
+        self.web_port = free_port()
         self.url = f"http://127.0.0.1:{self.web_port}"
         self.env = {
             **os.environ,
@@ -87,10 +85,16 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait(lambda: self.admin("SHOW VERSION"), "pgbouncer", self.base / "pgbouncer.log", self.pgbouncer)
+        wait_for(
+            lambda: self.admin("SHOW VERSION"),
+            "pgbouncer",
+            process=self.pgbouncer,
+            log=self.base / "pgbouncer.log",
+            errors=(OSError, subprocess.CalledProcessError),
+        )
         self.web = subprocess.Popen(
             [
-                str(Path(sys.executable).with_name("gunicorn")),
+                GUNICORN,
                 "dcr_project.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.web_port}",
@@ -103,18 +107,13 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait(lambda: requests.get(self.url + "/healthz", timeout=5), "gunicorn", self.base / "web.log", self.web)
-
-    @staticmethod
-    def _wait(probe, name: str, log: Path, process: subprocess.Popen) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                probe()
-                return
-            except (OSError, subprocess.CalledProcessError, requests.RequestException):
-                assert process.poll() is None and time.monotonic() < deadline, f"{name}: {log.read_text()[-3000:]}"
-                time.sleep(0.2)
+        wait_for(
+            lambda: requests.get(self.url + "/healthz", timeout=5),
+            "gunicorn",
+            process=self.web,
+            log=self.base / "web.log",
+            errors=(OSError, requests.RequestException),
+        )
 
     def admin(self, command: str) -> str:
         """One command on pgbouncer's admin console."""
@@ -147,13 +146,7 @@ class Stack:
 
     def stop(self) -> None:
         for process in (getattr(self, "web", None), getattr(self, "pgbouncer", None)):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=30)
+            stop_group(process)
 
     def log_text(self) -> str:
         return (self.base / "web.log").read_text()

@@ -10,7 +10,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ from oauth.services import client_revoke
 from software_statements.services import software_statement_issue
 from tests.hot_state import hot_state_clear
 from tests.oauth.api import register, token_request
+from tests.processes import free_port
 
 _missing = [name for name in ("redis-server", "redis-sentinel") if shutil.which(name) is None]
 pytestmark = [
@@ -40,12 +40,6 @@ pytestmark = [
 
 SERVICE = "dcr-failover"
 STEP = 0.02  # seconds between token requests
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(condition, timeout: float, what: str) -> None:
@@ -82,14 +76,14 @@ def test_tokens_are_issued_across_a_sentinel_failover_and_a_revocation_still_bit
             processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=tmp))
 
         try:
-            primary_port, replica_port = _free_port(), _free_port()
+            primary_port, replica_port = free_port(), free_port()
             common = ("--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp)
             start("redis-server", "--port", str(primary_port), *common, name="primary")
             start(
                 "redis-server", "--port", str(replica_port), *common,
                 "--replicaof", "127.0.0.1", str(primary_port), name="replica",
             )  # fmt: skip
-            sentinel_ports = [_free_port() for _ in range(3)]
+            sentinel_ports = [free_port() for _ in range(3)]
             for port in sentinel_ports:
                 conf = directory / f"sentinel-{port}.conf"
                 conf.write_text(
