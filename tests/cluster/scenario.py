@@ -393,7 +393,7 @@ class Run:
 
     def checks(self) -> dict[str, Any]:
         """What the database and Redis hold at the end, against what the load was told."""
-        from django.db import connections
+        from django.db import connection, connections
         from django.db.models import Count, Sum
 
         from core.hot_store import USAGE_PENDING_KEY
@@ -415,6 +415,12 @@ class Run:
         )
         redis = usage_redis()
         assert redis is not None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_total_relation_size(%s), pg_total_relation_size(%s)",
+                [Client._meta.db_table, AuditEvent._meta.db_table],
+            )
+            client_bytes, audit_bytes = cursor.fetchone()
         return {
             "registrations": len(self.credentials),
             "clients_in_database": len(in_database),
@@ -441,6 +447,9 @@ class Run:
             # The first token of each client, then every 201 the load received.
             "tokens_issued_total": len(self.credentials) + sum(p.tokens_issued for p in self.report.phases),
             "background_flush_failures": self.beat.failures,
+            # For sizing PostgreSQL: a client row with its indexes, an audit event with its indexes.
+            "client_row_bytes": round(client_bytes / max(1, len(in_database))),
+            "audit_event_bytes": round(audit_bytes / max(1, AuditEvent.objects.count())),
         }
 
 
@@ -682,7 +691,8 @@ def table(report: Report) -> str:
             f"{checks['redis_batches_left']} usage batches and {checks['redis_pending_fields_left']} pending counters "
             f"left in Redis; {checks['revoked_applications']} of {checks['revocations_expected']} applications "
             f"revoked with one audit event each, {checks['active_applications']} active. Background flushes that "
-            f"failed during faults: {checks['background_flush_failures']}.",
+            f"failed during faults: {checks['background_flush_failures']}. On disk (table and indexes): "
+            f"{checks['client_row_bytes']:,} bytes per client, {checks['audit_event_bytes']:,} per audit event.",
         ]
     return "\n".join(lines)
 
