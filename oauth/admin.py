@@ -20,6 +20,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 
 from core.admin_actions import RevokeWithReasonMixin
 from core.admin_lists import BoundedListAdmin, RevokedFilter
+from registered_apps.admin.environments import environment_column, environment_filter
 from registered_apps.models import Platform, RegisteredApplication
 
 from .models import Client, DeniedToken
@@ -95,10 +96,19 @@ CLIENT_FIELDS: tuple[str, ...] = (
 
 @admin.register(Client)
 class ClientAdmin(RevokeWithReasonMixin, BoundedListAdmin):
-    list_display = ["client_id", "registered_application", "platform", "created", "last_used_at", "revoked_at"]
+    list_display = [
+        "client_id",
+        "registered_application",
+        environment_column("registered_application__environment"),
+        "platform",
+        "created",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_select_related = ["registered_application"]
     # No date hierarchy: it reads the first and last `created` and the distinct days of the whole table.
-    list_filter = [RevokedFilter, PlatformFilter, "created"]
+    # The environment filter is an equality on the application's environment (a join on the page's query).
+    list_filter = [RevokedFilter, environment_filter("registered_application__environment"), PlatformFilter, "created"]
     # get_search_results says how the box searches; a field here only makes Django show it.
     search_fields = ["client_id"]
     search_help_text = "An exact client id, or part of an application's name or of its programmer's slug."

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from core.admin_actions import RevokeWithReasonMixin, admin_actor
 from core.admin_lists import BoundedListAdmin, RevokedFilter
 from core.request_ip import request_ip
+from registered_apps.admin.environments import environment_column, environment_filter, environment_name
 
 from .keys import signing_key_retire, signing_key_rotate
 from .models import KeyState, SigningKey, SoftwareStatement
@@ -21,6 +22,7 @@ from .services import software_statement_revoke
 
 KEY_FIELDS = (
     "kid",
+    "environment",
     "purpose",
     "algorithm",
     "state",
@@ -47,8 +49,18 @@ STATEMENT_FIELDS = (
 
 @admin.register(SigningKey)
 class SigningKeyAdmin(BoundedListAdmin):
-    list_display = ["kid", "purpose", "algorithm", "state", "created_at", "activated_at", "retiring_at", "retired_at"]
-    list_filter = ["purpose", "state", "algorithm"]
+    list_display = [
+        "kid",
+        environment_column("environment"),
+        "purpose",
+        "algorithm",
+        "state",
+        "created_at",
+        "activated_at",
+        "retiring_at",
+        "retired_at",
+    ]
+    list_filter = [environment_filter("environment"), "purpose", "state", "algorithm"]
     search_fields = ["kid"]
     # An explicit list: `private_key_encrypted` must never reach a page, even encrypted.
     fields = KEY_FIELDS
@@ -61,11 +73,24 @@ class SigningKeyAdmin(BoundedListAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # retirement is how a key ends; its kid stays on record
 
-    @admin.action(description="Rotate the keys of the selected purposes (next becomes active)", permissions=["change"])
+    @admin.action(
+        description="Rotate the keys of the selected keys' environments and purposes (next becomes active)",
+        permissions=["change"],
+    )
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
-        for purpose in sorted(set(queryset.values_list("purpose", flat=True))):
-            key = signing_key_rotate(purpose=purpose, actor=admin_actor(request), ip_address=request_ip(request))
-            self.message_user(request, f"Rotated the {purpose} keys: {key.kid} is now active.", messages.SUCCESS)
+        """Each (environment, purpose) of the selection rotates once, in that environment only."""
+        for environment_id, purpose in sorted(set(queryset.values_list("environment_id", "purpose"))):
+            key = signing_key_rotate(
+                purpose=purpose,
+                environment_id=environment_id,
+                actor=admin_actor(request),
+                ip_address=request_ip(request),
+            )
+            self.message_user(
+                request,
+                f"Rotated the {purpose} keys of {environment_name(environment_id)}: {key.kid} is now active.",
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Retire the selected keys (they stop verifying within a second)", permissions=["change"])
     def retire_keys(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
@@ -82,9 +107,18 @@ class SigningKeyAdmin(BoundedListAdmin):
 
 @admin.register(SoftwareStatement)
 class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
-    list_display = ["jti", "application", "programmer", "kid", "issued_at", "issuer", "revoked_at"]
+    list_display = [
+        "jti",
+        "application",
+        "programmer",
+        environment_column("application__environment"),
+        "kid",
+        "issued_at",
+        "issuer",
+        "revoked_at",
+    ]
     list_select_related = ["application__programmer", "issued_by"]
-    list_filter = [RevokedFilter, "application__programmer", "kid"]
+    list_filter = [RevokedFilter, environment_filter("application__environment"), "application__programmer", "kid"]
     search_fields = ["application__name", "application__programmer__slug"]
     date_hierarchy = "issued_at"
     fields = STATEMENT_FIELDS

@@ -1,4 +1,5 @@
-"""Celery tasks of software_statements: scheduled signing key rotation (`DCR_KEY_ROTATION_DAYS`, 0 = off)."""
+"""Celery tasks of software_statements: scheduled signing key rotation in every environment
+(`DCR_KEY_ROTATION_DAYS`, 0 = off)."""
 
 import logging
 from datetime import datetime, timedelta
@@ -8,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from registered_apps.models import Environment
+
 from .keys import signing_key_rotate
 from .models import KeyPurpose, KeyState, SigningKey
 
@@ -15,8 +18,9 @@ logger = logging.getLogger(__name__)
 
 
 def signing_keys_rotate_when_due(*, rotation_days: int, now: datetime | None = None) -> list[str]:
-    """Rotate each purpose whose active key has been active for `rotation_days` days; returns the
-    purposes rotated. A purpose that never signed (no active key yet) is left alone.
+    """In every environment, rotate each purpose whose active key has been active for `rotation_days`
+    days; returns what was rotated as "<environment slug>:<purpose>". A purpose that never signed in an
+    environment (no active key there yet) is left alone.
 
     The active key's row stays locked while a purpose rotates, so two runs at once rotate it once:
     the second sees a fresh active key that is not due."""
@@ -24,14 +28,19 @@ def signing_keys_rotate_when_due(*, rotation_days: int, now: datetime | None = N
         return []
     cutoff = (now or timezone.now()) - timedelta(days=rotation_days)
     rotated = []
-    for purpose in KeyPurpose.values:
-        with transaction.atomic():
-            active = SigningKey.objects.select_for_update().filter(purpose=purpose, state=KeyState.ACTIVE).first()
-            if active is None or (active.activated_at or active.created_at) > cutoff:
-                continue
-            new_key = signing_key_rotate(purpose=purpose, actor="system")
-        logger.info("scheduled rotation of %s keys: %s is now active", purpose, new_key.kid)
-        rotated.append(purpose)
+    for environment in Environment.objects.order_by("order", "pk"):
+        for purpose in KeyPurpose.values:
+            with transaction.atomic():
+                active = (
+                    SigningKey.objects.select_for_update()
+                    .filter(environment=environment, purpose=purpose, state=KeyState.ACTIVE)
+                    .first()
+                )
+                if active is None or (active.activated_at or active.created_at) > cutoff:
+                    continue
+                new_key = signing_key_rotate(purpose=purpose, environment_id=environment.pk, actor="system")
+            logger.info("scheduled rotation of %s keys in %s: %s is now active", purpose, environment.slug, new_key.kid)
+            rotated.append(f"{environment.slug}:{purpose}")
     return rotated
 
 

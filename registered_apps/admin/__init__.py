@@ -4,10 +4,30 @@ forms only translate a service's ValidationError (core.service_errors)."""
 
 from django.contrib import admin
 
-from . import applications, catalogs, channels, memberships, programmers, records, revocation_requests
+from . import (
+    applications,
+    catalogs,
+    channels,
+    environments,
+    memberships,
+    programmers,
+    pushes,
+    records,
+    revocation_requests,
+)
 
 admin.site.site_header = "DCR registry administration"
 admin.site.site_title = "DCR registry admin"
 admin.site.index_title = "Programmers, applications, statements and clients"
 
-__all__ = ["applications", "catalogs", "channels", "memberships", "programmers", "records", "revocation_requests"]
+__all__ = [
+    "applications",
+    "catalogs",
+    "channels",
+    "environments",
+    "memberships",
+    "programmers",
+    "pushes",
+    "records",
+    "revocation_requests",
+]

@@ -29,6 +29,7 @@ from ..models import (
     RegisteredApplication,
     Scope,
 )
+from .environments import EnvironmentChoiceField, environment_column, environment_filter, environment_name
 
 
 class RegisteredApplicationAddForm(forms.ModelForm):
@@ -38,6 +39,10 @@ class RegisteredApplicationAddForm(forms.ModelForm):
     use, and the admin creates the application from `spec`."""
 
     programmer = forms.ModelChoiceField(queryset=Programmer.objects.all())
+    environment = EnvironmentChoiceField(
+        help_text="Where the application exists: its domains and custom schemes are this environment's, and its "
+        "statements are signed with this environment's keys. TAM changes apply at once (no push).",
+    )
     name = forms.CharField(max_length=200, required=False, widget=widgets.AdminTextInputWidget)
     version = forms.CharField(max_length=32, required=False, initial="1.0.0", widget=widgets.AdminTextInputWidget)
     level = forms.ChoiceField(choices=ApplicationLevel.choices, initial=ApplicationLevel.PROGRAMMER)
@@ -64,10 +69,12 @@ class RegisteredApplicationAddForm(forms.ModelForm):
         widget=widgets.FilteredSelectMultiple("scopes", is_stacked=False),
     )
     domains = forms.ModelMultipleChoiceField(
-        queryset=ChannelDomain.objects.select_related("channel"),
+        queryset=ChannelDomain.objects.select_related("channel").order_by(
+            "environment__order", "host", "channel__slug"
+        ),
         required=False,
         widget=widgets.FilteredSelectMultiple("domains", is_stacked=False),
-        help_text="Required with the web platform; only domains of the application's channels.",
+        help_text="Required with the web platform; only domains of the application's channels in its environment.",
     )
     redirect_uris = forms.CharField(
         required=False,
@@ -81,6 +88,7 @@ class RegisteredApplicationAddForm(forms.ModelForm):
         # names the fields it shows in add_fieldsets.)
         exclude = [  # noqa: DJ006
             "programmer",
+            "environment",
             "level",
             "channel",
             "all_channels",
@@ -97,7 +105,11 @@ class RegisteredApplicationAddForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["domains"].label_from_instance = lambda d: f"{d.host} ({d.channel.slug})"  # type: ignore[attr-defined]
+        self.fields["domains"].label_from_instance = self._domain_label  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _domain_label(domain: ChannelDomain) -> str:
+        return f"{domain.host} ({domain.channel.slug}, {environment_name(domain.environment_id)})"
 
     def clean_redirect_uris(self) -> list[str]:
         text = self.cleaned_data.get("redirect_uris") or ""
@@ -105,18 +117,27 @@ class RegisteredApplicationAddForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("programmer") is None or self.has_error("level"):
+        if data.get("programmer") is None or data.get("environment") is None or self.has_error("level"):
             return data
+        environment = data["environment"]
+        # The domains list offers every environment's; the spec names hosts, which the rules look up in
+        # the application's environment. A row of another environment is said to be one.
+        chosen = list(data.get("domains", ()))
+        elsewhere = [domain for domain in chosen if domain.environment_id != environment.pk]
+        if elsewhere:
+            hosts = ", ".join(sorted({domain.host for domain in elsewhere}))
+            self.add_error("domains", f"Choose domains of {environment.name}: {hosts} belong to another environment.")
         # A field that failed its own validation is missing here; the spec reads it as empty.
         self.spec = services.ApplicationSpec(
             programmer=data["programmer"],
+            environment=environment,
             level=data["level"],
             channel=data.get("channel"),
             all_channels=data.get("all_channels", False),
             channels=list(data.get("channels", ())),
             platforms=[platform.code for platform in data.get("platforms", ())],
             scopes=[scope.code for scope in data.get("scopes", ())],
-            domains=[domain.host for domain in data.get("domains", ())],
+            domains=[domain.host for domain in chosen if domain.environment_id == environment.pk],
             redirect_uris=data.get("redirect_uris", []),
             name=data.get("name", ""),
             version=data.get("version", ""),
@@ -152,6 +173,7 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         "name",
         "version",
         "programmer",
+        environment_column("environment"),
         "level",
         "channel_list",
         "platform_list",
@@ -159,7 +181,15 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         "created_at",
     ]
     list_select_related = ["programmer", "channel"]
-    list_filter = ["status", "level", ChannelCoverageFilter, "programmer", "platforms", "scopes"]
+    list_filter = [
+        environment_filter("environment"),
+        "status",
+        "level",
+        ChannelCoverageFilter,
+        "programmer",
+        "platforms",
+        "scopes",
+    ]
     search_fields = ["name", "programmer__slug", "programmer__name"]
     date_hierarchy = "created_at"
     actions = ["revoke_applications", "restore_applications"]
@@ -170,6 +200,7 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     readonly_fields = [
         "id",
         "programmer",
+        "environment",
         "level",
         "channel_list",
         "platform_list",
@@ -186,7 +217,7 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         "revocation_reason",
     ]
     change_fieldsets = [
-        (None, {"fields": ["id", "programmer", "name", "version", "status"]}),
+        (None, {"fields": ["id", "programmer", "environment", "name", "version", "status"]}),
         (
             "Configuration (fixed at creation: a new version is a new application)",
             {"fields": ["level", "channel_list", "platform_list", "scope_list", "domain_list", "redirect_uri_list"]},
@@ -194,7 +225,7 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         ("History", {"fields": ["created_at", "created_by", "revoked_at", "revoked_by", "revocation_reason"]}),
     ]
     add_fieldsets = [
-        (None, {"fields": ["programmer", "name", "version"]}),
+        (None, {"fields": ["programmer", "environment", "name", "version"]}),
         ("Channels", {"fields": ["level", "all_channels", "channels", "channel"]}),
         ("Configuration", {"fields": ["platforms", "scopes", "domains", "redirect_uris"]}),
     ]

@@ -12,6 +12,7 @@ from ..models import (
     Programmer,
     UsageDaily,
 )
+from .environments import environment_column, environment_filter
 
 
 class ReadOnlyAdmin(BoundedListAdmin):
@@ -27,9 +28,17 @@ class ReadOnlyAdmin(BoundedListAdmin):
 
 @admin.register(UsageDaily)
 class UsageDailyAdmin(ReadOnlyAdmin):
-    list_display = ["day", "application", "programmer", "platform", "registrations", "tokens"]
+    list_display = [
+        "day",
+        "application",
+        "programmer",
+        environment_column("application__environment"),
+        "platform",
+        "registrations",
+        "tokens",
+    ]
     list_select_related = ["application__programmer"]
-    list_filter = ["platform", "application__programmer"]
+    list_filter = [environment_filter("application__environment"), "platform", "application__programmer"]
     search_fields = ["application__name", "application__programmer__slug"]
     date_hierarchy = "day"
 

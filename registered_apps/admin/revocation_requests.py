@@ -13,13 +13,23 @@ from ..models import (
     Programmer,
     RevocationRequest,
 )
+from .environments import environment_column, environment_filter
 
 
 @admin.register(RevocationRequest)
 class RevocationRequestAdmin(BoundedListAdmin):
-    list_display = ["application", "programmer", "state", "reason", "requested_by", "requested_at", "decided_by"]
+    list_display = [
+        "application",
+        "programmer",
+        environment_column("application__environment"),
+        "state",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+    ]
     list_select_related = ["application__programmer", "requested_by", "decided_by"]
-    list_filter = ["state", "application__programmer"]
+    list_filter = ["state", environment_filter("application__environment"), "application__programmer"]
     search_fields = ["application__name", "application__programmer__slug", "reason", "requested_by__username"]
     readonly_fields = [
         "application",

@@ -26,6 +26,14 @@ from .channels import (
     custom_scheme_create,
     custom_scheme_well_formed,
 )
+from .environments import (
+    environment_create,
+    environment_delete,
+    environment_delete_refusal,
+    environment_issuer_clean,
+    environment_rows,
+    environment_update,
+)
 from .memberships import membership_check, membership_remove, membership_set
 from .programmers import programmer_create, programmer_rename
 from .revocation_requests import revocation_request_approve, revocation_request_create, revocation_request_dismiss
@@ -54,6 +62,12 @@ __all__ = [
     "custom_scheme_create",
     "custom_scheme_well_formed",
     "dashboard_user_set",
+    "environment_create",
+    "environment_delete",
+    "environment_delete_refusal",
+    "environment_issuer_clean",
+    "environment_rows",
+    "environment_update",
     "membership_check",
     "membership_remove",
     "membership_set",

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registered_apps import services
+from registered_apps.environments import environment_production
 from registered_apps.models import (
     ApplicationStatus,
     AuditEvent,
@@ -147,6 +148,7 @@ def test_revocation_requests_list_shows_pending_requests(admin_client, rw_user, 
 def add_form_data(programmer, **overrides):
     data = {
         "programmer": str(programmer.pk),
+        "environment": str(environment_production().id),
         "level": "programmer",
         "all_channels": "on",
         "name": "Admin made",
@@ -376,6 +378,7 @@ def test_admin_adds_a_domain_to_a_channel_normalised(admin_client, channels):
     data = channel_change_data(channel)
     data["domains-TOTAL_FORMS"] = str(int(data["domains-TOTAL_FORMS"]) + 1)
     data["domains-1-host"] = "Live.Example.COM"
+    data["domains-1-environment"] = str(environment_production().id)
     data["domains-1-channel"] = str(channel.pk)
     response = admin_client.post(reverse("admin:registered_apps_channel_change", args=[channel.pk]), data)
     assert response.status_code == 302, response.content.decode()[:3000]

@@ -1,4 +1,5 @@
-"""What the registry's commands share: one-line errors, and service errors turned into them."""
+"""What the registry's commands share: one-line errors, service errors turned into them, and the
+`--environment SLUG` option (production when omitted)."""
 
 import sys
 from typing import Any, NoReturn
@@ -7,6 +8,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.service_errors import validation_error_line
+
+from ...environments import environment_production
+from ...models import Environment
 
 
 class RegistryCommand(BaseCommand):
@@ -26,3 +30,23 @@ class RegistryCommand(BaseCommand):
 
     def fail(self, error: ValidationError | str) -> NoReturn:
         raise CommandError(validation_error_line(error) if isinstance(error, ValidationError) else error)
+
+    def add_environment_argument(self, parser: Any, *, help_text: str = "") -> None:
+        """`--environment SLUG` on `parser` (or on one of its argument groups)."""
+        parser.add_argument(
+            "--environment",
+            metavar="SLUG",
+            help=help_text or "the environment to work in, e.g. release-staging (default: the production environment)",
+        )
+
+    def environment_from(self, slug: str | None) -> Environment:
+        """The environment `--environment` names, production when it is omitted; an unknown slug is a
+        one-line error that lists the valid ones."""
+        if slug is None:
+            # Through the environments module: it puts the defaults back in a database emptied by hand.
+            return Environment.objects.get(pk=environment_production().id)
+        found = Environment.objects.filter(slug=slug.strip()).first()
+        if found is None:
+            valid = ", ".join(Environment.objects.order_by("order", "pk").values_list("slug", flat=True))
+            self.fail(f"--environment: no environment “{slug}”; valid: {valid}.")
+        return found

@@ -1,4 +1,9 @@
-"""create_programmer SLUG --name NAME [--channel SLUG[:NAME] ...] [--domain CHANNEL_SLUG:HOST ...]"""
+"""create_programmer SLUG --name NAME [--channel SLUG[:NAME] ...] [--domain CHANNEL_SLUG:HOST ...]
+[--environment SLUG]
+
+Channels exist in every environment; their domains and each one's generated custom scheme go to the
+environment given (production by default). Another environment's are added in the admin or the dashboard.
+"""
 
 from typing import Any
 
@@ -33,6 +38,10 @@ class Command(RegistryCommand):
             metavar="CHANNEL_SLUG:HOST",
             help="a domain of one of the channels; repeat for more",
         )
+        self.add_environment_argument(
+            parser,
+            help_text="the environment of the domains and custom schemes, e.g. release-staging (default: production)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug, name = options["slug"], options["name"]
@@ -41,6 +50,7 @@ class Command(RegistryCommand):
         if len(set(slugs)) != len(slugs):
             self.fail("--channel: a channel slug is given twice.")
         domain_specs = [self._domain_spec(value, slugs) for value in options["domain"]]
+        environment = self.environment_from(options["environment"])
         if Programmer.objects.filter(slug=slug).exists():
             self.fail(f"Programmer “{slug}” already exists.")
         taken = sorted(Channel.objects.filter(slug__in=slugs).values_list("slug", flat=True))
@@ -51,18 +61,24 @@ class Command(RegistryCommand):
                 programmer = services.programmer_create(slug=slug, name=name, actor=ACTOR)
                 channels = {
                     channel_slug: services.channel_create(
-                        programmer=programmer, slug=channel_slug, name=channel_name, actor=ACTOR
+                        programmer=programmer,
+                        slug=channel_slug,
+                        name=channel_name,
+                        actor=ACTOR,
+                        environment=environment,
                     )
                     for channel_slug, channel_name in channel_specs
                 }
                 for channel_slug, host in domain_specs:
-                    services.channel_domain_add(channel=channels[channel_slug], host=host, actor=ACTOR)
+                    services.channel_domain_add(
+                        channel=channels[channel_slug], host=host, actor=ACTOR, environment=environment
+                    )
         except ValidationError as exc:
             self.fail(exc)
-        self.stdout.write(f"Created programmer {programmer.slug} ({programmer.name})")
+        self.stdout.write(f"Created programmer {programmer.slug} ({programmer.name}) in {environment.name}")
         for channel in channels.values():
-            schemes = ", ".join(s.scheme for s in channel.custom_schemes.all())
-            hosts = ", ".join(d.host for d in channel.domains.all()) or "none"
+            schemes = ", ".join(s.scheme for s in channel.custom_schemes.filter(environment=environment))
+            hosts = ", ".join(d.host for d in channel.domains.filter(environment=environment)) or "none"
             self.stdout.write(f"  channel {channel.slug}: custom scheme {schemes}; domains: {hosts}")
 
     def _channel_spec(self, value: str) -> tuple[str, str]:

@@ -1,5 +1,9 @@
 """seed_demo: idempotent demo data for `make run` - a programmer, channels, users of each kind, the TAM's
-second factor and an active registered application; prints the logins."""
+second factor and an active registered application; prints the logins.
+
+The channels get their domain (the same host name everywhere) and a custom scheme (generated in each)
+in every environment, so that a new user can create an application in any of them out of the box; the
+demo application is production's."""
 
 import importlib
 from typing import Any
@@ -10,7 +14,17 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from registered_apps import services
-from registered_apps.models import Access, Channel, Membership, Platform, Programmer, RegisteredApplication, Scope
+from registered_apps.environments import environments_ensure
+from registered_apps.models import (
+    Access,
+    Channel,
+    Environment,
+    Membership,
+    Platform,
+    Programmer,
+    RegisteredApplication,
+    Scope,
+)
 from registered_apps.staff_two_factor import staff_recovery_codes_issue, staff_totp_device_create
 
 from ._base import RegistryCommand
@@ -39,6 +53,7 @@ class Command(RegistryCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
+            environments_ensure()
             self._catalogs()
             programmer = self._programmer()
             channels = self._channels(programmer)
@@ -74,14 +89,19 @@ class Command(RegistryCommand):
         return existing or services.programmer_create(slug=slug, name=name, actor=ACTOR)
 
     def _channels(self, programmer: Programmer) -> dict[str, Channel]:
+        environments = list(Environment.objects.order_by("order", "pk"))
+        production = next(environment for environment in environments if environment.is_production)
         channels = {}
         for slug, name, host in CHANNELS:
             channel = Channel.objects.filter(slug=slug).first()
             if channel is None:
-                channel = services.channel_create(programmer=programmer, slug=slug, name=name, actor=ACTOR)
-            elif not channel.custom_schemes.exists():
-                services.custom_scheme_create(channel=channel, actor=ACTOR)
-            services.channel_domain_add(channel=channel, host=host, actor=ACTOR)
+                channel = services.channel_create(
+                    programmer=programmer, slug=slug, name=name, actor=ACTOR, environment=production
+                )
+            for environment in environments:
+                if not channel.custom_schemes.filter(environment=environment).exists():
+                    services.custom_scheme_create(channel=channel, actor=ACTOR, environment=environment)
+                services.channel_domain_add(channel=channel, host=host, actor=ACTOR, environment=environment)
             channels[slug] = channel
         return channels
 
@@ -118,13 +138,14 @@ class Command(RegistryCommand):
         return device.config_url, codes
 
     def _application(self, programmer: Programmer, channels: dict[str, Channel]) -> RegisteredApplication:
+        production = Environment.objects.get(is_production=True)
         existing = RegisteredApplication.objects.filter(
-            programmer=programmer, name=APPLICATION_NAME, version=APPLICATION_VERSION
+            programmer=programmer, environment=production, name=APPLICATION_NAME, version=APPLICATION_VERSION
         ).first()
         if existing:
             return existing
         news = channels["demo-news"]
-        scheme = news.custom_schemes.first()
+        scheme = news.custom_schemes.filter(environment=production).first()
         assert scheme is not None
         host = CHANNELS[0][2]
         return services.registered_application_create(
@@ -138,4 +159,5 @@ class Command(RegistryCommand):
             actor=ACTOR,
             name=APPLICATION_NAME,
             version=APPLICATION_VERSION,
+            environment=production,
         )

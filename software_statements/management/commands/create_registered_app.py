@@ -1,8 +1,11 @@
 """create_registered_app --programmer SLUG (--all-channels | --channel SLUG ... | --channel-level SLUG)
 --name NAME [--version V] --platform P ... --scope S ... [--domain D ...] [--redirect-uri U ...] [--statement]
+[--environment SLUG]
 
-Prints the application id; with --statement, a new statement on the last line. The application and
-its statement are created in one transaction: a failure leaves nothing behind.
+Prints the application id; with --statement, a new statement on the last line (signed with the
+environment's key, for its issuer). The application and its statement are created in one transaction:
+a failure leaves nothing behind. The domains and custom schemes are those of the environment
+(production by default).
 """
 
 from typing import Any
@@ -43,11 +46,15 @@ class Command(RegistryCommand):
         parser.add_argument("--domain", action="append", default=[], metavar="D")
         parser.add_argument("--redirect-uri", action="append", default=[], metavar="U")
         parser.add_argument("--statement", action="store_true", help="also issue a statement (printed last)")
+        self.add_environment_argument(
+            parser, help_text="where the application exists, e.g. release-staging (default: production)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         programmer = Programmer.objects.filter(slug=options["programmer"]).first()
         if programmer is None:
             self.fail(f"--programmer: no programmer “{options['programmer']}”.")
+        environment = self.environment_from(options["environment"])
         level = ApplicationLevel.PROGRAMMER
         channel = None
         channels: list[Channel] = []
@@ -71,6 +78,7 @@ class Command(RegistryCommand):
                     redirect_uris=options["redirect_uri"],
                     name=options["name"],
                     version=options["app_version"],
+                    environment=environment,
                     actor=ACTOR,
                 )
                 if options["statement"]:
