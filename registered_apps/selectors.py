@@ -12,6 +12,7 @@ The membership rules:
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
@@ -21,8 +22,12 @@ from .models import (
     AuditEvent,
     Channel,
     Membership,
+    PendingChange,
     Platform,
     Programmer,
+    Push,
+    PushedChange,
+    PushStatus,
     RegisteredApplication,
     Scope,
 )
@@ -151,6 +156,25 @@ def can_create(
     return not ids or reach.covers_channels(ids)
 
 
+def can_change(
+    reach: Reach | None,
+    *,
+    channel_ids: Iterable[int] = (),
+    all_channels: bool = False,
+    programmer_wide: bool = False,
+) -> bool:
+    """May a member with this reach stage (and push) a change of the programmer's configuration: a
+    read-write member, programmer-wide, or whose channels hold every channel the change touches. Adding
+    a channel (`programmer_wide`) and all-channels applications need a programmer-wide member."""
+    if reach is None or not reach.read_write:
+        return False
+    if reach.programmer_wide:
+        return True
+    if all_channels or programmer_wide:
+        return False
+    return reach.covers_channels(channel_ids)
+
+
 def active_platforms() -> QuerySet[Platform]:
     return Platform.objects.filter(active=True)
 
@@ -230,3 +254,133 @@ def audit_events_visible_in(
         | Q(object_type="registeredapplication", object_id__in=application_ids)
         | Q(details__application__in=application_ids)
     )
+
+
+# --- Pending changes and the changes log (issue 12) ----------------------------------------------
+
+
+def pending_changes_of(user: UserLike, environment_id: int) -> QuerySet[PendingChange]:
+    """A user's own pending changes in an environment, in the order they apply."""
+    if not _authenticated(user):
+        return PendingChange.objects.none()
+    return PendingChange.objects.filter(user_id=_uid(user), environment_id=environment_id).order_by("created_at", "id")
+
+
+def pushed_changes_visible_in(
+    user: UserLike, programmer: Programmer, channel: Channel | None = None, *, known_reach: Reach | None = None
+) -> QuerySet[PushedChange]:
+    """The pushed changes a programmer's changes log shows, or one of its channels' log.
+
+    Programmer-wide members see every change of the programmer. A channel page, or a member narrowed to
+    channels, sees the changes about those channels (the channel, its settings, domains and schemes) and
+    about the applications covering one of them (all-channels applications cover every channel).
+    `known_reach`: the user's reach into the programmer when the caller has read it already."""
+    reach = known_reach or reach_of(user, programmer)
+    if reach is None or (channel is not None and channel.programmer_id != programmer.pk):
+        return PushedChange.objects.none()
+    changes = PushedChange.objects.filter(programmer=programmer)
+    if channel is None and reach.programmer_wide:
+        return changes
+    if channel is not None:
+        channel_ids = {channel.pk} if reach.programmer_wide or channel.pk in reach.channel_ids else set()
+    else:
+        channel_ids = set(reach.channel_ids)
+    touching = PushedChange.channels.through.objects.filter(channel_id__in=channel_ids).values("pushedchange_id")
+    return changes.filter(Q(id__in=touching) | Q(all_channels=True))
+
+
+def can_push(user: UserLike, programmer_ids: Iterable[int]) -> bool:
+    """May the user push pending changes of these programmers: a read-write member of each (with none
+    given: of any). Each change checks the member's channels again when it applies."""
+    if not _authenticated(user):
+        return False
+    if _is_superuser(user):
+        return True
+    ids = set(programmer_ids)
+    writable = Membership.objects.filter(user_id=_uid(user), access=Access.READ_WRITE)
+    if not ids:
+        return writable.exists()
+    return writable.filter(programmer_id__in=ids).count() == len(ids)
+
+
+def push_visible_to(user: UserLike, push: Push) -> bool:
+    """Does at least one change of the push show in a changes log the user can read?"""
+    programmer_ids = set(push.changes.values_list("programmer_id", flat=True))
+    for programmer in programmers_visible_to(user).filter(id__in=programmer_ids):
+        if pushed_changes_visible_in(user, programmer).filter(push=push).exists():
+            return True
+    return False
+
+
+def pushes_visible_in(
+    user: UserLike,
+    programmer: Programmer,
+    channel: Channel | None = None,
+    *,
+    environment_id: int | None = None,
+    known_reach: Reach | None = None,
+) -> QuerySet[Push]:
+    """The pushes with at least one change visible in this changes log, newest first."""
+    visible = pushed_changes_visible_in(user, programmer, channel, known_reach=known_reach)
+    pushes = Push.objects.filter(id__in=visible.values("push_id"))
+    if environment_id is not None:
+        pushes = pushes.filter(environment_id=environment_id)
+    return pushes.order_by("-pushed_at", "-id")
+
+
+@dataclass(frozen=True)
+class ComparedProperty:
+    """One line of a comparison: the net change of one property of one entity."""
+
+    entity_type: str
+    entity_id: str
+    entity_label: str
+    property: str
+    old: Any
+    new: Any
+
+
+def pushes_compare(
+    user: UserLike,
+    programmer: Programmer,
+    channel: Channel | None,
+    first: Push,
+    second: Push,
+    *,
+    known_reach: Reach | None = None,
+) -> list[ComparedProperty]:
+    """What changed from just after the older push to just after the newer one (both of one environment):
+    every successful push after the older, up to and including the newer, folded per entity and
+    property (old: the first old value, new: the last new value); properties that came back to their
+    value are left out. Only the changes visible in this log count. Two queries whatever the range."""
+    older, newer = sorted((first, second), key=lambda push: (push.pushed_at, push.pk))
+    after_older = Q(pushed_at__gt=older.pushed_at) | Q(pushed_at=older.pushed_at, id__gt=older.pk)
+    up_to_newer = Q(pushed_at__lt=newer.pushed_at) | Q(pushed_at=newer.pushed_at, id__lte=newer.pk)
+    in_range = Push.objects.filter(
+        after_older, up_to_newer, environment_id=newer.environment_id, status=PushStatus.SUCCESSFUL
+    )
+    changes = (
+        pushed_changes_visible_in(user, programmer, channel, known_reach=known_reach)
+        .filter(push__in=in_range)
+        .order_by("push__pushed_at", "push_id", "position")
+        .only("entity_type", "entity_id", "entity_label", "properties")
+    )
+    folded: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for change in changes:
+        for item in change.properties:
+            key = (change.entity_type, change.entity_id, str(item.get("property", "")))
+            entry = folded.setdefault(key, {"old": item.get("old"), "label": change.entity_label})
+            entry["new"] = item.get("new")
+            entry["label"] = change.entity_label or entry["label"]
+    return [
+        ComparedProperty(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            entity_label=entry["label"],
+            property=name,
+            old=entry["old"],
+            new=entry["new"],
+        )
+        for (entity_type, entity_id, name), entry in folded.items()
+        if entry["old"] != entry["new"]
+    ]

@@ -30,3 +30,19 @@ def assert_json_error(response, status: int, error: str) -> dict[str, Any]:
 
 
 requires_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI provides it)")
+
+
+def push_all(user, environment=None, description: str = "Pushed by the tests"):
+    """Push a user's pending changes in an environment (default: production), as the review page does;
+    fails the test when the push fails."""
+    from registered_apps.environments import environment_production
+    from registered_apps.models import Environment, PushStatus
+    from registered_apps.services.changes import pending_changes_push
+
+    if environment is None:
+        environment = Environment.objects.get(pk=environment_production().id)
+    elif isinstance(environment, str):
+        environment = Environment.objects.get(slug=environment)
+    push = pending_changes_push(user=user, environment=environment, description=description)
+    assert push.status == PushStatus.SUCCESSFUL, push.failure
+    return push

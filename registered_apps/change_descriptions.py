@@ -1,0 +1,217 @@
+"""What a pending change says on the review page, in the changes log and in a failed push's message: the
+entity it is about, a one-line summary, and each property's old and new value (None reads "—").
+
+Everything here is a function of a change's kind and payload, except the old values, which
+`changes_describe` reads for a whole list at once (a constant number of queries for one change or a
+hundred). A push records the old values it read in its own transaction instead (services.changes)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Prefetch
+
+from .models import ChangeKind, Channel, ChannelDomain, ChannelSettings, PendingChange, RegisteredApplication
+
+ENTITY_APPLICATION = "Registered application"
+ENTITY_CHANNEL = "Channel"
+ENTITY_DOMAIN = "Domain"
+ENTITY_CUSTOM_SCHEME = "Custom scheme"
+
+# How many applications a domain deletion names (it says how many more there are).
+DOMAIN_USERS_SHOWN = 5
+
+Property = dict[str, Any]
+
+
+def change_property(name: str, old: Any, new: Any) -> Property:
+    """One line of a change: an empty value is stored as None (shown "—")."""
+    return {"property": name, "old": old if old not in ("", [], None) else None, "new": new if new else None}
+
+
+def _lines(values: Sequence[str]) -> str | None:
+    return "\n".join(str(value) for value in values) or None
+
+
+def _kept(properties: list[Property]) -> list[Property]:
+    return [item for item in properties if item["old"] is not None or item["new"] is not None]
+
+
+def application_properties(payload: dict[str, Any]) -> list[Property]:
+    """A new application: every part of its configuration (nothing before)."""
+    if payload.get("all_channels"):
+        channels: str | None = "All channels"
+    elif payload.get("channel"):
+        channels = str(payload["channel"])
+    else:
+        channels = _lines(payload.get("channels") or [])
+    return _kept(
+        [
+            change_property("Name", None, payload.get("name")),
+            change_property("Version", None, payload.get("version")),
+            change_property("Level", None, "Channel" if payload.get("level") == "channel" else "Programmer"),
+            change_property("Channels", None, channels),
+            change_property("Platforms", None, _lines(payload.get("platforms") or [])),
+            change_property("Scopes", None, _lines(payload.get("scopes") or [])),
+            change_property("Domains", None, _lines(payload.get("domains") or [])),
+            change_property("Redirect URIs", None, _lines(payload.get("redirect_uris") or [])),
+        ]
+    )
+
+
+def channel_create_properties(payload: dict[str, Any]) -> list[Property]:
+    return [
+        change_property("Requestor id", None, payload.get("slug")),
+        change_property("Display name", None, payload.get("name")),
+        change_property("Custom scheme", None, payload.get("scheme")),
+    ]
+
+
+def channel_settings_properties(
+    payload: dict[str, Any], display_name: str, default_redirect_url: str
+) -> list[Property]:
+    """Old: the settings now (`display_name`, `default_redirect_url`); new: the payload's."""
+    return [
+        change_property("Display name", display_name, payload.get("display_name")),
+        change_property("Default redirect URL", default_redirect_url, payload.get("default_redirect_url")),
+    ]
+
+
+def domain_add_properties(payload: dict[str, Any]) -> list[Property]:
+    return [change_property("Host", None, payload.get("host"))]
+
+
+def domain_delete_properties(payload: dict[str, Any], users: Sequence[str], more: int = 0) -> list[Property]:
+    """The host goes; so does the domain of the applications that used it (named, then "and N more")."""
+    named = list(users) + ([f"and {more} more"] if more > 0 else [])
+    return _kept(
+        [
+            change_property("Host", payload.get("host"), None),
+            change_property("Used by applications", _lines(named), None),
+        ]
+    )
+
+
+def custom_scheme_properties(payload: dict[str, Any]) -> list[Property]:
+    return [change_property("Custom scheme", None, payload.get("scheme"))]
+
+
+def change_entity(kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """(entity type, label) of what a change is about."""
+    channel = payload.get("channel") or ""
+    if kind == ChangeKind.APPLICATION_CREATE:
+        return ENTITY_APPLICATION, f"{payload.get('name', '')} {payload.get('version', '')}".strip()
+    if kind == ChangeKind.CHANNEL_CREATE:
+        return ENTITY_CHANNEL, f"{payload.get('name') or payload.get('slug', '')}"
+    if kind == ChangeKind.CHANNEL_SETTINGS:
+        return ENTITY_CHANNEL, f"{payload.get('display_name') or channel}"
+    if kind in (ChangeKind.DOMAIN_ADD, ChangeKind.DOMAIN_DELETE):
+        return ENTITY_DOMAIN, f"{payload.get('host', '')} ({channel})"
+    if kind == ChangeKind.CUSTOM_SCHEME_GENERATE:
+        return ENTITY_CUSTOM_SCHEME, f"{payload.get('scheme', '')} ({channel})"
+    return kind, ""
+
+
+def change_summary(kind: str, payload: dict[str, Any]) -> str:
+    """One line naming the change, as a failed push's message quotes it."""
+    channel = payload.get("channel") or ""
+    if kind == ChangeKind.APPLICATION_CREATE:
+        return f"Create registered application {payload.get('name', '')} {payload.get('version', '')}"
+    if kind == ChangeKind.CHANNEL_CREATE:
+        return f"Add channel {payload.get('slug', '')}"
+    if kind == ChangeKind.CHANNEL_SETTINGS:
+        return f"Change the settings of channel {channel}"
+    if kind == ChangeKind.DOMAIN_ADD:
+        return f"Add domain {payload.get('host', '')} to channel {channel}"
+    if kind == ChangeKind.DOMAIN_DELETE:
+        return f"Delete domain {payload.get('host', '')} of channel {channel}"
+    if kind == ChangeKind.CUSTOM_SCHEME_GENERATE:
+        return f"Generate custom scheme {payload.get('scheme', '')} for channel {channel}"
+    return kind
+
+
+@dataclass(frozen=True)
+class DescribedChange:
+    """A pending change as the review page shows it (old values as they are now)."""
+
+    change: PendingChange
+    summary: str
+    entity_type: str
+    entity_label: str
+    entity_id: str
+    properties: list[Property]
+
+
+def changes_describe(changes: Sequence[PendingChange], environment_id: int) -> list[DescribedChange]:
+    """Describe changes of one environment, reading the old values they need in a constant number of
+    queries: the channels' settings there (2 queries when any change is about settings) and the domains
+    that deletions take away with the applications using them (2 queries when any change deletes one)."""
+    settings_slugs = {c.payload.get("channel") for c in changes if c.kind == ChangeKind.CHANNEL_SETTINGS}
+    current_settings: dict[str, tuple[str, str]] = {}
+    if settings_slugs:
+        here = ChannelSettings.objects.filter(environment_id=environment_id)
+        for channel in Channel.objects.filter(slug__in=settings_slugs).prefetch_related(
+            Prefetch("settings", queryset=here, to_attr="settings_here")
+        ):
+            found = channel.settings_here[0] if channel.settings_here else None  # type: ignore[attr-defined]
+            current_settings[channel.slug] = (
+                (found.display_name, found.default_redirect_url) if found else (channel.name, "")
+            )
+    deleted = [(c.payload.get("channel"), c.payload.get("host")) for c in changes if c.kind == ChangeKind.DOMAIN_DELETE]
+    domain_users: dict[tuple[str, str], tuple[list[str], int]] = {}
+    if deleted:
+        first_users = RegisteredApplication.objects.order_by("name", "version").only("id", "name", "version")
+        domains = (
+            ChannelDomain.objects.filter(
+                environment_id=environment_id,
+                channel__slug__in={slug for slug, _ in deleted},
+                host__in={host for _, host in deleted},
+            )
+            .select_related("channel")
+            .annotate(user_count=Count("applications"))
+            .prefetch_related(
+                Prefetch("applications", queryset=first_users[:DOMAIN_USERS_SHOWN], to_attr="first_users")
+            )
+        )
+        for domain in domains:
+            names = [str(app) for app in domain.first_users]  # type: ignore[attr-defined]
+            domain_users[(domain.channel.slug, domain.host)] = (names, domain.user_count - len(names))  # type: ignore[attr-defined]
+    described = []
+    for change in changes:
+        payload = change.payload
+        if change.kind == ChangeKind.APPLICATION_CREATE:
+            properties = application_properties(payload)
+        elif change.kind == ChangeKind.CHANNEL_CREATE:
+            properties = channel_create_properties(payload)
+        elif change.kind == ChangeKind.CHANNEL_SETTINGS:
+            display_name, url = current_settings.get(payload.get("channel", ""), ("", ""))
+            properties = channel_settings_properties(payload, display_name, url)
+        elif change.kind == ChangeKind.DOMAIN_ADD:
+            properties = domain_add_properties(payload)
+        elif change.kind == ChangeKind.DOMAIN_DELETE:
+            names, more = domain_users.get((payload.get("channel", ""), payload.get("host", "")), ([], 0))
+            properties = domain_delete_properties(payload, names, more)
+        else:
+            properties = custom_scheme_properties(payload)
+        entity_type, entity_label = change_entity(change.kind, payload)
+        described.append(
+            DescribedChange(
+                change=change,
+                summary=change_summary(change.kind, payload),
+                entity_type=entity_type,
+                entity_label=entity_label,
+                entity_id=_entity_id(change.kind, payload),
+                properties=properties,
+            )
+        )
+    return described
+
+
+def _entity_id(kind: str, payload: dict[str, Any]) -> str:
+    """The id a change's entity is known by before it exists: a channel's slug; nothing for the others
+    (an application, a domain and a scheme get their id when pushed)."""
+    if kind == ChangeKind.CHANNEL_CREATE:
+        return str(payload.get("slug", ""))
+    if kind == ChangeKind.CHANNEL_SETTINGS:
+        return str(payload.get("channel", ""))
+    return ""
