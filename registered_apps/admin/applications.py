@@ -79,7 +79,8 @@ class RegisteredApplicationAddForm(forms.ModelForm):
     redirect_uris = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="One per line: <custom scheme of a channel>://... or https://<one of its domains>/...",
+        # The admin renders help texts as HTML.
+        help_text="One per line: &lt;custom scheme of a channel&gt;://... or https://&lt;one of its domains&gt;/...",
     )
 
     class Meta:
@@ -109,7 +110,8 @@ class RegisteredApplicationAddForm(forms.ModelForm):
 
     @staticmethod
     def _domain_label(domain: ChannelDomain) -> str:
-        return f"{domain.host} ({domain.channel.slug}, {environment_name(domain.environment_id)})"
+        # The environment first: the list is narrow, and its filter box then finds an environment's domains.
+        return f"{environment_name(domain.environment_id)}: {domain.host} ({domain.channel.slug})"
 
     def clean_redirect_uris(self) -> list[str]:
         text = self.cleaned_data.get("redirect_uris") or ""

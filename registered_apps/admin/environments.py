@@ -106,6 +106,14 @@ class EnvironmentForm(forms.ModelForm):
     class Meta:
         model = Environment
         fields = ["slug", "name", "issuer", "order"]
+        # The model's text, with <slug> escaped (the admin renders help texts as HTML) and the consequence
+        # of a change said.
+        help_texts = {
+            "issuer": "The <code>iss</code> of this environment's statements and access tokens. Blank: DCR_ISSUER for "
+            "production, else the scheme of DCR_ISSUER with this environment's host (DCR_ENVIRONMENT_HOSTS, or "
+            "&lt;slug&gt;.localhost). Statements and tokens issued before a change carry the old issuer and are "
+            "refused after it."
+        }
 
     def clean_issuer(self) -> str:
         try:

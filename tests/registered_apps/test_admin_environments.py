@@ -274,6 +274,9 @@ def test_application_list_shows_and_filters_by_environment(admin_client, program
     assert {a.name for a in listed(admin_client, APPLICATIONS, environment=environment_production().id)} == {
         "Everywhere prod"
     }
+    # "Show counts" counts each environment's rows.
+    with_counts = admin_client.get(reverse(APPLICATIONS), {"_facets": "True"}).content.decode()
+    assert "Release Staging (1)" in with_counts and "Release Production (1)" in with_counts
     # A malformed value goes back to the list with ?e=1, as Django answers other bad lookups.
     assert admin_client.get(reverse(APPLICATIONS), {"environment": "x"}).status_code == 302
 
