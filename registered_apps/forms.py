@@ -145,6 +145,65 @@ class RevocationRequestForm(forms.Form):
     )
 
 
+class ChannelCreateForm(forms.Form):
+    """A new channel of the programmer (staged as a pending change)."""
+
+    slug = forms.CharField(
+        label="Requestor id",
+        max_length=64,
+        required=False,
+        help_text="Lowercase letters, digits and hyphens. It is unique across the registry and never changes.",
+    )
+    name = forms.CharField(label="Display name", max_length=200, required=False)
+
+
+class ChannelSettingsForm(forms.Form):
+    """A channel's general settings in the dashboard's environment."""
+
+    display_name = forms.CharField(label="Display name", max_length=200, required=False)
+    default_redirect_url = forms.CharField(
+        label="Default redirect URL",
+        max_length=500,
+        required=False,
+        help_text="Optional: https on one of the channel’s domains here, or one of its custom schemes.",
+    )
+
+
+class DomainAddForm(forms.Form):
+    host = forms.CharField(
+        label="Domain",
+        max_length=253,
+        required=False,
+        help_text="A host name such as watch.example-tv.com; https redirect URIs may use it.",
+    )
+
+
+class DomainDeleteForm(forms.Form):
+    host = forms.CharField(max_length=253)
+
+
+class PushForm(forms.Form):
+    """Push the pending changes: the description is required (the browser asks too; the service decides)."""
+
+    description = forms.CharField(
+        label="Configuration description",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "required": True}),
+        help_text="What this configuration is for; the changes log shows it with the push.",
+    )
+    reviewed = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_reviewed(self) -> list[int] | None:
+        text = self.cleaned_data.get("reviewed") or ""
+        if not text:
+            return None
+        try:
+            return [int(part) for part in text.split(",") if part]
+        except ValueError:
+            raise ValidationError("The list of reviewed changes is malformed; reload the page.") from None
+
+
 class QueuedPasswordResetForm(PasswordResetForm):
     """Django's password reset form whose email is sent by a task once the request is done."""
 

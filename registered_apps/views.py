@@ -1,5 +1,7 @@
 """The programmers' dashboard: thin views; who sees and manages what comes from `selectors`, every
-change goes through `services`."""
+change goes through `services`. Everything shown is of the environment picked in the menu at the top
+(`dashboard_environment`); every edit is staged as a pending change there (`services.changes`), to be
+reviewed and pushed (`change_views`)."""
 
 import contextlib
 import uuid
@@ -25,18 +27,35 @@ from core.request_ip import request_ip
 from core.service_errors import form_add_service_error
 
 from . import selectors, services
-from .forms import COVERAGE_ALL, COVERAGE_SUBSET, ApplicationFilterForm, ApplicationForm, RevocationRequestForm
+from .change_descriptions import change_summary
+from .dashboard_environment import dashboard_environment
+from .environments import EnvironmentInfo, environment_by_id
+from .forms import (
+    COVERAGE_ALL,
+    COVERAGE_SUBSET,
+    ApplicationFilterForm,
+    ApplicationForm,
+    ChannelCreateForm,
+    ChannelSettingsForm,
+    DomainAddForm,
+    DomainDeleteForm,
+    RevocationRequestForm,
+)
 from .models import (
     ApplicationLevel,
     ApplicationStatus,
+    ChangeKind,
     Channel,
     ChannelDomain,
+    ChannelSettings,
     CustomScheme,
+    Environment,
     Programmer,
     RegisteredApplication,
     RevocationRequest,
     UsageDaily,
 )
+from .services import changes as change_services
 
 APPLICATIONS_PER_PAGE = 25
 EVENTS_PER_PAGE = 50
@@ -52,7 +71,7 @@ TABS = [
 ]
 
 
-def _user(request: HttpRequest) -> User:
+def dashboard_user(request: HttpRequest) -> User:
     # login_required guarantees an authenticated user.
     assert isinstance(request.user, User)
     return request.user
@@ -66,6 +85,7 @@ class Area:
     programmer: Programmer
     channel: Channel | None
     reach: selectors.Reach
+    environment: EnvironmentInfo
 
     @property
     def kind(self) -> str:
@@ -79,6 +99,12 @@ class Area:
         if self.channel:
             return reverse(f"registered_apps:channel_{tab}", kwargs={"channel_slug": self.channel.slug})
         return reverse(f"registered_apps:programmer_{tab}", kwargs={"programmer_slug": self.programmer.slug})
+
+    @cached_property
+    def urls(self) -> dict[str, str]:
+        """Every page of the area by name, for the templates."""
+        names = ("channels", "applications", "schemes", "changes", "changes_audit", "changes_compare", "usage")
+        return {name: self.url(name) for name in (*names, "changes_csv", "usage_csv")}
 
     def tabs(self, active: str) -> list[dict[str, Any]]:
         return [
@@ -94,9 +120,20 @@ class Area:
         visible = selectors.channels_visible_to(self.user).filter(programmer=self.programmer)
         return visible.filter(pk=self.channel.pk) if self.channel else visible
 
-    def applications(self) -> QuerySet[RegisteredApplication]:
+    def applications(self, *, every_environment: bool = False) -> QuerySet[RegisteredApplication]:
+        """The applications visible here, in the dashboard's environment (or in all of them)."""
         visible = selectors.applications_visible_to(self.user).filter(programmer=self.programmer)
+        if not every_environment:
+            visible = visible.filter(environment_id=self.environment.id)
         return selectors.applications_covering(visible, self.channel) if self.channel else visible
+
+    def may_change(self, channel: Channel) -> bool:
+        """May this user stage changes of the channel (settings, domains, custom schemes)?"""
+        return selectors.can_change(self.reach, channel_ids=[channel.pk])
+
+    @property
+    def may_add_channel(self) -> bool:
+        return self.channel is None and selectors.can_change(self.reach, programmer_wide=True)
 
     @cached_property
     def create_url(self) -> str | None:
@@ -108,27 +145,38 @@ class Area:
 
 
 def _programmer_area(request: HttpRequest, programmer_slug: str) -> Area:
-    user = _user(request)
+    user = dashboard_user(request)
     programmer = get_object_or_404(selectors.programmers_visible_to(user), slug=programmer_slug)
     reach = selectors.reach_of(user, programmer)
     if reach is None:
         raise Http404("No such programmer.")
-    return Area(user=user, programmer=programmer, channel=None, reach=reach)
+    return Area(user=user, programmer=programmer, channel=None, reach=reach, environment=dashboard_environment(request))
 
 
 def _channel_area(request: HttpRequest, channel_slug: str) -> Area:
-    user = _user(request)
+    user = dashboard_user(request)
     channel = get_object_or_404(selectors.channels_visible_to(user).select_related("programmer"), slug=channel_slug)
     reach = selectors.reach_of(user, channel.programmer)
     if reach is None:
         raise Http404("No such channel.")
-    return Area(user=user, programmer=channel.programmer, channel=channel, reach=reach)
+    return Area(
+        user=user,
+        programmer=channel.programmer,
+        channel=channel,
+        reach=reach,
+        environment=dashboard_environment(request),
+    )
+
+
+def environment_row(environment: EnvironmentInfo) -> Environment:
+    """The environment's row, for the services (the menu knows environments without a query)."""
+    return get_object_or_404(Environment, pk=environment.id)
 
 
 AreaView = Callable[[HttpRequest, Area], HttpResponse]
 
 
-def _for_programmer(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> Callable[..., HttpResponse]:
+def for_programmer(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> Callable[..., HttpResponse]:
     @login_required
     @require_http_methods(list(methods))
     def programmer_view(request: HttpRequest, programmer_slug: str) -> HttpResponse:
@@ -138,7 +186,7 @@ def _for_programmer(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) 
     return programmer_view
 
 
-def _for_channel(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> Callable[..., HttpResponse]:
+def for_channel(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> Callable[..., HttpResponse]:
     @login_required
     @require_http_methods(list(methods))
     def channel_view(request: HttpRequest, channel_slug: str) -> HttpResponse:
@@ -154,13 +202,15 @@ def _for_channel(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> 
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def home(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = dashboard_user(request)
     channels_by_programmer: dict[int, list[Channel]] = {}
     for channel in selectors.channels_visible_to(user).order_by("name"):
         channels_by_programmer.setdefault(channel.programmer_id, []).append(channel)
+    environment = dashboard_environment(request)
     counts = {
         row["programmer_id"]: row
         for row in selectors.applications_visible_to(user)
+        .filter(environment_id=environment.id)
         .order_by()
         .values("programmer_id")
         .annotate(total=Count("id"), active=Count("id", filter=Q(status=ApplicationStatus.ACTIVE)))
@@ -173,19 +223,167 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         for programmer in selectors.programmers_visible_to(user).order_by("name")
     ]
-    return render(request, "registered_apps/home.html", {"programmers": programmers})
+    return render(request, "registered_apps/home.html", {"programmers": programmers, "environment": environment})
 
 
 # --- Tabs, shared by a programmer and a channel ---------------------------------------------------
 
 
 def channels(request: HttpRequest, area: Area) -> HttpResponse:
-    channel_list = area.channels().order_by("name").prefetch_related("domains", "custom_schemes")
-    return render(
-        request,
-        "registered_apps/area_channels.html",
-        {"area": area, "tabs": area.tabs("channels"), "channels": channel_list},
+    """A programmer's channels with their settings, domains and custom schemes in the environment, and
+    "Add channel"; a channel's own page edits its settings, domains and schemes. Every edit is staged."""
+    if request.method == "POST":
+        return _channels_post(request, area)
+    return _channels_page(request, area)
+
+
+def _channel_rows(area: Area) -> list[dict[str, Any]]:
+    """The channels shown here with what they have in the environment (four queries for any number)."""
+    here = {"environment_id": area.environment.id}
+    found = (
+        area.channels()
+        .order_by("name")
+        .prefetch_related(
+            Prefetch("domains", queryset=ChannelDomain.objects.filter(**here), to_attr="domains_here"),
+            Prefetch("custom_schemes", queryset=CustomScheme.objects.filter(**here), to_attr="schemes_here"),
+            Prefetch("settings", queryset=ChannelSettings.objects.filter(**here), to_attr="settings_here"),
+        )
     )
+    rows = []
+    for channel in found:
+        settings_row = channel.settings_here[0] if channel.settings_here else None  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "channel": channel,
+                "display_name": settings_row.display_name if settings_row else channel.name,
+                "default_redirect_url": settings_row.default_redirect_url if settings_row else "",
+                "domains": channel.domains_here,  # type: ignore[attr-defined]
+                "schemes": channel.schemes_here,  # type: ignore[attr-defined]
+                "may_change": area.may_change(channel),
+            }
+        )
+    return rows
+
+
+def _channels_page(
+    request: HttpRequest, area: Area, bound: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    bound = bound or {}
+    rows = _channel_rows(area)
+    context: dict[str, Any] = {"area": area, "tabs": area.tabs("channels"), "channels": rows}
+    if area.channel is None:
+        if area.may_add_channel:
+            context["channel_form"] = bound.get("add_channel") or ChannelCreateForm()
+        return render(request, "registered_apps/area_channels.html", context, status=status)
+    row = rows[0]
+    pending = list(selectors.pending_changes_of(area.user, area.environment.id).filter(channel=area.channel))
+    pending_settings = next((c for c in pending if c.kind == ChangeKind.CHANNEL_SETTINGS), None)
+    settings_initial = (
+        pending_settings.payload
+        if pending_settings
+        else {"display_name": row["display_name"], "default_redirect_url": row["default_redirect_url"]}
+    )
+    context.update(
+        {
+            "row": row,
+            "pending": [
+                {"change": change, "summary": change_summary(change.kind, change.payload)} for change in pending
+            ],
+            "deleting": {c.payload.get("host") for c in pending if c.kind == ChangeKind.DOMAIN_DELETE},
+            "settings_form": bound.get("settings") or ChannelSettingsForm(initial=settings_initial),
+            "domain_form": bound.get("add_domain") or DomainAddForm(),
+        }
+    )
+    return render(request, "registered_apps/area_channel.html", context, status=status)
+
+
+def _staged(request: HttpRequest, area: Area, summary: str) -> None:
+    messages.success(
+        request,
+        f"{summary}: pending in {area.environment.name}. It takes effect when you review and push your changes.",
+    )
+
+
+def _channels_post(request: HttpRequest, area: Area) -> HttpResponse:
+    action = request.POST.get("action", "")
+    user = dashboard_user(request)
+    if action == "add_channel":
+        if not area.may_add_channel:
+            raise PermissionDenied("You may not add channels to this programmer.")
+        form: Any = ChannelCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                change = change_services.channel_create_stage(
+                    user=user,
+                    environment=environment_row(area.environment),
+                    programmer=area.programmer,
+                    slug=form.cleaned_data["slug"],
+                    name=form.cleaned_data["name"],
+                )
+            except ValidationError as error:
+                form_add_service_error(form, error)
+            else:
+                _staged(
+                    request,
+                    area,
+                    f"{change_summary(change.kind, change.payload)} (custom scheme {change.payload['scheme']})",
+                )
+                return redirect(area.url("channels"))
+        return _channels_page(request, area, {"add_channel": form}, status=400)
+    channel = area.channel
+    if channel is None or action not in {"settings", "add_domain", "delete_domain", "generate_scheme"}:
+        return HttpResponse("Unknown action.", status=400, content_type="text/plain")
+    if not area.may_change(channel):
+        raise PermissionDenied("You may not change this channel.")
+    environment = environment_row(area.environment)
+    if action == "settings":
+        form = ChannelSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                staged = change_services.channel_settings_stage(
+                    user=user,
+                    environment=environment,
+                    channel=channel,
+                    display_name=form.cleaned_data["display_name"],
+                    default_redirect_url=form.cleaned_data["default_redirect_url"],
+                )
+            except ValidationError as error:
+                form_add_service_error(form, error)
+            else:
+                if staged is None:
+                    messages.info(request, "The settings are the current ones again: their pending change is dropped.")
+                else:
+                    _staged(request, area, change_summary(staged.kind, staged.payload))
+                return redirect(area.url("channels"))
+        return _channels_page(request, area, {"settings": form}, status=400)
+    if action == "add_domain":
+        form = DomainAddForm(request.POST)
+        if form.is_valid():
+            try:
+                change = change_services.channel_domain_add_stage(
+                    user=user, environment=environment, channel=channel, host=form.cleaned_data["host"]
+                )
+            except ValidationError as error:
+                form_add_service_error(form, error)
+            else:
+                _staged(request, area, change_summary(change.kind, change.payload))
+                return redirect(area.url("channels"))
+        return _channels_page(request, area, {"add_domain": form}, status=400)
+    try:
+        if action == "delete_domain":
+            form = DomainDeleteForm(request.POST)
+            if not form.is_valid():
+                return HttpResponse("Say which domain to delete.", status=400, content_type="text/plain")
+            change = change_services.channel_domain_remove_stage(
+                user=user, environment=environment, channel=channel, host=form.cleaned_data["host"]
+            )
+        else:
+            change = change_services.custom_scheme_create_stage(user=user, environment=environment, channel=channel)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        _staged(request, area, change_summary(change.kind, change.payload))
+    return redirect(area.url("channels"))
 
 
 def applications(request: HttpRequest, area: Area) -> HttpResponse:
@@ -218,7 +416,9 @@ def applications(request: HttpRequest, area: Area) -> HttpResponse:
 
 
 def schemes(request: HttpRequest, area: Area) -> HttpResponse:
-    scheme_list = CustomScheme.objects.filter(channel__in=area.channels()).select_related("channel")
+    scheme_list = CustomScheme.objects.filter(
+        channel__in=area.channels(), environment_id=area.environment.id
+    ).select_related("channel")
     return render(
         request,
         "registered_apps/area_schemes.html",
@@ -226,16 +426,8 @@ def schemes(request: HttpRequest, area: Area) -> HttpResponse:
     )
 
 
-def changes(request: HttpRequest, area: Area) -> HttpResponse:
-    events = selectors.audit_events_visible_in(area.user, area.programmer, area.channel)
-    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request, "registered_apps/area_changes.html", {"area": area, "tabs": area.tabs("changes"), "page": page}
-    )
-
-
 def usage(request: HttpRequest, area: Area) -> HttpResponse:
-    start, end = _usage_window()
+    start, end = usage_window()
     in_window = UsageDaily.objects.filter(application__in=area.applications(), day__gte=start, day__lte=end)
     top = (
         in_window.order_by()
@@ -246,18 +438,20 @@ def usage(request: HttpRequest, area: Area) -> HttpResponse:
     return render(
         request,
         "registered_apps/area_usage.html",
-        {"area": area, "tabs": area.tabs("usage"), "series": _usage_series(in_window), "top": list(top)},
+        {"area": area, "tabs": area.tabs("usage"), "series": usage_series(in_window), "top": list(top)},
     )
 
 
 def application_create(request: HttpRequest, area: Area) -> HttpResponse:
-    user = _user(request)
+    """A new application (or "new version from this one"), staged as a pending change in the environment."""
+    user = dashboard_user(request)
     level = ApplicationLevel.CHANNEL if area.channel else ApplicationLevel.PROGRAMMER
     if area.create_url is None:
         raise PermissionDenied("You may not create applications here.")
     visible_channels = list(area.channels().order_by("name"))
     allow_all = level == ApplicationLevel.PROGRAMMER and selectors.can_create(user, area.programmer, all_channels=True)
     source = _source_application(request, area)
+    here = {"channel__in": visible_channels, "environment_id": area.environment.id}
     form = ApplicationForm(
         request.POST if request.method == "POST" else None,
         initial=_initial_from(source, allow_all) if source else {"coverage": COVERAGE_ALL if allow_all else None},
@@ -265,7 +459,7 @@ def application_create(request: HttpRequest, area: Area) -> HttpResponse:
         allow_all_channels=allow_all,
         platforms=selectors.active_platforms(),
         scopes=selectors.active_scopes(),
-        domains=ChannelDomain.objects.filter(channel__in=visible_channels).select_related("channel"),
+        domains=ChannelDomain.objects.filter(**here).select_related("channel"),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -278,6 +472,7 @@ def application_create(request: HttpRequest, area: Area) -> HttpResponse:
             channel_ids=[area.channel.pk] if area.channel else [c.pk for c in chosen],
         ):
             raise PermissionDenied("You may not create an application for these channels.")
+        environment = environment_row(area.environment)
         try:
             spec = services.ApplicationSpec(
                 programmer=area.programmer,
@@ -291,16 +486,19 @@ def application_create(request: HttpRequest, area: Area) -> HttpResponse:
                 redirect_uris=data["redirect_uris"],
                 name=data["name"],
                 version=data["version"],
+                environment=environment,
             )
-            application = services.registered_application_create_from(
-                spec=spec, actor=user, ip_address=request_ip(request)
-            )
+            change = change_services.application_create_stage(user=user, environment=environment, spec=spec)
         except ValidationError as error:
             form.apply_service_errors(error)
         else:
-            messages.success(request, f"Created “{application}”. Download its software statement when you are ready.")
-            return redirect("registered_apps:application_detail", application_id=application.pk)
-    schemes = CustomScheme.objects.filter(channel__in=visible_channels).select_related("channel")
+            messages.success(
+                request,
+                f"“{change.payload['name']} {change.payload['version']}” is a pending change in "
+                f"{area.environment.name}: review and push your changes to create it.",
+            )
+            return redirect(area.url("applications"))
+    schemes = CustomScheme.objects.filter(**here).select_related("channel")
     return render(
         request,
         "registered_apps/application_form.html",
@@ -324,7 +522,9 @@ def _source_application(request: HttpRequest, area: Area) -> RegisteredApplicati
         pk = uuid.UUID(wanted)
     except ValueError:
         raise Http404("No such application.") from None
-    return get_object_or_404(area.applications().prefetch_related("channels", "platforms", "scopes", "domains"), pk=pk)
+    return get_object_or_404(
+        area.applications(every_environment=True).prefetch_related("channels", "platforms", "scopes", "domains"), pk=pk
+    )
 
 
 def _next_major(version: str) -> str:
@@ -353,18 +553,16 @@ def _initial_from(source: RegisteredApplication, allow_all: bool) -> dict[str, A
     }
 
 
-programmer_channels = _for_programmer(channels)
-programmer_applications = _for_programmer(applications)
-programmer_schemes = _for_programmer(schemes)
-programmer_changes = _for_programmer(changes)
-programmer_usage = _for_programmer(usage)
-programmer_application_create = _for_programmer(application_create, ("GET", "HEAD", "POST"))
-channel_channels = _for_channel(channels)
-channel_applications = _for_channel(applications)
-channel_schemes = _for_channel(schemes)
-channel_changes = _for_channel(changes)
-channel_usage = _for_channel(usage)
-channel_application_create = _for_channel(application_create, ("GET", "HEAD", "POST"))
+programmer_channels = for_programmer(channels, ("GET", "HEAD", "POST"))
+programmer_applications = for_programmer(applications)
+programmer_schemes = for_programmer(schemes)
+programmer_usage = for_programmer(usage)
+programmer_application_create = for_programmer(application_create, ("GET", "HEAD", "POST"))
+channel_channels = for_channel(channels, ("GET", "HEAD", "POST"))
+channel_applications = for_channel(applications)
+channel_schemes = for_channel(schemes)
+channel_usage = for_channel(usage)
+channel_application_create = for_channel(application_create, ("GET", "HEAD", "POST"))
 
 
 # --- One application ------------------------------------------------------------------------------
@@ -372,7 +570,7 @@ channel_application_create = _for_channel(application_create, ("GET", "HEAD", "P
 
 def _visible_application(request: HttpRequest, application_id: uuid.UUID) -> RegisteredApplication:
     return get_object_or_404(
-        selectors.applications_visible_to(_user(request)).select_related(
+        selectors.applications_visible_to(dashboard_user(request)).select_related(
             "programmer", "channel", "created_by", "revoked_by"
         ),
         pk=application_id,
@@ -382,7 +580,7 @@ def _visible_application(request: HttpRequest, application_id: uuid.UUID) -> Reg
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = dashboard_user(request)
     application = get_object_or_404(
         selectors.applications_visible_to(user)
         .select_related("programmer", "channel", "created_by", "revoked_by")
@@ -393,7 +591,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
     )
     statements = application.statements.select_related("issued_by").order_by("-issued_at")
     clients = selectors.application_client_counts(application)
-    start, end = _usage_window()
+    start, end = usage_window()
     manage = selectors.can_manage(user, application)
     new_version_url = None
     if manage:
@@ -406,9 +604,11 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
                 "registered_apps:programmer_application_create", kwargs={"programmer_slug": application.programmer.slug}
             )
         new_version_url = f"{base}?from={application.pk}"
-    series = _usage_series(UsageDaily.objects.filter(application=application, day__gte=start, day__lte=end))
+    series = usage_series(UsageDaily.objects.filter(application=application, day__gte=start, day__lte=end))
     context = {
         "application": application,
+        "environment": environment_by_id(application.environment_id or 0),
+        "dashboard_environment": dashboard_environment(request),
         "covered_channels": list(selectors.application_channels(application)),
         "statements": list(statements[:STATEMENT_HISTORY_LENGTH]),
         "statement_count": statements.count(),
@@ -432,7 +632,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def application_revocation_request(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
-    user = _user(request)
+    user = dashboard_user(request)
     application = _visible_application(request, application_id)
     if not selectors.can_manage(user, application):
         raise PermissionDenied("You may not ask for this application's revocation.")
@@ -468,15 +668,15 @@ class UsageDay:
     tokens: int
 
 
-def _usage_window() -> tuple[date, date]:
+def usage_window() -> tuple[date, date]:
     """The last USAGE_DAYS UTC days, today included."""
     end = timezone.now().astimezone(UTC).date()
     return end - timedelta(days=USAGE_DAYS - 1), end
 
 
-def _usage_series(rows: QuerySet[UsageDaily]) -> list[UsageDay]:
+def usage_series(rows: QuerySet[UsageDaily]) -> list[UsageDay]:
     """One entry per day of the window, zeros included, summed over platforms and applications."""
-    start, _ = _usage_window()
+    start, _ = usage_window()
     totals = {
         row["day"]: row
         for row in rows.order_by().values("day").annotate(registrations=Sum("registrations"), tokens=Sum("tokens"))

@@ -1,4 +1,5 @@
-"""Template helpers of the dashboard: the usage chart (inline SVG, no script, no CDN).
+"""Template helpers of the dashboard: the environment bar (menu and pending changes), old and new values
+of changes, and the usage chart (inline SVG, no script, no CDN).
 
 The SVG draws only the plot (grid lines and bars) and stretches to any width; the axis labels are HTML,
 so they keep the page's type size from a 375 px phone to a wide screen (labels inside a scaled SVG shrink
@@ -11,6 +12,11 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
+
+from .. import selectors
+from ..dashboard_environment import dashboard_environment
+from ..environments import environments_all
 
 register = template.Library()
 
@@ -117,4 +123,30 @@ def usage_chart(series: Sequence[_Day], caption: str = "") -> dict[str, Any]:
         "height": HEIGHT,
         "first_day": series[0].day if series else None,
         "last_day": series[-1].day if series else None,
+    }
+
+
+@register.filter
+def change_value(value: Any) -> str:
+    """An old or new value of a change: "—" for nothing, one line per line of a list."""
+    if value is None or value == "":
+        return "—"
+    return str(linebreaksbr(str(value), autoescape=True))
+
+
+@register.inclusion_tag("registered_apps/_environment_bar.html", takes_context=True)
+def environment_bar(context: template.Context) -> dict[str, Any]:
+    """The environment menu, and the signed-in user's pending changes there (one query)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if request is None or user is None or not user.is_authenticated:
+        return {"show": False}
+    current = dashboard_environment(request)
+    return {
+        "show": True,
+        "current": current,
+        "environments": environments_all(),
+        "pending_count": selectors.pending_changes_of(user, current.id).count(),
+        "next": request.get_full_path(),
+        "csrf_token": context.get("csrf_token"),
     }

@@ -19,3 +19,11 @@ def admin_sign_in(page, username: str, code: str, password: str = PASSWORD, path
     page.get_by_label("Authentication code").fill(code)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+
+
+def push_pending(page, description: str) -> None:
+    """From the banner: review the pending changes, describe the configuration and push it."""
+    page.get_by_role("link", name="Review", exact=True).click()
+    page.get_by_label("Configuration description").fill(description)
+    page.get_by_role("button", name="Push changes").click()
+    page.wait_for_load_state()

@@ -13,7 +13,7 @@ from software_statements.models import SoftwareStatement
 
 from ..factories import make_application
 from ..two_factor import authenticator, current_code
-from .pages import admin_sign_in, sign_in
+from .pages import admin_sign_in, push_pending, sign_in
 
 JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
@@ -49,8 +49,14 @@ def test_read_write_programmer_creates_an_application_downloads_its_statement_re
         platforms=["iOS", "Roku"],
         scopes=["api:client:v2"],
     )
+    # A pending change until it is reviewed and pushed.
+    expect(page.get_by_text("“Living room player 1.0.0” is a pending change in Release Production")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="1 pending change")).to_be_visible()
+    assert not RegisteredApplication.objects.exists()
+    push_pending(page, "Living room launch")
+    expect(page.get_by_text("Pushed 1 change to Release Production")).to_be_visible()
+    page.get_by_role("link", name="Living room player 1.0.0").click()
     expect(page.get_by_role("heading", name=re.compile("Living room player"))).to_be_visible()
-    expect(page.get_by_text("Created “Living room player 1.0.0”")).to_be_visible()
     application = RegisteredApplication.objects.get(name="Living room player")
     assert sorted(c.slug for c in application.channels.all()) == ["demo-one", "demo-two"]
     assert not application.all_channels
@@ -112,6 +118,8 @@ def test_channel_user_creates_a_channel_level_application(new_page, screenshot, 
     page.get_by_role("link", name="New application").first.click()
     expect(page.get_by_text("Channel level: for demo-one only.")).to_be_visible()
     create_application(page, name="Demo One Roku", channels=None, platforms=["Roku"], scopes=["api:client:v2"])
+    push_pending(page, "Roku for demo-one")
+    page.get_by_role("link", name="Demo One Roku 1.0.0").click()
     expect(page.get_by_role("heading", name=re.compile("Demo One Roku"))).to_be_visible()
     application = RegisteredApplication.objects.get(name="Demo One Roku")
     assert application.level == "channel" and application.channel == channels[0]
@@ -273,7 +281,7 @@ def test_every_programmer_tab_is_reachable_from_the_tab_bar(new_page, screenshot
     for label, check in (
         ("Channels", "watch.demo-two.example.com"),
         ("Custom schemes", channels[2].custom_schemes.get().scheme),
-        ("Changes log", "application.create"),
+        ("Changes log", "Download CSV"),
         ("Usage", "Busiest applications"),
         ("Registered applications", "Player 2"),
     ):

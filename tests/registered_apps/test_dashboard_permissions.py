@@ -4,24 +4,38 @@ objects, with every method the dashboard answers, and none succeeds or changes a
 import pytest
 from django.urls import reverse
 
-from registered_apps.models import AuditEvent, RegisteredApplication, RevocationRequest
+from registered_apps.models import (
+    AuditEvent,
+    Environment,
+    PendingChange,
+    Push,
+    RegisteredApplication,
+    RevocationRequest,
+)
+from registered_apps.services import changes
 from software_statements.models import SoftwareStatement
 
 from ..factories import make_application
+from ..helpers import push_all
 
 pytestmark = pytest.mark.django_db
 
 
-def first_programmer_urls(programmer, channels, application):
+def first_programmer_urls(programmer, channels, application, push=None, pending=None):
     """Every dashboard URL that names one of the first programmer's objects."""
     urls = []
-    for tab in ("applications", "channels", "schemes", "changes", "usage", "application_create"):
+    tabs = ("applications", "channels", "schemes", "changes", "changes_audit", "changes_compare", "changes_csv")
+    for tab in (*tabs, "usage", "usage_csv", "application_create"):
         urls.append(reverse(f"registered_apps:programmer_{tab}", kwargs={"programmer_slug": programmer.slug}))
         for channel in channels:
             urls.append(reverse(f"registered_apps:channel_{tab}", kwargs={"channel_slug": channel.slug}))
     for name in ("application_detail", "application_revocation_request"):
         urls.append(reverse(f"registered_apps:{name}", kwargs={"application_id": application.pk}))
     urls.append(reverse("software_statements:download", kwargs={"application_id": application.pk}))
+    if push is not None:
+        urls.append(reverse("registered_apps:push_promote", kwargs={"push_id": push.pk}))
+    if pending is not None:
+        urls.append(reverse("registered_apps:change_remove", kwargs={"change_id": pending.pk}))
     return urls
 
 
@@ -37,12 +51,16 @@ def create_payload(channels):
     }
 
 
-def test_another_programmers_user_gets_404_on_every_dashboard_url(client, programmer, channels, other_user):
+def test_another_programmers_user_gets_404_on_every_dashboard_url(client, programmer, channels, other_user, rw_user):
     application = make_application(programmer, name="Target", all_channels=False, channels=channels[:2])
+    production = Environment.objects.get(is_production=True)
+    changes.custom_scheme_create_stage(user=rw_user, environment=production, channel=channels[0])
+    push = push_all(rw_user)
+    pending = changes.custom_scheme_create_stage(user=rw_user, environment=production, channel=channels[1])
     events_before = AuditEvent.objects.count()
     client.force_login(other_user)
-    urls = first_programmer_urls(programmer, channels, application)
-    assert len(urls) >= 26
+    urls = first_programmer_urls(programmer, channels, application, push, pending)
+    assert len(urls) >= 44
     for url in urls:
         for method in ("get", "post"):
             response = getattr(client, method)(url, create_payload(channels) if method == "post" else None)
@@ -52,6 +70,7 @@ def test_another_programmers_user_gets_404_on_every_dashboard_url(client, progra
     assert not RevocationRequest.objects.exists()
     assert not SoftwareStatement.objects.exists()
     assert AuditEvent.objects.count() == events_before
+    assert list(PendingChange.objects.values_list("pk", flat=True)) == [pending.pk] and Push.objects.count() == 1
 
 
 def test_another_programmers_user_sees_nothing_of_the_first_on_their_own_pages(

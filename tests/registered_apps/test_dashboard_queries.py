@@ -16,8 +16,8 @@ from ..factories import make_application
 
 pytestmark = pytest.mark.django_db
 
-LIST_QUERY_BUDGET = 13
-DETAIL_QUERY_BUDGET = 16
+LIST_QUERY_BUDGET = 14
+DETAIL_QUERY_BUDGET = 17
 
 
 def bulk_applications(programmer, channels, count, start=0):

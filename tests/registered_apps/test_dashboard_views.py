@@ -20,6 +20,7 @@ from registered_apps.models import (
 from software_statements.models import SoftwareStatement
 
 from ..factories import ChannelFactory, UserFactory, make_application, member
+from ..helpers import push_all
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,7 @@ def test_sign_out_is_a_post_with_csrf(login_as, rw_user):
 
 def test_every_tab_of_a_programmer_and_a_channel_renders(login_as, rw_user, channels, application):
     client = login_as(rw_user)
-    for name in ("channels", "applications", "schemes", "changes", "usage"):
+    for name in ("channels", "applications", "schemes", "changes", "changes_audit", "usage"):
         assert client.get(programmer_url(name, application.programmer)).status_code == 200, name
         assert client.get(channel_url(name, channels[0])).status_code == 200, name
 
@@ -157,7 +158,7 @@ def test_application_list_paginates(login_as, rw_user, programmer, channels):
 def test_changes_log_of_a_channel_member_leaves_out_other_channels(login_as, channel_user, programmer, channels):
     mine = make_application(programmer, name="Mine", all_channels=False, channels=[channels[0]])
     theirs = make_application(programmer, name="Theirs", all_channels=False, channels=[channels[1]])
-    page = login_as(channel_user).get(programmer_url("changes", programmer)).content.decode()
+    page = login_as(channel_user).get(programmer_url("changes_audit", programmer)).content.decode()
     assert detail_url(mine) in page
     assert detail_url(theirs) not in page
 
@@ -183,8 +184,11 @@ def test_read_write_member_creates_a_programmer_level_application_for_two_of_thr
     url = programmer_url("application_create", programmer)
     assert client.get(url).status_code == 200
     response = client.post(url, valid_post(channels[:2]))
+    # Staged, not created: it waits for the review and push.
+    assert response.status_code == 302 and response["Location"] == programmer_url("applications", programmer)
+    assert not RegisteredApplication.objects.exists()
+    client.post(reverse("registered_apps:changes_push"), {"description": "First player"})
     application = RegisteredApplication.objects.get(name="Player")
-    assert response.status_code == 302 and response["Location"] == detail_url(application)
     assert application.level == "programmer" and not application.all_channels
     assert sorted(c.slug for c in application.channels.all()) == ["demo-one", "demo-two"]
     assert sorted(p.code for p in application.platforms.all()) == ["ios", "web"]
@@ -198,6 +202,7 @@ def test_all_channels_wins_over_leftover_channel_ticks(login_as, rw_user, progra
         programmer_url("application_create", programmer), valid_post(channels[:1], coverage="all")
     )
     assert response.status_code == 302
+    push_all(rw_user)
     application = RegisteredApplication.objects.get(name="Player")
     assert application.all_channels and not application.channels.exists()
 
@@ -235,6 +240,7 @@ def test_channel_user_creates_a_channel_level_application(login_as, channel_user
     del data["coverage"], data["channels"]
     response = client.post(channel_url("application_create", channels[0]), data)
     assert response.status_code == 302
+    push_all(channel_user)
     application = RegisteredApplication.objects.get()
     assert application.level == "channel" and application.channel == channels[0]
 

@@ -100,4 +100,16 @@
     });
     sync();
   });
+
+  // Review page: "Push changes" stays disabled until the configuration description has text (the
+  // field is required too, and the server checks it).
+  document.querySelectorAll("[data-requires]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-requires"));
+    if (!field) return;
+    function sync() {
+      button.disabled = field.value.trim() === "";
+    }
+    field.addEventListener("input", sync);
+    sync();
+  });
 })();
