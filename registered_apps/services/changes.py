@@ -11,8 +11,7 @@ values), so a successful push can be promoted: its changes staged again in anoth
 Call `pending_changes_push` outside any transaction: it commits the push as `pending` before it starts.
 """
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -20,29 +19,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
 
 from .. import selectors
-from ..change_descriptions import (
-    ENTITY_APPLICATION,
-    ENTITY_CHANNEL,
-    ENTITY_CUSTOM_SCHEME,
-    ENTITY_DOMAIN,
-    Property,
-    application_properties,
-    change_entity,
-    change_property,
-    change_summary,
-    changes_describe,
-    channel_create_properties,
-    channel_settings_properties,
-    custom_scheme_properties,
-    domain_add_properties,
-    domain_delete_properties,
-)
+from ..change_descriptions import change_entity, change_summary, changes_describe
 from ..models import (
     ApplicationLevel,
     ChangeKind,
     Channel,
-    ChannelDomain,
-    CustomScheme,
     Environment,
     PendingChange,
     Programmer,
@@ -52,225 +33,9 @@ from ..models import (
     generate_custom_scheme,
 )
 from .application_rules import ApplicationSpec
-from .applications import registered_application_create_from
 from .audit import audit_event_record
-from .channels import (
-    channel_create,
-    channel_domain_add,
-    channel_domain_host_clean,
-    channel_domain_remove,
-    channel_domain_users,
-    channel_settings_current,
-    channel_settings_set,
-    custom_scheme_create,
-)
-
-# --- Applying one change -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What a change did, as the changes log records it."""
-
-    entity_type: str
-    entity_id: str
-    entity_label: str
-    properties: list[Property]
-
-
-@dataclass
-class _Run:
-    """One rehearsal or push: who acts where, and their reach per programmer (read once)."""
-
-    user: User
-    environment: Environment
-    ip_address: str | None = None
-    reaches: dict[int, selectors.Reach | None] = field(default_factory=dict)
-
-    def require(
-        self,
-        programmer: Programmer,
-        *,
-        channel_ids: Iterable[int] = (),
-        all_channels: bool = False,
-        programmer_wide: bool = False,
-    ) -> None:
-        """A change of someone who may no longer make it does not apply (ValidationError, not 403: at
-        push time it is one change among others that fails)."""
-        if programmer.pk not in self.reaches:
-            self.reaches[programmer.pk] = selectors.reach_of(self.user, programmer)
-        if not selectors.can_change(
-            self.reaches[programmer.pk],
-            channel_ids=channel_ids,
-            all_channels=all_channels,
-            programmer_wide=programmer_wide,
-        ):
-            raise ValidationError(f"{self.user.get_username()} has no write access to this part of {programmer.name}.")
-
-
-def _channel(programmer: Programmer, slug: str) -> Channel:
-    found = Channel.objects.filter(programmer=programmer, slug=slug).select_related("programmer").first()
-    if found is None:
-        raise ValidationError({"channel": f"{programmer.name} has no channel {slug}."})
-    return found
-
-
-def _apply_application_create(change: PendingChange, run: _Run) -> Applied:
-    payload = change.payload
-    programmer = change.programmer
-    slugs = [payload["channel"]] if payload.get("channel") else []
-    slugs += list(payload.get("channels") or [])
-    found = {c.slug: c for c in Channel.objects.filter(programmer=programmer, slug__in=slugs)}
-    missing = [slug for slug in slugs if slug not in found]
-    if missing:
-        raise ValidationError({"channels": f"{programmer.name} has no channel {', '.join(missing)}."})
-    channel = found.get(payload.get("channel") or "")
-    chosen = [found[slug] for slug in payload.get("channels") or []]
-    all_channels = bool(payload.get("all_channels"))
-    covered = [c.pk for c in ([channel] if channel else chosen)]
-    if covered or all_channels:
-        # Without a channel the application's own rules refuse it, and say why.
-        run.require(programmer, channel_ids=covered, all_channels=all_channels)
-    spec = ApplicationSpec(
-        programmer=programmer,
-        level=payload.get("level", ApplicationLevel.PROGRAMMER),
-        channel=channel,
-        all_channels=all_channels,
-        channels=chosen,
-        platforms=payload.get("platforms") or [],
-        scopes=payload.get("scopes") or [],
-        domains=payload.get("domains") or [],
-        redirect_uris=payload.get("redirect_uris") or [],
-        name=payload.get("name", ""),
-        version=payload.get("version", ""),
-        environment=run.environment,
-    )
-    application = registered_application_create_from(spec=spec, actor=run.user, ip_address=run.ip_address)
-    return Applied(ENTITY_APPLICATION, str(application.pk), str(application), application_properties(payload))
-
-
-def _apply_channel_create(change: PendingChange, run: _Run) -> Applied:
-    """A new channel with its custom scheme here; a channel of the programmer that exists already (added
-    in another environment: channels are global) gets this environment's custom scheme."""
-    payload = change.payload
-    programmer = change.programmer
-    slug, name, scheme = payload.get("slug", ""), payload.get("name", ""), payload.get("scheme")
-    run.require(programmer, programmer_wide=True)
-    existing = Channel.objects.filter(slug=slug).first()
-    if existing is None:
-        channel = channel_create(
-            programmer=programmer,
-            slug=slug,
-            name=name,
-            actor=run.user,
-            ip_address=run.ip_address,
-            environment=run.environment,
-            scheme=scheme,
-        )
-        return Applied(ENTITY_CHANNEL, channel.slug, channel.name, channel_create_properties(payload))
-    if existing.programmer_id != programmer.pk:
-        raise ValidationError({"slug": f"The requestor id {slug} is taken."})
-    if CustomScheme.objects.filter(channel=existing, environment=run.environment).exists():
-        raise ValidationError({"slug": f"Channel {slug} already exists in {run.environment.name}."})
-    custom_scheme_create(
-        channel=existing, actor=run.user, ip_address=run.ip_address, environment=run.environment, scheme=scheme
-    )
-    return Applied(
-        ENTITY_CHANNEL, existing.slug, existing.name, [change_property("Custom scheme", None, payload.get("scheme"))]
-    )
-
-
-def _apply_channel_settings(change: PendingChange, run: _Run) -> Applied:
-    payload = change.payload
-    channel = _channel(change.programmer, payload.get("channel", ""))
-    run.require(change.programmer, channel_ids=[channel.pk])
-    before = channel_settings_current(channel, run.environment.pk)
-    after = channel_settings_set(
-        channel=channel,
-        environment=run.environment,
-        display_name=payload.get("display_name", ""),
-        default_redirect_url=payload.get("default_redirect_url", ""),
-        actor=run.user,
-        ip_address=run.ip_address,
-    )
-    properties = channel_settings_properties(
-        {"display_name": after.display_name, "default_redirect_url": after.default_redirect_url},
-        before.display_name,
-        before.default_redirect_url,
-    )
-    changed = [item for item in properties if item["old"] != item["new"]]
-    return Applied(ENTITY_CHANNEL, channel.slug, after.display_name, changed)
-
-
-def _apply_domain_add(change: PendingChange, run: _Run) -> Applied:
-    payload = change.payload
-    channel = _channel(change.programmer, payload.get("channel", ""))
-    run.require(change.programmer, channel_ids=[channel.pk])
-    host = channel_domain_host_clean(payload.get("host", ""))
-    if ChannelDomain.objects.filter(channel=channel, environment=run.environment, host=host).exists():
-        raise ValidationError(
-            {"host": f"Channel {channel.slug} already has the domain {host} in {run.environment.name}."}
-        )
-    domain = channel_domain_add(
-        channel=channel, host=host, actor=run.user, ip_address=run.ip_address, environment=run.environment
-    )
-    return Applied(ENTITY_DOMAIN, str(domain.pk), f"{host} ({channel.slug})", domain_add_properties({"host": host}))
-
-
-def _apply_domain_delete(change: PendingChange, run: _Run) -> Applied:
-    payload = change.payload
-    channel = _channel(change.programmer, payload.get("channel", ""))
-    run.require(change.programmer, channel_ids=[channel.pk])
-    host = payload.get("host", "")
-    domain = ChannelDomain.objects.filter(channel=channel, environment=run.environment, host=host).first()
-    if domain is None:
-        raise ValidationError(
-            {"host": f"Channel {channel.slug} has no domain {host} in {run.environment.name} (deleted meanwhile?)."}
-        )
-    entity_id = str(domain.pk)
-    total = domain.applications.count()
-    users = channel_domain_users(domain)
-    channel_domain_remove(domain=domain, actor=run.user, ip_address=run.ip_address)
-    properties = domain_delete_properties(payload, users, total - len(users))
-    return Applied(ENTITY_DOMAIN, entity_id, f"{host} ({channel.slug})", properties)
-
-
-def _apply_custom_scheme_generate(change: PendingChange, run: _Run) -> Applied:
-    payload = change.payload
-    channel = _channel(change.programmer, payload.get("channel", ""))
-    run.require(change.programmer, channel_ids=[channel.pk])
-    created = custom_scheme_create(
-        channel=channel,
-        actor=run.user,
-        ip_address=run.ip_address,
-        environment=run.environment,
-        scheme=payload.get("scheme"),
-    )
-    return Applied(
-        ENTITY_CUSTOM_SCHEME,
-        str(created.pk),
-        f"{created.scheme} ({channel.slug})",
-        custom_scheme_properties({"scheme": created.scheme}),
-    )
-
-
-APPLIERS: dict[str, Callable[[PendingChange, _Run], Applied]] = {
-    ChangeKind.APPLICATION_CREATE: _apply_application_create,
-    ChangeKind.CHANNEL_CREATE: _apply_channel_create,
-    ChangeKind.CHANNEL_SETTINGS: _apply_channel_settings,
-    ChangeKind.DOMAIN_ADD: _apply_domain_add,
-    ChangeKind.DOMAIN_DELETE: _apply_domain_delete,
-    ChangeKind.CUSTOM_SCHEME_GENERATE: _apply_custom_scheme_generate,
-}
-
-
-def _apply(change: PendingChange, run: _Run) -> Applied:
-    return APPLIERS[change.kind](change, run)
-
-
-def _messages(error: ValidationError) -> str:
-    return " ".join(" ".join(error.messages).split())
-
+from .change_apply import Applied, ChangeRun, change_apply, validation_text
+from .channels import channel_domain_host_clean, channel_settings_current
 
 # --- Staging --------------------------------------------------------------------------------------
 
@@ -279,7 +44,7 @@ class _Rehearsed(Exception):
     """Raised at the end of a rehearsal to roll it back."""
 
 
-def _rehearse(change: PendingChange, run: _Run) -> None:
+def _rehearse(change: PendingChange, run: ChangeRun) -> None:
     """Apply the user's pending changes, then `change`, and roll it all back: raises the ValidationError
     `change` would meet at push time (after the changes already waiting; one of those that no longer
     applies is skipped here: its push reports it)."""
@@ -290,12 +55,12 @@ def _rehearse(change: PendingChange, run: _Run) -> None:
             for earlier in waiting:
                 try:
                     with transaction.atomic():
-                        _apply(earlier, run)
+                        change_apply(earlier, run)
                 except ValidationError:
                     continue
             try:
                 with transaction.atomic():
-                    _apply(change, run)
+                    change_apply(change, run)
             except ValidationError as error:
                 problem = error
             raise _Rehearsed
@@ -320,7 +85,7 @@ def _stage(
     """Check access (PermissionDenied), rehearse (ValidationError), then save the pending change.
 
     An application naming no channel passes the access check: its rules say what is missing."""
-    run = _Run(user=user, environment=environment)
+    run = ChangeRun(user=user, environment=environment)
     reach = selectors.reach_of(user, programmer)
     ids = list(channel_ids)
     no_channel_named = kind == ChangeKind.APPLICATION_CREATE and not ids and not all_channels
@@ -636,7 +401,7 @@ def pending_changes_push(
         status=PushStatus.PENDING,
         promoted_from_id=sources.pop() if len(sources) == 1 else None,
     )
-    run = _Run(user=user, environment=environment, ip_address=ip_address)
+    run = ChangeRun(user=user, environment=environment, ip_address=ip_address)
     try:
         with transaction.atomic():
             locked = list(
@@ -650,9 +415,11 @@ def pending_changes_push(
             for position, change in enumerate(locked, start=1):
                 try:
                     with transaction.atomic():
-                        applied.append(_apply(change, run))
+                        applied.append(change_apply(change, run))
                 except ValidationError as error:
-                    raise _PushFailed(_failure_message(position, len(locked), change, _messages(error))) from error
+                    raise _PushFailed(
+                        _failure_message(position, len(locked), change, validation_text(error))
+                    ) from error
                 except DatabaseError as error:
                     raise _PushFailed(
                         _failure_message(position, len(locked), change, "the database refused it; try again.")
@@ -763,7 +530,7 @@ def push_promote(
 def pending_changes_problems(*, user: User, environment: Environment) -> list[str]:
     """Rehearse the user's pending changes in order and roll back: the message of each one that would not
     apply now (after those before it), as a push would word it. For a warning after a promotion."""
-    run = _Run(user=user, environment=environment)
+    run = ChangeRun(user=user, environment=environment)
     problems: list[str] = []
     try:
         with transaction.atomic():
@@ -771,9 +538,9 @@ def pending_changes_problems(*, user: User, environment: Environment) -> list[st
             for position, change in enumerate(waiting, start=1):
                 try:
                     with transaction.atomic():
-                        _apply(change, run)
+                        change_apply(change, run)
                 except ValidationError as error:
-                    problems.append(_failure_message(position, len(waiting), change, _messages(error)))
+                    problems.append(_failure_message(position, len(waiting), change, validation_text(error)))
             raise _Rehearsed
     except _Rehearsed:
         pass
