@@ -414,8 +414,9 @@ def measure_fleet(base_url: str, api_seed: Any, *, fleet_clients: int, requests:
         "registered_apps:programmer_applications", kwargs={"programmer_slug": application.programmer.slug}
     )
     detail_path = reverse("registered_apps:application_detail", kwargs={"application_id": application.pk})
+    # The audit events under the changes log (the log itself lists pushes).
     changes_path = reverse(
-        "registered_apps:programmer_changes", kwargs={"programmer_slug": application.programmer.slug}
+        "registered_apps:programmer_changes_audit", kwargs={"programmer_slug": application.programmer.slug}
     )
     return {
         # The newest clients come first, and the register scenario's clients are newer than the fleet:
@@ -434,6 +435,6 @@ def measure_fleet(base_url: str, api_seed: Any, *, fleet_clients: int, requests:
         ),
         "dashboard_fleet_list": _time_page(base_url, dashboard, list_path, application.name, requests=requests),
         "dashboard_fleet_detail": _time_page(base_url, dashboard, detail_path, 'id="client-count"', requests=requests),
-        # The programmer's changes log: a client.register event per client.
+        # The programmer's audit events: a client.register event per client.
         "dashboard_fleet_changes": _time_page(base_url, dashboard, changes_path, "client.register", requests=requests),
     }
