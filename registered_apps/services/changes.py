@@ -330,7 +330,8 @@ def _touched_channels(
 
 
 def _record(push: Push, changes: Sequence[PendingChange], applied: Sequence[Applied | None]) -> None:
-    """The changes log's rows of a push: one per change, with its channels (for the channel logs)."""
+    """The changes log's rows of a push: one per change, with its channels (for the channel logs); a
+    change not applied (None) as the review page describes it, without an id."""
     touched = _touched_channels(changes)
     described = {d.change.pk: d for d in changes_describe(changes, push.environment_id)} if None in applied else {}
     rows = []
@@ -338,7 +339,7 @@ def _record(push: Push, changes: Sequence[PendingChange], applied: Sequence[Appl
         zip(changes, applied, touched, strict=True), start=1
     ):
         if result is None:
-            # Not applied (the push failed): what it would have done, as the review page said it.
+            # Not applied (not yet, or the push failed): what it would do, as the review page said it.
             entity_type, entity_label = change_entity(change.kind, change.payload)
             result = Applied(entity_type, "", entity_label, described[change.pk].properties)
         rows.append(
@@ -378,13 +379,15 @@ def pending_changes_push(
 ) -> Push:
     """Apply the user's pending changes in the environment, all or none, and log the push.
 
-    The push is committed as `pending` first. Then one transaction applies every change in order through
-    the services (each checks again: a domain deleted meanwhile, a name and version taken, write access
-    lost), records the pushed changes and an audit event, marks the push `successful` and drops the
-    pending changes. When a change fails, everything rolls back; the push is marked `failed` with a
-    message naming the change, records the changes it attempted (without ids), and the pending changes
-    stay for the person to fix or dismiss. `reviewed`: the ids of the changes the person saw; a push of
-    anything else is refused (ValidationError), as is an empty description or nothing to push."""
+    The push is committed as `pending` first, with the changes it attempts (as the review page showed
+    them, without ids), so the log shows a push in flight, or one a crash stopped. Then one transaction
+    applies every change in order through the services (each checks again: a domain deleted meanwhile,
+    a name and version taken, write access lost), records the pushed changes as they happened and an
+    audit event, marks the push `successful` and drops the pending changes. When a change fails,
+    everything rolls back; the push is marked `failed` with a message naming the change, keeps the
+    attempted changes, and the pending changes stay for the person to fix or dismiss. `reviewed`: the
+    ids of the changes the person saw; a push of anything else is refused (ValidationError), as is an
+    empty description or nothing to push."""
     description = (description or "").strip()
     if not description:
         raise ValidationError({"description": "Describe this configuration before you push it."})
@@ -394,13 +397,15 @@ def pending_changes_push(
     if reviewed is not None and sorted(reviewed) != sorted(c.pk for c in waiting):
         raise ValidationError("Your pending changes changed since you opened this page: review them again.")
     sources = {c.promoted_from_id for c in waiting}
-    push = Push.objects.create(
-        environment=environment,
-        description=description,
-        pushed_by=user,
-        status=PushStatus.PENDING,
-        promoted_from_id=sources.pop() if len(sources) == 1 else None,
-    )
+    with transaction.atomic():
+        push = Push.objects.create(
+            environment=environment,
+            description=description,
+            pushed_by=user,
+            status=PushStatus.PENDING,
+            promoted_from_id=sources.pop() if len(sources) == 1 else None,
+        )
+        _record(push, waiting, [None] * len(waiting))
     run = ChangeRun(user=user, environment=environment, ip_address=ip_address)
     try:
         with transaction.atomic():
@@ -424,6 +429,7 @@ def pending_changes_push(
                     raise _PushFailed(
                         _failure_message(position, len(locked), change, "the database refused it; try again.")
                     ) from error
+            push.changes.all().delete()
             _record(push, locked, applied)
             push.status = PushStatus.SUCCESSFUL
             push.save(update_fields=["status"])
@@ -457,7 +463,6 @@ def _push_failed(
     push.status = PushStatus.FAILED
     push.failure = failure
     push.save(update_fields=["status", "failure"])
-    _record(push, changes, [None] * len(changes))
     audit_event_record(
         actor=user,
         action="push.failed",

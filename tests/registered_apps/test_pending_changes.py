@@ -498,3 +498,36 @@ def test_compare_folds_the_pushes_between_two_entries(rw_user, programmer, chann
         ("Domain", "Host"): (None, "kept.example.com"),
     }
     assert selectors.pushes_compare(rw_user, programmer, None, first, first) == []
+
+
+def test_a_push_is_in_the_log_as_pending_with_its_changes_before_they_apply(
+    monkeypatch, rw_user, programmer, channels, staging
+):
+    changes.custom_scheme_create_stage(user=rw_user, environment=staging, channel=channels[0])
+    seen = []
+    real_apply = changes.change_apply
+
+    def watching(change, run):
+        push = Push.objects.get()
+        seen.append((push.status, [(c.kind, c.entity_id) for c in push.changes.all()]))
+        return real_apply(change, run)
+
+    monkeypatch.setattr(changes, "change_apply", watching)
+    push = push_all(rw_user, staging)
+    assert seen == [(PushStatus.PENDING, [("custom_scheme.generate", "")])]
+    # Once applied, the log's row has the scheme's id.
+    assert push.changes.get().entity_id == str(CustomScheme.objects.get(environment=staging).pk)
+
+
+def test_an_unexpected_error_fails_the_push_and_is_raised(monkeypatch, rw_user, programmer, channels, staging):
+    changes.custom_scheme_create_stage(user=rw_user, environment=staging, channel=channels[0])
+
+    def broken(change, run):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(changes, "change_apply", broken)
+    with pytest.raises(RuntimeError):
+        changes.pending_changes_push(user=rw_user, environment=staging, description="Boom")
+    push = Push.objects.get()
+    assert push.status == PushStatus.FAILED and "unexpected error" in push.failure
+    assert push.changes.count() == 1 and PendingChange.objects.count() == 1
