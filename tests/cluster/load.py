@@ -59,6 +59,7 @@ class Record:
     node: str
     kind: str  # "token" or "session"
     application: int
+    credential: int
     status: int  # 0: no answer
     verdict: Verdict
 
@@ -144,7 +145,7 @@ def send(ledger: Ledger, node: Node, kind: str, credential: Credential) -> Recor
     verdict = ledger.judge(kind, credential.application, start, end, status, content)
     if kind == "token" and status == 201:
         credential.token = json.loads(content)["access_token"]
-    record = Record(start, end, node.name, kind, credential.application, status, verdict)
+    record = Record(start, end, node.name, kind, credential.application, credential.index, status, verdict)
     ledger.add(record, content)
     return record
 

@@ -89,6 +89,8 @@ class Phase:
     # Tokens that may be counted twice: when Redis stops, a worker whose client-gate script Redis ran but
     # whose reply the stop cut off counts the token again in its fallback (at most one per worker).
     double_count_allowance: int = 0
+    revoked_accepted_clients: list[int] = field(default_factory=list)  # which clients, when any
+    revoked_accepted_applications: list[int] = field(default_factory=list)
     usage_counted: int = 0  # tokens added to UsageDaily by the flushes of this phase
 
     @property
@@ -244,7 +246,11 @@ class Run:
         tokens = [r for r in records if r.kind == "token"]
         phase.tokens_issued = sum(1 for r in tokens if r.status == 201)
         phase.tokens_unanswered = sum(1 for r in tokens if r.verdict in (Verdict.FAILED, Verdict.SERVER_ERROR))
-        unsuccessful = [r for r in records if r.verdict not in (Verdict.OK, Verdict.REFUSED)]
+        # Recovery is about answers that failed; a revoked token accepted is a rule broken (counted apart).
+        unsuccessful = [r for r in records if r.verdict in (Verdict.FAILED, Verdict.SERVER_ERROR, Verdict.WRONG)]
+        accepted = [r for r in records if r.verdict is Verdict.REVOKED_ACCEPTED]
+        phase.revoked_accepted_clients = sorted({r.credential for r in accepted})
+        phase.revoked_accepted_applications = sorted({r.application for r in accepted})
         last = max((r.end for r in unsuccessful), default=None)
         if phase.fault_at is not None:
             phase.recovery_seconds = round(max(0.0, last - phase.fault_at), 2) if last is not None else 0.0
@@ -662,6 +668,19 @@ def table(report: Report) -> str:
             )
             + " |"
         )
+    accepted = [phase for phase in report.phases if phase.verdicts["revoked accepted"]]
+    if accepted:
+        lines += [
+            "",
+            "Revoked and accepted after the second: "
+            + "; ".join(
+                f"{phase.name}: {phase.verdicts['revoked accepted']} answers, clients "
+                f"{', '.join(map(str, phase.revoked_accepted_clients))} of applications "
+                f"{', '.join(map(str, phase.revoked_accepted_applications))}"
+                for phase in accepted
+            )
+            + ".",
+        ]
     if report.throughput:
         lines += [
             "",
