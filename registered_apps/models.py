@@ -131,6 +131,7 @@ class ChannelSettings(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "environment"], name="unique_channel_settings_per_environment")
         ]
+        verbose_name_plural = "channel settings"
 
     def __str__(self) -> str:
         return f"{self.channel} @ {self.environment_id}"
