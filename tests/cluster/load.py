@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from http.client import HTTPException
 
 from bench import http
 
@@ -139,7 +140,7 @@ def send(ledger: Ledger, node: Node, kind: str, credential: Credential) -> Recor
     try:
         answer = http.request(node.url, method, path, body, headers, timeout=TIMEOUT)
         status, content = answer.status, answer.body
-    except OSError:
+    except (OSError, HTTPException):  # refused, reset, timed out, or cut off mid-answer (a worker killed)
         status, content = 0, b""
     end = time.monotonic()
     verdict = ledger.judge(kind, credential.application, start, end, status, content)
@@ -213,9 +214,12 @@ class Load:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        died = sum(1 for thread in self.threads if not thread.is_alive())
         self.stop_event.set()
         for thread in self.threads:
             thread.join(timeout=2 * TIMEOUT)
+        if died and exc[0] is None:
+            raise RuntimeError(f"{died} load threads died before the phase ended (their traceback is above)")
 
 
 class Probe:
