@@ -7,6 +7,7 @@ tell, readers ask it, and `oauth.tasks.revocation_stamps_republish` writes recen
 
 from django.db import transaction
 
+from . import clock
 from .hot_store import hot_store
 from .revocation import Revoked, stamp_key
 
@@ -17,8 +18,13 @@ def revocation_stamp_write(kind: Revoked, ident: object, at: float) -> bool:
 
 
 def revocation_stamp_publish(kind: Revoked, ident: object, at: float) -> None:
-    """Write a stamp once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: revocation_stamp_write(kind, ident, at))
+    """Write a stamp once the current transaction commits (at once outside one), dated the later of
+    `at` (the revocation's time, taken inside the transaction) and the moment it is written. Until the
+    commit nothing refuses the revoked thing's clients, so a token issued in between has an `iat` after
+    `at`: dated `at`, the stamp would let that token through for its whole lifetime (the cluster test
+    caught one such token). Dated at the write, it is at or after the `iat` of every token issued before
+    anyone could see the revocation."""
+    transaction.on_commit(lambda: revocation_stamp_write(kind, ident, max(at, clock.wall())))
 
 
 def client_record_drop_on_commit(client_id: str) -> None:

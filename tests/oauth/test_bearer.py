@@ -5,6 +5,7 @@ import time
 
 import jwt
 import pytest
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -284,3 +285,19 @@ def test_with_redis_unreachable_the_database_decides(
     registered_application_revoke(application=application, reason="abuse", actor="tests")
     clock.advance(VERDICT_TTL)  # the database is read at most once a second per token
     refused(call(client, access_token), action="application-registration")
+
+
+@requires_redis  # the record in Redis outlives the two seconds; one in the process would be read again
+def test_a_token_issued_while_the_revocation_commits_is_refused_after_the_commit(
+    client, credentials, application, django_capture_on_commit_callbacks
+):
+    """The revocation's time is taken inside its transaction, and until the commit the token endpoint
+    cannot know: a token issued meanwhile (here two seconds into a slow transaction) has an `iat` after
+    the revocation's time. Its stamp must still refuse it once the revocation commits."""
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        registered_application_revoke(application=application, reason="Leak", actor="tests")
+        clock.advance(2.0)
+        issued_during_commit = get_token(client, credentials)["access_token"]
+    refused = call(client, issued_during_commit)
+    assert_json_error(refused, 401, "invalid_token")
+    assert refused.json()["action"] == "application-registration"
