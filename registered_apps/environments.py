@@ -33,6 +33,12 @@ DEFAULT_ENVIRONMENTS = (
 PRODUCTION_SLUG = "release-production"
 
 
+# The table ("table", and "last" read while the database answered) and the environment of each validated
+# Host header.
+_tables = local_cache("environments", maxsize=2, ttl=ENVIRONMENTS_TTL)
+_hosts = local_cache("environment-hosts", maxsize=64, ttl=ENVIRONMENTS_TTL)
+
+
 @dataclass(frozen=True)
 class EnvironmentInfo:
     """What the hot paths need of an environment, without a query."""
@@ -78,20 +84,19 @@ def _derived_issuer(slug: str, is_production: bool, hosts: dict[str, str]) -> st
 
 
 def _table() -> _Table:
-    cache = local_cache("environments", maxsize=2, ttl=ENVIRONMENTS_TTL)
-    table: _Table | None = cache.get("table")
+    table: _Table | None = _tables.get("table")
     if table is not None:
         return table
     try:
         table = _table_read()
     except DatabaseError:
-        last: _Table | None = cache.get("last")
+        last: _Table | None = _tables.get("last")
         if last is None:
             raise
-        cache.put("table", last, ttl=STALE_RETRY)
+        _tables.put("table", last, ttl=STALE_RETRY)
         return last
-    cache.put("table", table)
-    cache.put("last", table, ttl=float("inf"))
+    _tables.put("table", table)
+    _tables.put("last", table, ttl=float("inf"))
     return table
 
 
@@ -141,8 +146,8 @@ def environments_forget() -> None:
 
 
 def _forget() -> None:
-    local_cache("environments", maxsize=2, ttl=ENVIRONMENTS_TTL).clear()
-    local_cache("environment-hosts", maxsize=64, ttl=ENVIRONMENTS_TTL).clear()
+    _tables.clear()
+    _hosts.clear()
 
 
 def environments_all() -> tuple[EnvironmentInfo, ...]:
@@ -152,6 +157,11 @@ def environments_all() -> tuple[EnvironmentInfo, ...]:
 
 def environment_production() -> EnvironmentInfo:
     return _table().production
+
+
+def environment_id_or_production(environment: Environment | None) -> int:
+    """The id of `environment`, or of production when None (the services' default)."""
+    return int(environment.pk) if environment is not None else environment_production().id
 
 
 def environment_by_id(environment_id: int) -> EnvironmentInfo | None:
@@ -183,9 +193,8 @@ def request_environment(request: HttpRequest) -> EnvironmentInfo:
     raw = request.META.get("HTTP_HOST")
     if raw is None or settings.USE_X_FORWARDED_HOST:
         return environment_for_host(request.get_host())
-    hosts = local_cache("environment-hosts", maxsize=64, ttl=ENVIRONMENTS_TTL)
-    found: EnvironmentInfo | None = hosts.get(raw)
+    found: EnvironmentInfo | None = _hosts.get(raw)
     if found is None:
         found = environment_for_host(request.get_host())
-        hosts.put(raw, found)
+        _hosts.put(raw, found)
     return found

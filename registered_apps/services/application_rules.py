@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
+from ..environments import environment_id_or_production
 from ..models import (
     ApplicationLevel,
     Channel,
@@ -48,11 +49,7 @@ class ApplicationSpec:
 
     @property
     def environment_id(self) -> int:
-        if self.environment is not None:
-            return int(self.environment.pk)
-        from ..environments import environment_production
-
-        return environment_production().id
+        return environment_id_or_production(self.environment)
 
     def __post_init__(self) -> None:
         self.name = (self.name or "").strip()

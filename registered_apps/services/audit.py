@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import models
 
-from ..models import AuditEvent, Programmer
+from ..models import AuditEvent, Channel, Programmer
 
 # A person acting (a user), or a label: a client id, "command:<name>", "system".
 Actor = User | str | None
@@ -56,3 +56,24 @@ def audit_event_new(
 def actor_user(actor: Actor) -> User | None:
     """The user an actor is, for the `*_by` columns (None for a label)."""
     return actor if isinstance(actor, User) else None
+
+
+def name_change_record(
+    *, target: Programmer | Channel, name: str, programmer: Programmer, actor: Actor, ip_address: str | None
+) -> None:
+    """Set a programmer's or channel's display name (slugs never change: statements carry them), with
+    its audit event (`<model>.change`) when the name differs from the stored one. In the caller's
+    transaction."""
+    previous = type(target).objects.values_list("name", flat=True).get(pk=target.pk)
+    target.name = name
+    target.full_clean()
+    if previous != name:
+        target.save(update_fields=["name"])
+        audit_event_record(
+            actor=actor,
+            action=f"{target._meta.model_name}.change",
+            target=target,
+            programmer=programmer,
+            ip_address=ip_address,
+            details={"name": [previous, name]},
+        )

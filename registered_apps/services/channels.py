@@ -8,16 +8,9 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ..environments import environment_id_or_production
 from ..models import Channel, ChannelDomain, ChannelSettings, CustomScheme, Environment, Programmer
-from .audit import Actor, audit_event_record
-
-
-def _environment_id(environment: Environment | None) -> int:
-    if environment is not None:
-        return int(environment.pk)
-    from ..environments import environment_production
-
-    return environment_production().id
+from .audit import Actor, audit_event_record, name_change_record
 
 
 def channels_foreign_message(programmer: Programmer, channels: Iterable[Channel]) -> str | None:
@@ -60,7 +53,7 @@ def channel_create(
 def custom_scheme_add(*, channel: Channel, environment: Environment | None, scheme: str | None = None) -> CustomScheme:
     """A new scheme row (no audit: the caller writes it). A given `scheme` must look like a generated one
     and be free in the environment."""
-    environment_id = _environment_id(environment)
+    environment_id = environment_id_or_production(environment)
     if scheme is None:
         return CustomScheme.objects.create(channel=channel, environment_id=environment_id)
     if not custom_scheme_well_formed(scheme):
@@ -79,19 +72,7 @@ def custom_scheme_well_formed(scheme: str) -> bool:
 @transaction.atomic
 def channel_rename(*, channel: Channel, name: str, actor: Actor, ip_address: str | None = None) -> Channel:
     """Change the display name (the slug is the requestor id and never changes)."""
-    previous = Channel.objects.values_list("name", flat=True).get(pk=channel.pk)
-    channel.name = name
-    channel.full_clean()
-    if previous != name:
-        channel.save(update_fields=["name"])
-        audit_event_record(
-            actor=actor,
-            action="channel.change",
-            target=channel,
-            programmer=channel.programmer,
-            ip_address=ip_address,
-            details={"name": [previous, name]},
-        )
+    name_change_record(target=channel, name=name, programmer=channel.programmer, actor=actor, ip_address=ip_address)
     return channel
 
 
@@ -138,7 +119,7 @@ def channel_domain_add(
 ) -> ChannelDomain:
     """Add a domain to a channel in an environment (adding one it has changes nothing)."""
     host = channel_domain_host_clean(host)
-    environment_id = _environment_id(environment)
+    environment_id = environment_id_or_production(environment)
     domain, created = ChannelDomain.objects.get_or_create(channel=channel, environment_id=environment_id, host=host)
     if created:
         audit_event_record(
@@ -227,7 +208,7 @@ def channel_settings_set(
     ip_address: str | None = None,
 ) -> ChannelSettings:
     """Set a channel's general settings in an environment."""
-    environment_id = _environment_id(environment)
+    environment_id = environment_id_or_production(environment)
     display_name, default_redirect_url = channel_settings_check(
         channel=channel,
         environment_id=environment_id,

@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from ..models import Programmer
-from .audit import Actor, audit_event_record
+from .audit import Actor, audit_event_record, name_change_record
 
 
 @transaction.atomic
@@ -25,17 +25,5 @@ def programmer_create(*, slug: str, name: str, actor: Actor, ip_address: str | N
 @transaction.atomic
 def programmer_rename(*, programmer: Programmer, name: str, actor: Actor, ip_address: str | None = None) -> Programmer:
     """Change the display name (the slug never changes: statements carry it)."""
-    previous = Programmer.objects.values_list("name", flat=True).get(pk=programmer.pk)
-    programmer.name = name
-    programmer.full_clean()
-    if previous != name:
-        programmer.save(update_fields=["name"])
-        audit_event_record(
-            actor=actor,
-            action="programmer.change",
-            target=programmer,
-            programmer=programmer,
-            ip_address=ip_address,
-            details={"name": [previous, name]},
-        )
+    name_change_record(target=programmer, name=name, programmer=programmer, actor=actor, ip_address=ip_address)
     return programmer
