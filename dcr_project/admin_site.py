@@ -2,13 +2,23 @@
 app (or a recovery code), and a session without one is refused as if it were not staff (django-otp)."""
 
 import re
+from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dcr_project.sign_in import SignInView, SignOutView
 
 TOTP_CODE = re.compile(r"\d{6}")
 
@@ -37,6 +47,39 @@ class StaffAuthenticationForm(OTPAdminAuthenticationForm):
 class StaffAdminSite(OTPAdminSite):
     login_form = StaffAuthenticationForm
     login_template = "admin/login_two_factor.html"
+
+    # Django's AdminSite.login and .logout, with the sign-in views that read `next` through
+    # core.next_path (a path of this site, else the admin's index or the signed-out page).
+    @method_decorator(never_cache)
+    @login_not_required
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
+        index = reverse("admin:index", current_app=self.name)
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(index)
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = index
+        context.update(extra_context or {})
+        request.current_app = self.name
+        view = SignInView.as_view(
+            extra_context=context,
+            authentication_form=self.login_form,
+            template_name=self.login_template,
+            next_page=index,
+        )
+        return view(request)
+
+    def logout(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
+        # The user is still signed in while the page renders: has_permission says what it will be.
+        context = {**self.each_context(request), "has_permission": False, **(extra_context or {})}
+        request.current_app = self.name
+        return SignOutView.as_view(extra_context=context)(request)
 
 
 # The admin site object stays the one every ModelAdmin registered with (registered_apps.admin and the

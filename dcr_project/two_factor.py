@@ -13,13 +13,13 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.next_path import next_path
 from dcr_project.admin_site import staff_device_for_code
 from registered_apps.staff_two_factor import (
     staff_has_authenticator,
@@ -38,13 +38,6 @@ class CodeForm(forms.Form):
     )
 
 
-def _next_url(request: HttpRequest) -> str:
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return wanted
-    return reverse("registered_apps:home")
-
-
 def _qr_data_uri(uri: str) -> str:
     """The otpauth URI as an SVG QR code in a data: URI (the CSP allows data: images, never inline script)."""
     svg = segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111827", light="#ffffff")
@@ -57,9 +50,9 @@ def _qr_data_uri(uri: str) -> str:
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Verify this staff session with a code, or enrol the account's first authenticator app."""
     user = cast(User, request.user)  # login_required
-    next_url = _next_url(request)
+    next_url = next_path(request, reverse("registered_apps:home"))
     if not user.is_staff or user.is_verified():  # type: ignore[attr-defined]  # OTPMiddleware adds it
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     if staff_has_authenticator(user):
         return _verify(request, user, next_url)
     return _enrol(request, user, next_url)
@@ -72,7 +65,7 @@ def _verify(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
         device = staff_device_for_code(user, code)
         if device is not None and django_otp.verify_token(user, device.persistent_id, code):
             django_otp.login(request, device)
-            return redirect(next_url)
+            return HttpResponseRedirect(next_url)
         form.add_error("code", "That code is not valid. Check your authenticator app and try again.")
     return render(request, "registration/two_factor_verify.html", {"form": form, "next": next_url})
 

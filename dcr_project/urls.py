@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dcr_project.operations import healthz, metrics, readyz
+from dcr_project.sign_in import SignInView, SignOutView
 
 # dcr_project.two_factor loads dcr_project.admin_site, which makes the admin site require a second factor.
 from dcr_project.two_factor import two_factor
@@ -26,6 +27,9 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/two-factor/", two_factor, name="two_factor"),
+    # Ahead of Django's auth URLs: `next` is read through core.next_path.
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("software_statements.urls")),
     path("", include("registered_apps.urls")),

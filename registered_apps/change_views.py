@@ -13,9 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.next_path import next_redirect
 from core.request_ip import request_ip
 from core.service_errors import form_add_service_error
 
@@ -41,23 +41,13 @@ PUSHES_PER_PAGE = 20
 EVENTS_PER_PAGE = 50
 
 
-def _next_url(request: HttpRequest, fallback: str) -> str:
-    """The `next` the form carried when it is a path of this site, else `fallback`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
 @login_required
 @require_POST
 def environment_choose(request: HttpRequest) -> HttpResponse:
     """The environment menu: remember the choice in the session and go back where the person was."""
     if dashboard_environment_set(request, request.POST.get("environment", "")) is None:
         messages.error(request, "There is no such environment.")
-    return redirect(_next_url(request, reverse("registered_apps:home")))
+    return next_redirect(request, reverse("registered_apps:home"))
 
 
 # --- Review, push, dismiss ------------------------------------------------------------------------
@@ -155,17 +145,16 @@ def push_promote(request: HttpRequest, push_id: int) -> HttpResponse:
     if not selectors.push_visible_to(user, push):
         raise Http404("No such push.")
     target = environment_by_slug(request.POST.get("target", ""))
-    back = _next_url(request, reverse("registered_apps:home"))
     if target is None:
         messages.error(request, "Choose the environment to promote the push to.")
-        return redirect(back)
+        return next_redirect(request, reverse("registered_apps:home"))
     try:
         staged = change_services.push_promote(
             push=push, target_environment=environment_row(target), user=user, ip_address=request_ip(request)
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-        return redirect(back)
+        return next_redirect(request, reverse("registered_apps:home"))
     dashboard_environment_set(request, target.slug)
     count = len(staged)
     messages.success(
