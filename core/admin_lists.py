@@ -1,19 +1,27 @@
-"""Admin change lists that answer a lookup they cannot apply the way Django answers a malformed one:
-back to the list with `?e=1`, never a 500.
+"""Admin pages that answer parameters they cannot apply the way Django answers a malformed one: back to
+the list with `?e=1`, or a 400, never a 500.
 
 Django turns a ValueError from a date-hierarchy parameter into IncorrectLookupParameters, but not the
 OverflowError of `?created__year=99999999999999999999` (datetime() refuses the number), and a date
-lookup on another field fails only when the query is compiled, after the change list has caught
-nothing. Both are checked here, where the change list is built.
+lookup on another field (`?date_joined__year=99999`) fails only when the query is compiled, after the
+change list has caught nothing. Both are checked here, where the change list is built.
+
+`?_to_field=` names the column a pop-up refers to. Django reads `primary_key` on whatever the name
+finds, and a reverse relation (`user` on groups, `logentry` on users) has none: an AttributeError. An
+empty one skips Django's check and fails when the change page looks the object up by it.
+
+Every admin of ours extends `BoundedListAdmin`; the admin site gives the others (users, groups,
+lock-outs, authenticator apps) the same guards with `bounded_admin` (dcr_project.admin_site).
 """
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminToField
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import EmptyResultSet
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 
@@ -37,10 +45,36 @@ class BoundedChangeList(ChangeList):
 
 
 class BoundedListAdmin(admin.ModelAdmin):
-    """The ModelAdmin every admin of ours extends."""
+    """The ModelAdmin every admin of ours extends (and every other one the site registers, by
+    `bounded_admin`)."""
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return BoundedChangeList
+        changelist = super().get_changelist(request, **kwargs)
+        # An admin with a change list of its own keeps it (a test checks that none is unbounded).
+        return BoundedChangeList if changelist is ChangeList else changelist
+
+    def to_field_allowed(self, request: HttpRequest, to_field: str) -> bool:
+        try:
+            field = self.opts.get_field(to_field)
+        except FieldDoesNotExist:
+            return False
+        # Only a column can be referred to; a reverse relation has no `primary_key` for Django to read.
+        return bool(field.concrete) and super().to_field_allowed(request, to_field)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        # The change and delete pages look the object up by `_to_field`, even an empty one (which
+        # Django's check skips): refuse what to_field_allowed refuses, as Django does, with a 400.
+        if from_field is not None and not self.to_field_allowed(request, from_field):
+            raise DisallowedModelAdminToField(f"The field {from_field} cannot be referenced.")
+        return super().get_object(request, object_id, from_field)
+
+
+def bounded_admin(model_admin: "admin.ModelAdmin[Model]") -> None:
+    """Give a registered ModelAdmin that does not extend BoundedListAdmin (a third-party one) its guards,
+    by making the instance's class a subclass of both; everything else it does stays as it was."""
+    cls = type(model_admin)
+    if not isinstance(model_admin, BoundedListAdmin):
+        model_admin.__class__ = type(cls.__name__, (BoundedListAdmin, cls), {"__module__": cls.__module__})
 
 
 class RevokedFilter(admin.SimpleListFilter):

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
@@ -18,6 +18,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.admin_lists import bounded_admin
 from dcr_project.sign_in import SignInView, SignOutView
 
 TOTP_CODE = re.compile(r"\d{6}")
@@ -47,6 +48,13 @@ class StaffAuthenticationForm(OTPAdminAuthenticationForm):
 class StaffAdminSite(OTPAdminSite):
     login_form = StaffAuthenticationForm
     login_template = "admin/login_two_factor.html"
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        # Built once every app has registered its admins: the third-party ones (users, groups, lock-outs,
+        # authenticator apps) get the guards of ours against hostile list parameters (core.admin_lists).
+        for model_admin in self._registry.values():
+            bounded_admin(model_admin)
+        return super().get_urls()
 
     # Django's AdminSite.login and .logout, with the sign-in views that read `next` through
     # core.next_path (a path of this site, else the admin's index or the signed-out page).
