@@ -43,6 +43,9 @@ class APIJSONErrorsMiddleware:
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if header in response:
                 replacement[header] = response[header]
+        # A response Django already logged (a bad Host: django.security.DisallowedHost) is not logged
+        # again as "Bad Request" because its body changed (django.utils.log.log_response's mark).
+        replacement._has_been_logged = getattr(response, "_has_been_logged", False)  # type: ignore[attr-defined]
         return replacement
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -425,10 +425,28 @@ DCR_REQUEST_LOG = env.bool("DCR_REQUEST_LOG", default=True)
 LOG_FORMAT = env("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+# Django's names for the SuspiciousOperations a client causes at will (django.security.<name>): logged as
+# one WARNING line without a traceback (core.log_filters), not a 2 KB ERROR per request.
+CLIENT_MISTAKE_LOGGERS = [
+    f"django.security.{name}"
+    for name in (
+        "DisallowedHost",
+        "DisallowedRedirect",
+        "DisallowedModelAdminLookup",
+        "DisallowedModelAdminToField",
+        "RequestDataTooBig",
+        "TooManyFieldsSent",
+        "TooManyFilesSent",
+        "SuspiciousMultipartForm",
+    )
+]
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.request_log.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.request_log.RequestIdFilter"},
+        "client_mistake": {"()": "core.log_filters.ClientMistakeFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "core.json_log.JSONFormatter"},
@@ -437,5 +455,8 @@ LOGGING: dict[str, Any] = {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        **{name: {"filters": ["client_mistake"]} for name in CLIENT_MISTAKE_LOGGERS},
+    },
 }
