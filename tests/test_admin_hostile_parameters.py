@@ -72,7 +72,7 @@ def rows(tam, application):
     Group.objects.create(name="Support")
 
 
-def test_every_registered_admin_uses_the_bounded_change_list(tam):
+def test_every_registered_admin_uses_the_bounded_change_list():
     """The change list that turns lookups it cannot apply into `?e=1` (core.admin_lists)."""
     for model, model_admin in REGISTERED:
         assert issubclass(model_admin.get_changelist(None), BoundedChangeList), model._meta.label
