@@ -353,7 +353,9 @@ DCR_KEY_ROTATION_DAYS = env.int("DCR_KEY_ROTATION_DAYS", default=0)
 
 # --- Celery ----------------------------------------------------------------------------
 # Redis is broker and result backend; without REDIS_URL every task runs eagerly in-process.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Eager tasks still borrow a producer from the broker's pool (to serialise their arguments): a memory:// URL
+# without a host made kombu warn "No hostname was supplied" on each one.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 if REDIS_SENTINELS:
     # kombu's and Celery's sentinel:// transports: "sentinel://[:password@]host:port/db;...", with REDIS_URL's
