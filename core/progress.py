@@ -10,7 +10,6 @@ at the end.
 """
 
 import time
-from types import TracebackType
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -75,9 +74,7 @@ class ProgressMeter:
     def __enter__(self) -> "ProgressMeter":
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         self.close(finished=kind is None)
 
     def set_total(self, total: int) -> None:

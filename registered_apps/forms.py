@@ -221,11 +221,12 @@ class QueuedPasswordResetForm(PasswordResetForm):
         subject_template_name: str = "registration/password_reset_subject.txt",
         email_template_name: str = "registration/password_reset_email.html",
         use_https: bool = False,
-        token_generator: Any = None,
         from_email: str | None = None,
         request: Any = None,
         html_email_template_name: str | None = None,
-        extra_email_context: dict[str, Any] | None = None,
+        # token_generator (the task makes the token with Django's default one) and extra_email_context
+        # (the view gives none): only values that can travel through the broker as JSON go to the task.
+        **_unused: Any,
     ) -> None:
         email = self.cleaned_data["email"]
         if domain_override:
