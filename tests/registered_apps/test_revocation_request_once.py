@@ -2,9 +2,11 @@
 is refused with a message naming the first, the database refuses a second pending row, and the TAMs are
 e-mailed once."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 
 from registered_apps import services
@@ -68,3 +70,31 @@ def test_posting_the_form_twice_files_one_request_and_shows_the_first(
     assert "already pending" in again.content.decode() and "requested by rw" in again.content.decode()
     assert RevocationRequest.objects.filter(application=application).count() == 1
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers; the race needs two")
+def test_two_requests_at_the_same_moment_make_one(transactional_db, application, rw_user, programmer):
+    colleague = UserFactory(username="colleague")
+    member(colleague, programmer, Access.READ_WRITE)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def file(actor) -> None:
+        try:
+            start.wait()
+            services.revocation_request_create(application=application, reason="Leaked key", actor=actor)
+            outcomes.append("filed")
+        except ValidationError as error:
+            outcomes.append(" ".join(error.message_dict["reason"]))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=file, args=(actor,)) for actor in (rw_user, colleague)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcome == "filed" for outcome in outcomes) == [False, True]
+    assert "already pending" in next(outcome for outcome in outcomes if outcome != "filed")
+    assert RevocationRequest.objects.filter(application=application).count() == 1
