@@ -17,6 +17,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)
 
+# The issuer follows the port served (`make run PORT=8110`): discovery, `iss` and `aud` name it, and the other
+# environments' issuers (<slug>.localhost:<port>) derive from it. A DCR_ISSUER in the environment wins.
+run: export DCR_ISSUER ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

@@ -28,6 +28,7 @@ import atexit
 import io
 import os
 import random
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,10 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.progress import ProgressMeter
+
 from . import http
 from .wrk import Request, lua_string
 
 CLIENT_ID_PREFIX = "bench-fleet-"
+SEED_SLICE = 50_000
 TOKEN_PATH = "/o/client/token"
 SESSION_PATH = "/api/v2/session"
 FORM = "application/x-www-form-urlencoded"
@@ -81,9 +85,9 @@ class Fleet:
         return client_id(self.count, number)
 
 
-def seed(*, template_client_id: str, client_secret: str, count: int) -> Fleet:
-    """Copy the template client's row `count` times in one statement (PostgreSQL only)."""
-    from django.db import connection
+def seed(*, template_client_id: str, client_secret: str, count: int, slice_size: int = SEED_SLICE) -> Fleet:
+    """Copy the template client's row `count` times in one transaction (PostgreSQL only)."""
+    from django.db import connection, transaction
 
     from oauth.hashers import ALGORITHM, client_secret_current_key
     from oauth.models import Client
@@ -122,12 +126,18 @@ def seed(*, template_client_id: str, client_secret: str, count: int) -> Fleet:
             sources.append(f"source.{column}")
     statement = (
         f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(sources)} "
-        f"FROM {table} AS source CROSS JOIN generate_series(1, %s) AS g WHERE source.client_id = %s"
+        f"FROM {table} AS source CROSS JOIN generate_series(%s, %s) AS g WHERE source.client_id = %s"
     )
     started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*parameters, count, template_client_id])
-        inserted = cursor.rowcount
+    inserted = 0
+    # In slices of `slice_size` copies, so that the progress (a bar on a terminal, lines otherwise) moves.
+    with transaction.atomic(), ProgressMeter("Seeding the fleet", stream=sys.stderr, total=count) as progress:
+        for first in range(1, count + 1, slice_size):
+            last = min(count, first + slice_size - 1)
+            with connection.cursor() as cursor:
+                cursor.execute(statement, [*parameters, first, last, template_client_id])
+                inserted += cursor.rowcount
+            progress.advance(last - first + 1)
     if inserted != count:
         raise RuntimeError(f"copying client {template_client_id!r} inserted {inserted} rows, not {count}")
     audit_events = _copy_registration_events(template_client_id)

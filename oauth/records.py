@@ -7,6 +7,7 @@ miss (`client_record_load`); only active clients are stored.
 import datetime
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core import clock
 from core.hot_store import StoredRecord, hot_store
@@ -17,6 +18,9 @@ from registered_apps.selectors import application_channels
 
 from .hashers import client_secret_compact
 from .models import Client
+
+if TYPE_CHECKING:  # rich is imported by the commands that show progress, not by every web worker
+    from core.progress import ProgressMeter
 
 # Unknown and revoked clients are remembered this long (a flood of bad ids stays cheap; a restore is
 # seen within a second).
@@ -176,10 +180,10 @@ def usage_day() -> str:
     return datetime.datetime.fromtimestamp(clock.wall(), tz=datetime.UTC).date().isoformat()
 
 
-def client_records_load_all(*, batch_size: int = 5000) -> int:
+def client_records_load_all(*, batch_size: int = 5000, progress: "ProgressMeter | None" = None) -> int:
     """Write the records of every active client to the store, in batches (keyset on the primary key);
     returns how many. For after Redis lost its data (a failover without persistence) or a bulk import:
-    without it the records come back one read-through at a time."""
+    without it the records come back one read-through at a time. `progress` is counted once per batch."""
     store = hot_store()
     active = Client.objects.filter(
         revoked_at__isnull=True,
@@ -188,6 +192,8 @@ def client_records_load_all(*, batch_size: int = 5000) -> int:
     )
     applications: dict[str, tuple[int, str, tuple[str, ...]]] = {}
     loaded, after = 0, 0
+    if progress is not None:
+        progress.set_total(active.count())
     while True:
         written_at = clock.wall()
         rows = list(
@@ -233,3 +239,5 @@ def client_records_load_all(*, batch_size: int = 5000) -> int:
         store.client_records_put(records)
         loaded += len(records)
         after = rows[-1][0]
+        if progress is not None:
+            progress.advance(len(records))

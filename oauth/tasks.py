@@ -5,6 +5,7 @@ concurrently."""
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from celery import shared_task
 from django.conf import settings
@@ -20,6 +21,9 @@ from software_statements.models import SoftwareStatement
 
 from . import usage_flush as flush
 from .models import Client, DeniedToken
+
+if TYPE_CHECKING:  # rich is imported by the commands that show progress, not by every worker
+    from core.progress import ProgressMeter
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +119,12 @@ def clients_purge_cutoff(*, purge_days: int, now: datetime | None = None) -> dat
 
 
 def clients_idle_purge(
-    *, purge_days: int, now: datetime | None = None, batch_size: int = PURGE_BATCH, actor: str = "system"
+    *,
+    purge_days: int,
+    now: datetime | None = None,
+    batch_size: int = PURGE_BATCH,
+    actor: str = "system",
+    progress: "ProgressMeter | None" = None,
 ) -> int:
     """Delete the clients idle for `purge_days` days (0 turns the purge off); returns how many.
 
@@ -128,6 +137,8 @@ def clients_idle_purge(
         return 0
     cutoff = clients_purge_cutoff(purge_days=purge_days, now=now)
     candidates = Client.objects.filter(idle_before(cutoff))
+    if progress is not None:  # counted once per batch
+        progress.set_total(candidates.count())
     purged = 0
     after = 0
     while True:
@@ -164,6 +175,8 @@ def clients_idle_purge(
             )
         purged += len(batch)
         after = batch[-1][0]
+        if progress is not None:
+            progress.advance(len(batch))
 
 
 @shared_task(name="oauth.clients_purge_idle")

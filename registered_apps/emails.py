@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
@@ -17,6 +18,8 @@ from django.template import loader
 from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+
+from core.window_limit import window_limit_key, window_limit_take
 
 from .models import Access, ApplicationStatus, RegisteredApplication, RevocationRequest
 
@@ -97,7 +100,8 @@ def application_revoked_email_send(application_id: str, revoked_at: float) -> in
 
 def password_reset_email_send(
     *,
-    user_id: int,
+    email: str = "",
+    user_id: int | None = None,
     domain: str,
     site_name: str,
     use_https: bool,
@@ -106,31 +110,48 @@ def password_reset_email_send(
     html_email_template_name: str | None = None,
     from_email: str | None = None,
 ) -> int:
-    """Send Django's password reset email. The token is made here, in the worker, so that it never
-    travels through the broker."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not user.has_usable_password():
-        return 0
-    email = getattr(user, user.get_email_field_name(), "")
-    if not email:
-        return 0
-    context = {
-        "email": email,
-        "domain": domain,
-        "site_name": site_name,
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "user": user,
-        "token": default_token_generator.make_token(user),
-        "protocol": "https" if use_https else "http",
-    }
-    subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-    message = EmailMultiAlternatives(
-        subject, loader.render_to_string(email_template_name, context), from_email, [email]
-    )
-    if html_email_template_name:
-        message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
-    message.send()
-    return 1
+    """Send Django's password reset e-mail to each active account of `email` with a usable password (the
+    accounts Django's own form would pick); returns how many were sent. The request queued this for every
+    address typed, so the lookup happens here, and so does the token (it never travels through the broker).
+    Each account gets at most `DCR_PASSWORD_RESET_LIMIT` e-mails per window, whatever addresses asked.
+
+    `user_id` instead of `email`: a task queued by an earlier release."""
+    if user_id is not None:
+        users = list(get_user_model().objects.filter(pk=user_id, is_active=True))
+    else:
+        users = list(PasswordResetForm().get_users(email)) if email else []
+    sent = 0
+    for user in users:
+        if not user.has_usable_password():
+            continue
+        address = getattr(user, user.get_email_field_name(), "")
+        if not address:
+            continue
+        if not window_limit_take(
+            window_limit_key("password-reset-account", str(user.pk)),
+            limit=settings.DCR_PASSWORD_RESET_LIMIT,
+            seconds=settings.DCR_PASSWORD_RESET_WINDOW_SECONDS,
+        ):
+            logger.info("password reset for user %s: over the limit, not sent", user.pk)
+            continue
+        context = {
+            "email": address,
+            "domain": domain,
+            "site_name": site_name,
+            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "user": user,
+            "token": default_token_generator.make_token(user),
+            "protocol": "https" if use_https else "http",
+        }
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        message = EmailMultiAlternatives(
+            subject, loader.render_to_string(email_template_name, context), from_email, [address]
+        )
+        if html_email_template_name:
+            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
+        message.send()
+        sent += 1
+    return sent
 
 
 # --- Helpers --------------------------------------------------------------------------------------

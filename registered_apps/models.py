@@ -300,6 +300,14 @@ class RevocationRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+        constraints = [
+            # A second request for the same application is refused (services.revocation_request_create).
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=models.Q(state="pending"),
+                name="one_pending_revocation_request_per_application",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Revocation of {self.application} ({self.state})"

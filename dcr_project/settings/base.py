@@ -209,6 +209,14 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
 
+# Password reset e-mails, quietly limited (the page answers the same past the limit, nothing more is sent):
+# at most DCR_PASSWORD_RESET_LIMIT requests per e-mail address typed, and e-mails per account, in each
+# DCR_PASSWORD_RESET_WINDOW_SECONDS. Counted in the cache (Redis when REDIS_URL is set: every worker counts).
+DCR_PASSWORD_RESET_LIMIT = env.int("DCR_PASSWORD_RESET_LIMIT", default=3)
+DCR_PASSWORD_RESET_WINDOW_SECONDS = env.int("DCR_PASSWORD_RESET_WINDOW_SECONDS", default=3600)
+if DCR_PASSWORD_RESET_LIMIT < 1 or DCR_PASSWORD_RESET_WINDOW_SECONDS < 1:
+    raise ImproperlyConfigured("DCR_PASSWORD_RESET_LIMIT and DCR_PASSWORD_RESET_WINDOW_SECONDS must be at least 1.")
+
 # --- Sign-in protection: staff second factor (django-otp) -------------------------------------------
 # The admin accepts only staff whose session passed a TOTP code or a single-use recovery code.
 OTP_TOTP_ISSUER = env("DCR_TOTP_ISSUER", default="DCR Registry")
@@ -345,7 +353,9 @@ DCR_KEY_ROTATION_DAYS = env.int("DCR_KEY_ROTATION_DAYS", default=0)
 
 # --- Celery ----------------------------------------------------------------------------
 # Redis is broker and result backend; without REDIS_URL every task runs eagerly in-process.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Eager tasks still borrow a producer from the broker's pool (to serialise their arguments): a memory:// URL
+# without a host made kombu warn "No hostname was supplied" on each one.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 if REDIS_SENTINELS:
     # kombu's and Celery's sentinel:// transports: "sentinel://[:password@]host:port/db;...", with REDIS_URL's

@@ -1,9 +1,11 @@
 """Revocation requests: a programmer's user asks, a TAM approves (the application is revoked with the
 request's reason) or dismisses."""
 
+from datetime import UTC
+
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import ApplicationStatus, RegisteredApplication, RevocationRequest
@@ -23,7 +25,21 @@ def revocation_request_create(
         raise ValidationError({"reason": "This application is already revoked."})
     if len(reason) > 2000:
         raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
-    request = RevocationRequest.objects.create(application=application, reason=reason, requested_by=actor)
+    # The application's row lock makes a second request (a double click, two tabs) wait for the first and then
+    # see it; the partial unique constraint (one pending request per application) backs that up where there is
+    # no row lock (SQLite serialises writers instead).
+    RegisteredApplication.objects.select_for_update().filter(pk=application.pk).first()
+    pending = revocation_request_pending(application)
+    if pending is not None:
+        raise ValidationError({"reason": revocation_request_pending_message(pending)})
+    try:
+        with transaction.atomic():
+            request = RevocationRequest.objects.create(application=application, reason=reason, requested_by=actor)
+    except IntegrityError:
+        pending = revocation_request_pending(application)
+        if pending is None:
+            raise
+        raise ValidationError({"reason": revocation_request_pending_message(pending)}) from None
     audit_event_record(
         actor=actor,
         action="application.revocation_request",
@@ -34,6 +50,25 @@ def revocation_request_create(
     )
     task_enqueue_on_commit(revocation_requested_email, request.pk)
     return request
+
+
+def revocation_request_pending(application: RegisteredApplication) -> RevocationRequest | None:
+    """The application's pending revocation request (at most one: `one_pending_revocation_request_per_application`)."""
+    return (
+        RevocationRequest.objects.select_related("requested_by")
+        .filter(application=application, state=RevocationRequest.State.PENDING)
+        .first()
+    )
+
+
+def revocation_request_pending_message(pending: RevocationRequest) -> str:
+    who = pending.requested_by.get_username() if pending.requested_by else "a user since removed"
+    at = pending.requested_at.astimezone(UTC)
+    when = f"{at:%b} {at.day}, {at:%Y %H:%M} UTC"
+    return (
+        f"A revocation of this application is already pending: requested by {who} on {when}. "
+        "The TAMs review it; there is no need to ask again."
+    )
 
 
 @transaction.atomic

@@ -246,12 +246,19 @@ def test_seed_demo_creates_everything_once_and_prints_the_logins(client):
 
 
 @pytest.mark.django_db
-def test_seed_demo_keeps_a_revoked_demo_application_revoked():
+def test_seed_demo_keeps_a_revoked_demo_application_revoked_and_makes_a_new_active_version():
     run("seed_demo")
     app = RegisteredApplication.objects.get()
     services.registered_application_revoke(application=app, reason="testing revocation", actor="tests")
+    output = run("seed_demo")
+    app.refresh_from_db()
+    assert app.status == ApplicationStatus.REVOKED
+    new = RegisteredApplication.objects.get(status=ApplicationStatus.ACTIVE)
+    assert (new.name, new.version) == ("Demo Player", "1.0.1")
+    # What the README's walk-through reads (step 1), so that it can be run again after step 6.
+    assert f"Demo application: Demo Player 1.0.1 ({new.pk}), active" in output
     run("seed_demo")
-    assert RegisteredApplication.objects.get().status == ApplicationStatus.REVOKED
+    assert RegisteredApplication.objects.count() == 2
 
 
 # --- From a real shell ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from core.progress import ProgressMeter
 from oauth.records import client_records_load_all
 from registered_apps.management.commands._base import RegistryCommand
 
@@ -18,5 +19,7 @@ class Command(RegistryCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch"] < 1:
             self.fail("--batch must be at least 1.")
-        loaded = client_records_load_all(batch_size=options["batch"])
+        # Progress on stderr: a bar on a terminal, a line each 10% (and every 10 s) otherwise.
+        with ProgressMeter("Loading client records", stream=self.stderr) as progress:
+            loaded = client_records_load_all(batch_size=options["batch"], progress=progress)
         self.stdout.write(f"Loaded the records of {loaded} active clients.")

@@ -1,5 +1,6 @@
 """seed_demo: idempotent demo data for `make run` - a programmer, channels, users of each kind, the TAM's
-second factor and an active registered application; prints the logins.
+second factor and an active registered application (a new version when the last was revoked); prints the
+logins.
 
 The channels get their domain (the same host name everywhere) and a custom scheme (generated in each)
 in every environment, so that a new user can create an application in any of them out of the box; the
@@ -17,6 +18,7 @@ from registered_apps import services
 from registered_apps.environments import environments_ensure
 from registered_apps.models import (
     Access,
+    ApplicationStatus,
     Channel,
     Environment,
     Membership,
@@ -138,12 +140,20 @@ class Command(RegistryCommand):
         return device.config_url, codes
 
     def _application(self, programmer: Programmer, channels: dict[str, Channel]) -> RegisteredApplication:
+        """The active demo application; when every version of it was revoked (step 6 of the README's
+        walk-through revokes it), a new version, so that each run leaves one to use."""
         production = Environment.objects.get(is_production=True)
-        existing = RegisteredApplication.objects.filter(
-            programmer=programmer, environment=production, name=APPLICATION_NAME, version=APPLICATION_VERSION
-        ).first()
-        if existing:
-            return existing
+        versions = RegisteredApplication.objects.filter(
+            programmer=programmer, environment=production, name=APPLICATION_NAME
+        )
+        active = versions.filter(status=ApplicationStatus.ACTIVE).order_by("-created_at").first()
+        if active:
+            return active
+        taken = set(versions.values_list("version", flat=True))
+        version, patch = APPLICATION_VERSION, 0
+        while version in taken:
+            patch += 1
+            version = f"1.0.{patch}"
         news = channels["demo-news"]
         scheme = news.custom_schemes.filter(environment=production).first()
         assert scheme is not None
@@ -158,6 +168,6 @@ class Command(RegistryCommand):
             redirect_uris=[f"{scheme.scheme}://callback", f"https://{host}/callback"],
             actor=ACTOR,
             name=APPLICATION_NAME,
-            version=APPLICATION_VERSION,
+            version=version,
             environment=production,
         )
