@@ -27,11 +27,17 @@ class RegistrationResponseSerializer(serializers.Serializer):
     client_secret_expires_at = serializers.IntegerField(help_text="0: the secret does not expire.")
     redirect_uris = serializers.ListField(child=serializers.CharField())
     grant_types = serializers.ListField(child=serializers.CharField())
+    response_types = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='["none"]: no credential from an authorization endpoint (RFC 7591 2.1).',
+    )
     token_endpoint_auth_method = serializers.CharField()
-    scopes = serializers.ListField(child=serializers.CharField())
+    scopes = serializers.ListField(child=serializers.CharField(), help_text="The scopes as a list (the original's).")
+    scope = serializers.CharField(help_text="The same scopes, space separated (RFC 7591 2).")
     software_id = serializers.CharField()
     software_version = serializers.CharField()
     client_name = serializers.CharField()
+    software_statement = serializers.CharField(help_text="The statement of the request, unmodified (RFC 7591 3.2.1).")
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -221,8 +221,13 @@ def authorization_server_metadata(environment: EnvironmentInfo) -> dict[str, Any
         "introspection_endpoint": f"{issuer}/o/client/introspect",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "grant_types_supported": ["client_credentials"],
-        # No authorization endpoint: no response types.
-        "response_types_supported": [],
+        # RFC 8414 2 makes this member REQUIRED, with no exception for a server without an authorization
+        # endpoint (authorization_endpoint has one, so it is left out), and strict validators read an empty
+        # array as missing. "none" (OAuth 2.0 Multiple Response Type Encoding Practices 4, in IANA's
+        # response types registry) is the one response type that issues no credential, which is all this
+        # server issues from an authorization endpoint; clients are registered with response_types ["none"]
+        # to match (RFC 7591 2.1: omitted would mean "code"). README "Standard clients".
+        "response_types_supported": ["none"],
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,

@@ -51,11 +51,14 @@ _REGISTRATION_FIELDS = {
     "client_secret_expires_at",
     "redirect_uris",
     "grant_types",
+    "response_types",
     "token_endpoint_auth_method",
     "scopes",
+    "scope",
     "software_id",
     "software_version",
     "client_name",
+    "software_statement",
 }
 _TOKEN_FIELDS = {"access_token", "token_type", "expires_in", "created_at", "id", "scope"}
 _SESSION_FIELDS = {
