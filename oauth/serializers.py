@@ -8,11 +8,23 @@ class ErrorSerializer(serializers.Serializer):
     error_description = serializers.CharField(help_text="One human sentence.")
 
 
-class BearerErrorSerializer(ErrorSerializer):
+class EnhancedErrorSerializer(serializers.Serializer):
+    """The protected API's errors: the original's REST API v2 enhanced error codes (oauth.api_errors)."""
+
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.CharField(help_text="The original's error code, e.g. `invalid_access_token_client_application`.")
+    message = serializers.CharField(help_text="One human sentence.")
+    details = serializers.CharField(required=False, help_text="A more specific sentence, when there is one.")
     action = serializers.ChoiceField(
-        choices=["retry", "application-registration"],
-        help_text="`retry`: get a new access token; `application-registration`: register again.",
+        choices=["none", "configuration", "application-registration", "retry"],
+        help_text=(
+            "`application-registration`: get a new access token (and register again if the token endpoint "
+            "says invalid_client); `configuration`: the application needs a change in the dashboard; `none`: "
+            "fix the request."
+        ),
     )
+    helpUrl = serializers.CharField(help_text="Where the API is documented.")  # the original's camelCase
+    trace = serializers.CharField(help_text="The request id (X-Request-ID): quote it to support.")
 
 
 class RegistrationRequestSerializer(serializers.Serializer):

@@ -31,8 +31,8 @@ from .authentication import AccessTokenAuthentication, TokenClient
 from .errors import error_response, invalid_request, json_response
 from .permissions import scopes_required
 from .serializers import (
-    BearerErrorSerializer,
     EmptySerializer,
+    EnhancedErrorSerializer,
     ErrorSerializer,
     IntrospectionResponseSerializer,
     MetadataSerializer,
@@ -49,7 +49,30 @@ _THROTTLED = OpenApiResponse(ErrorSerializer, description="`too_many_requests`; 
 _CLIENT_AUTH = OpenApiResponse(
     ErrorSerializer, description="`invalid_client` when the client authenticated with HTTP Basic."
 )
-_BEARER = OpenApiResponse(BearerErrorSerializer, description="`invalid_token` (WWW-Authenticate: Bearer).")
+_BEARER = OpenApiResponse(
+    EnhancedErrorSerializer,
+    description=(
+        "`invalid_access_token_client_application` (no token, a revoked token, or its client, statement or "
+        "application revoked), `access_token_expired`, `invalid_access_token_signature`; WWW-Authenticate: Bearer "
+        'error="invalid_token". Action `application-registration`.'
+    ),
+)
+_DEVICE_HEADERS = [
+    OpenApiParameter(
+        "AP-Device-Identifier",
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description="`fingerprint <base64 of the device's stable identifier>` (REST API v2).",
+    ),
+    OpenApiParameter(
+        "X-Device-Info",
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description="Base64 of a JSON object describing the device (REST API v2); else the User-Agent is read.",
+    ),
+]
 
 
 class JSONOnlyNegotiation(BaseContentNegotiation):
@@ -165,7 +188,16 @@ class SessionView(APIView):
     @extend_schema(
         operation_id="session",
         summary="The client, application and programmer an access token speaks for",
-        responses={200: SessionSerializer, 401: _BEARER, 403: OpenApiResponse(ErrorSerializer)},
+        parameters=_DEVICE_HEADERS,
+        responses={
+            200: SessionSerializer,
+            400: OpenApiResponse(
+                EnhancedErrorSerializer,
+                description="`invalid_header_device_identifier`, `invalid_header_device_info` (action `none`).",
+            ),
+            401: _BEARER,
+            403: OpenApiResponse(EnhancedErrorSerializer, description="`insufficient_scope` (action `configuration`)."),
+        },
         tags=["api"],
     )
     def get(self, request: Request) -> HttpResponse:
