@@ -76,13 +76,15 @@ def test_docs_page_renders_without_any_external_asset(client):
 STATEFUL_SCENARIOS = 40
 STATEFUL_STEPS = 6
 _REGISTER = "POST /o/client/register"
+_DEVICE = ("X-Device-Info", "AP-Device-Identifier")
 
 
 class ClientFlow(schema.as_state_machine()):  # type: ignore[misc]
     """Schemathesis' state machine over the linked operations. A registration needs a statement only
     the registry can issue, so every generated registration carries the real one (and no generated
-    X-Device-Info or redirect_uri, which tests/oauth/test_hostile_generated.py covers); everything after
-    it follows the links with the credentials and tokens the API answered."""
+    X-Device-Info or redirect_uri, nor a session call generated device headers, which
+    tests/oauth/test_hostile_generated.py covers); everything after it follows the links with the
+    credentials and tokens the API answered."""
 
     statement = ""
     outcomes: Counter[tuple[str, int]] = Counter()
@@ -91,7 +93,8 @@ class ClientFlow(schema.as_state_machine()):  # type: ignore[misc]
     def before_call(self, case):
         if case.operation.label == _REGISTER:
             case.body = {"software_statement": self.statement}
-            case.headers = {name: value for name, value in (case.headers or {}).items() if name != "X-Device-Info"}
+        if case.operation.label in (_REGISTER, "GET /api/v2/session"):
+            case.headers = {name: value for name, value in (case.headers or {}).items() if name not in _DEVICE}
 
     def after_call(self, response, case):
         type(self).outcomes[(case.operation.label, response.status_code)] += 1
