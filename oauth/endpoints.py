@@ -9,6 +9,7 @@ a response by `oauth.errors.error_response`.
 import re
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core import clock
@@ -142,7 +143,8 @@ def token(request: HttpRequest) -> HttpResponse:
         "id": claims["jti"],
         "scope": scope,
     }
-    return json_response(body, status=201, headers=NO_STORE)
+    # RFC 6749 5.1: 200; DCR_TOKEN_SUCCESS_STATUS=201 for clients that insist on the original's status.
+    return json_response(body, status=settings.DCR_TOKEN_SUCCESS_STATUS, headers=NO_STORE)
 
 
 # --- POST /o/client/register ------------------------------------------------------------------------
@@ -241,11 +243,18 @@ def register(request: HttpRequest) -> HttpResponse:
         "client_secret_expires_at": 0,
         "redirect_uris": client.redirect_uris.split(),
         "grant_types": ["client_credentials"],
+        # RFC 7591 2.1: an omitted (or, to validators, empty) member means "code", which this server does
+        # not serve; "none" is the one that issues no credential (authorization_server_metadata).
+        "response_types": ["none"],
         "token_endpoint_auth_method": "client_secret_post",
+        # The original's list, and RFC 7591 2's space-separated string.
         "scopes": list(grant.scopes),
+        "scope": " ".join(grant.scopes),
         "software_id": grant.application_id,
         "software_version": grant.software_version,
         "client_name": grant.client_name,
+        # RFC 7591 3.2.1: a software statement used in the request is returned unmodified.
+        "software_statement": statement,
     }
     return json_response(body, status=201, headers=NO_STORE)
 
