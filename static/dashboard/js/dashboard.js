@@ -102,12 +102,14 @@
   });
 
   // Review page: "Push changes" stays disabled until the configuration description has text (the
-  // field is required too, and the server checks it).
+  // field is required too, and the server checks it); the note beside the button says why.
   document.querySelectorAll("[data-requires]").forEach(function (button) {
     var field = document.getElementById(button.getAttribute("data-requires"));
+    var note = document.getElementById(button.getAttribute("data-requires-note"));
     if (!field) return;
     function sync() {
       button.disabled = field.value.trim() === "";
+      if (note) note.hidden = !button.disabled;
     }
     field.addEventListener("input", sync);
     sync();
