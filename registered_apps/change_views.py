@@ -20,6 +20,7 @@ from core.request_ip import request_ip
 from core.service_errors import form_add_service_error
 
 from . import selectors
+from .audit_events import audit_events_in_environment, audit_rows
 from .change_descriptions import change_summary, changes_describe
 from .csv_export import csv_response
 from .dashboard_environment import dashboard_environment, dashboard_environment_set
@@ -321,9 +322,21 @@ def changes_audit(request: HttpRequest, area: Area) -> HttpResponse:
     """The audit events about what is visible here: downloads, registrations, revocations, the TAMs'
     actions in the admin (immediate, never pushed) and each push."""
     events = selectors.audit_events_visible_in(area.user, area.programmer, area.channel)
+    environment = _log_environment(request)
+    if environment is not None:
+        events = audit_events_in_environment(events, environment, area.programmer)
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
-        request, "registered_apps/area_audit.html", {"area": area, "tabs": area.tabs("changes"), "page": page}
+        request,
+        "registered_apps/area_audit.html",
+        {
+            "area": area,
+            "tabs": area.tabs("changes"),
+            "page": page,
+            "rows": audit_rows(list(page.object_list)),
+            "environments": environments_all(),
+            "log_environment": environment,
+        },
     )
 
 
