@@ -275,6 +275,8 @@ class UsageDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["application", "day", "platform"], name="unique_usage_row"),
         ]
+        verbose_name = "daily usage"
+        verbose_name_plural = "daily usage"
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.day} {self.platform}"
