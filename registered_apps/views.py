@@ -432,9 +432,13 @@ def applications(request: HttpRequest, area: Area) -> HttpResponse:
 
 def _pending_applications(area: Area) -> list[dict[str, Any]]:
     """The person's own staged, not yet pushed, applications here (they get their id when pushed)."""
-    staged = selectors.pending_changes_of(area.user, area.environment.id).filter(
-        kind=ChangeKind.APPLICATION_CREATE, programmer=area.programmer
+    staged = list(
+        selectors.pending_changes_of(area.user, area.environment.id).filter(
+            kind=ChangeKind.APPLICATION_CREATE, programmer=area.programmer
+        )
     )
+    if not staged:
+        return []
     platform_names = dict(selectors.active_platforms().values_list("code", "name"))
     rows = []
     for change in staged:
