@@ -3,6 +3,7 @@ writes (`ACTION_NAMES`, the one mapping), each event's object named as a person 
 environment an event happened in (events carry it in different ways: `details["environment"]` as an id,
 a slug or an issuer, or only through the application they are about)."""
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +95,11 @@ def action_name(action: str) -> str:
     return ACTION_NAMES.get(action) or action.replace(".", " ").replace("_", " ").capitalize()
 
 
+# A name (a host, a requestor id, a scheme) up to this long is kept on one line: "demo-one" does not
+# break at its hyphen. A longer one may wrap anywhere rather than widen a phone's page.
+WHOLE_TERM_LENGTH = 40
+
+
 @dataclass(frozen=True)
 class AuditRow:
     """One event as the audit list shows it."""
@@ -103,6 +109,12 @@ class AuditRow:
     object_name: str
     environment: EnvironmentInfo | None
     application_id: str
+
+    @property
+    def object_parts(self) -> list[tuple[str, bool]]:
+        """The object's name in pieces, each with whether it is a term to keep whole (no space in it)."""
+        pieces = re.split(r"(\s+)", self.object_name)
+        return [(piece, bool(piece.strip()) and len(piece) <= WHOLE_TERM_LENGTH) for piece in pieces if piece]
 
 
 def _environment_named(value: object) -> EnvironmentInfo | None:
@@ -139,6 +151,11 @@ def _object_name(event: AuditEvent, environment: EnvironmentInfo | None, applica
         return f"{kind} {event.object_repr}" + (f" of {application}" if application else "")
     if event.object_type in {"channeldomain", "customscheme"} and details.get("channel"):
         return f"{kind} {event.object_repr} of {details['channel']}"
+    if event.action == "pending_changes.dismiss":
+        count = int(details.get("count") or 0)
+        return f"{count} pending change{'s' if count != 1 else ''}"
+    if event.action == "pending_change.remove" and details.get("change"):
+        return str(details["change"])
     if event.object_type == "environment":
         return event.object_repr
     return f"{kind} {event.object_repr}".strip()

@@ -161,7 +161,7 @@ def test_a_new_application_waits_as_a_pending_change_with_a_banner_on_every_page
     assert not RegisteredApplication.objects.exists()
     for url in ("/", programmer_url("usage", programmer), channel_url("channels", channels[0])):
         page = client.get(url).content.decode()
-        assert "<strong>1 pending change</strong> in Release Staging" in page, url
+        assert '<strong>1 pending change</strong><span class="pending-where"> in Release Staging' in page, url
         assert f'href="{REVIEW}"' in page and ">Review</a>" in page
     # Other environments have their own (none here).
     switch(client, "release-production")
