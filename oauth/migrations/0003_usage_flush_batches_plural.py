@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oauth', '0002_usage_flush_batch'),
+        ("oauth", "0002_usage_flush_batch"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='usageflushbatch',
-            options={'verbose_name_plural': 'usage flush batches'},
+            name="usageflushbatch",
+            options={"verbose_name_plural": "usage flush batches"},
         ),
     ]

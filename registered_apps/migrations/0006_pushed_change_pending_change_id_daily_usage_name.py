@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registered_apps', '0005_channel_settings_plural'),
+        ("registered_apps", "0005_channel_settings_plural"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='usagedaily',
-            options={'ordering': ['-day'], 'verbose_name': 'daily usage', 'verbose_name_plural': 'daily usage'},
+            name="usagedaily",
+            options={"ordering": ["-day"], "verbose_name": "daily usage", "verbose_name_plural": "daily usage"},
         ),
         migrations.AddField(
-            model_name='pushedchange',
-            name='pending_change_id',
+            model_name="pushedchange",
+            name="pending_change_id",
             field=models.PositiveBigIntegerField(blank=True, db_index=True, null=True),
         ),
     ]

@@ -183,9 +183,9 @@ def test_the_audit_events_read_as_plain_language_with_their_environment(
     assert "Dismissed pending changes\tRelease Production\t1 pending change" in text.replace("\n", "\t")
     cells = table.locator('td[data-label="Environment"]')
     environments = sorted(set(cells.all_inner_texts()))
-    assert environments == sorted(
-        {"Prequal Staging", "Prequal Production", "Release Staging", "Release Production"}
-    ), environments
+    assert environments == sorted({"Prequal Staging", "Prequal Production", "Release Staging", "Release Production"}), (
+        environments
+    )
     assert f"Push #{pushed.pk} to Release Staging" in text
     assert f"Push #{pushed.pk} of Release Staging" in text  # the promotion, shown in production's row
     assert "Domain watch.example-tv.com of demo-one" in text
@@ -310,9 +310,7 @@ def test_pending_application_listed_push_button_explained_and_dismiss_asks(
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_a_download_shows_in_the_statement_history_at_once(
-    new_page, screenshot, rw_user, programmer, channels, width
-):
+def test_a_download_shows_in_the_statement_history_at_once(new_page, screenshot, rw_user, programmer, channels, width):
     application = make_application(programmer, name="History player")
     page = new_page(width=width)
     sign_in(page, "rw", path=f"/applications/{application.pk}/")
