@@ -200,8 +200,11 @@ def for_channel(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> C
 @require_http_methods(["GET", "HEAD"])
 def favicon(request: HttpRequest) -> HttpResponse:
     """`/favicon.ico`, which browsers ask for on pages that name no icon (the admin's, JSON answers):
-    the static file's (fingerprinted in production) address, for good."""
-    return redirect(static("favicon.ico"), permanent=True)
+    the static file's address (fingerprinted in production, so a day's cache, not a permanent redirect
+    that would outlive a new icon)."""
+    response = redirect(static("favicon.ico"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 # --- Home -----------------------------------------------------------------------------------------

@@ -332,7 +332,7 @@ def test_a_download_shows_in_the_statement_history_at_once(new_page, screenshot,
 def test_favicon_answers_on_every_page(new_page, live_server, rw_user, programmer, channels):
     icon = requests.get(f"{live_server.url}/favicon.ico", timeout=10)
     assert icon.status_code == 200 and icon.content[:4] == b"\x00\x00\x01\x00", icon.status_code
-    assert icon.history and icon.history[0].status_code == 301
+    assert icon.history and icon.history[0].status_code == 302
     page = new_page()
     missing = []
     page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)

@@ -361,7 +361,8 @@ def test_every_model_has_a_plural_a_person_would_write():
 
 def test_favicon_is_served_and_linked(client, rw_user, login_as):
     answer = client.get("/favicon.ico")
-    assert answer.status_code == 301 and answer["Location"] == static("favicon.ico")
+    assert answer.status_code == 302 and answer["Location"] == static("favicon.ico")
+    assert answer["Cache-Control"] == "public, max-age=86400"
     # An icon file (ICO header: reserved 0, type 1), which the static files serve (the browser test
     # fetches it from the live server).
     assert Path(finders.find("favicon.ico")).read_bytes()[:4] == b"\x00\x00\x01\x00"
