@@ -154,8 +154,12 @@ def changes_dismiss(request: HttpRequest) -> HttpResponse:
     """Ask first (a page listing what goes, no script needed), then drop every pending change of the
     person in the environment on the confirming POST (`confirm`)."""
     environment = dashboard_environment(request)
-    if request.method != "POST" or not request.POST.get("confirm"):
-        pending = list(selectors.pending_changes_of(dashboard_user(request), environment.id))
+    pending = list(selectors.pending_changes_of(dashboard_user(request), environment.id))
+    listed = ",".join(str(change.pk) for change in pending)
+    confirmed = request.method == "POST" and request.POST.get("confirm")
+    # The confirmation names the changes it listed: one staged since (another tab) is asked about first.
+    changed = confirmed and request.POST.get("listed", listed) != listed
+    if not confirmed or changed:
         if not pending:
             return redirect("registered_apps:changes_review")
         return render(
@@ -164,7 +168,10 @@ def changes_dismiss(request: HttpRequest) -> HttpResponse:
             {
                 "environment": environment,
                 "summaries": [change_summary(change.kind, change.payload) for change in pending],
+                "listed": listed,
+                "changed": changed,
             },
+            status=409 if changed else 200,
         )
     count = change_services.pending_changes_dismiss(
         user=dashboard_user(request), environment=environment_row(environment), ip_address=request_ip(request)

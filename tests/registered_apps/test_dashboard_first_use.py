@@ -148,6 +148,19 @@ def test_dismiss_asks_first_without_script(login_as, rw_user, programmer, channe
     assert client.get(DISMISS)["Location"] == REVIEW
 
 
+def test_a_dismissal_confirmed_on_a_stale_page_asks_again(login_as, rw_user, channels, production):
+    changes.custom_scheme_create_stage(user=rw_user, environment=production, channel=channels[0])
+    client = login_as(rw_user)
+    listed = client.get(DISMISS).context["listed"]
+    changes.custom_scheme_create_stage(user=rw_user, environment=production, channel=channels[1])
+    again = client.post(DISMISS, {"confirm": "yes", "listed": listed})
+    assert again.status_code == 409 and "Dismiss 2 pending changes?" in again.content.decode()
+    assert "your pending changes changed" in again.content.decode()
+    assert PendingChange.objects.count() == 2
+    client.post(DISMISS, {"confirm": "yes", "listed": again.context["listed"]})
+    assert not PendingChange.objects.exists()
+
+
 def test_the_push_form_says_the_description_is_required_and_why_the_button_waits(
     login_as, rw_user, channels, production
 ):
