@@ -57,5 +57,8 @@ class UsageFlushBatch(models.Model):
     registrations = models.PositiveBigIntegerField(default=0)
     tokens = models.PositiveBigIntegerField(default=0)
 
+    class Meta:
+        verbose_name_plural = "usage flush batches"
+
     def __str__(self) -> str:
         return self.batch_id

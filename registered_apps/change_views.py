@@ -20,6 +20,7 @@ from core.request_ip import request_ip
 from core.service_errors import form_add_service_error
 
 from . import selectors
+from .audit_events import audit_events_in_environment, audit_rows
 from .change_descriptions import change_summary, changes_describe
 from .csv_export import csv_response
 from .dashboard_environment import dashboard_environment, dashboard_environment_set
@@ -53,7 +54,14 @@ def environment_choose(request: HttpRequest) -> HttpResponse:
 # --- Review, push, dismiss ------------------------------------------------------------------------
 
 
-def _review_page(request: HttpRequest, form: PushForm | None = None, status: int = 200) -> HttpResponse:
+def _review_page(
+    request: HttpRequest,
+    form: PushForm | None = None,
+    status: int = 200,
+    *,
+    already_pushed: Push | None = None,
+    description: str = "",
+) -> HttpResponse:
     user = dashboard_user(request)
     environment = dashboard_environment(request)
     pending = list(selectors.pending_changes_of(user, environment.id).select_related("programmer"))
@@ -64,8 +72,20 @@ def _review_page(request: HttpRequest, form: PushForm | None = None, status: int
         "described": changes_describe(pending, environment.id),
         "form": form,
         "may_push": bool(pending) and selectors.can_push(user, {change.programmer_id for change in pending}),
+        "already_pushed": already_pushed,
+        "already_pushed_url": _log_entry_url(already_pushed) if already_pushed else "",
+        "unused_description": description,
     }
     return render(request, "registered_apps/changes_review.html", context, status=status)
+
+
+def _log_entry_url(push: Push) -> str:
+    """The push's entry in the changes log of its (first change's) programmer."""
+    first = push.changes.select_related("programmer").order_by("position").first()
+    if first is None:
+        return ""
+    log = reverse("registered_apps:programmer_changes", kwargs={"programmer_slug": first.programmer.slug})
+    return f"{log}?environment={push.environment.slug}#push-{push.pk}"
 
 
 @login_required
@@ -95,6 +115,13 @@ def changes_push(request: HttpRequest) -> HttpResponse:
             reviewed=form.cleaned_data["reviewed"],
         )
     except ValidationError as error:
+        already = selectors.push_of_pending_changes(user, environment.id, form.cleaned_data["reviewed"] or [])
+        if already is not None:
+            # A second push of a page whose changes were pushed (Back, another tab): name that push, show
+            # what was typed (not reused for what is pending now: a fresh form), nothing pushed.
+            return _review_page(
+                request, status=409, already_pushed=already, description=form.cleaned_data["description"]
+            )
         form_add_service_error(form, error)
         return _review_page(request, form, status=400)
     if push.status != PushStatus.SUCCESSFUL:
@@ -112,9 +139,30 @@ def changes_push(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def changes_dismiss(request: HttpRequest) -> HttpResponse:
+    """Ask first (a page listing what goes, no script needed), then drop every pending change of the
+    person in the environment on the confirming POST (`confirm`)."""
     environment = dashboard_environment(request)
+    pending = list(selectors.pending_changes_of(dashboard_user(request), environment.id))
+    listed = ",".join(str(change.pk) for change in pending)
+    confirmed = request.method == "POST" and request.POST.get("confirm")
+    # The confirmation names the changes it listed: one staged since (another tab) is asked about first.
+    changed = confirmed and request.POST.get("listed", listed) != listed
+    if not confirmed or changed:
+        if not pending:
+            return redirect("registered_apps:changes_review")
+        return render(
+            request,
+            "registered_apps/changes_dismiss.html",
+            {
+                "environment": environment,
+                "summaries": [change_summary(change.kind, change.payload) for change in pending],
+                "listed": listed,
+                "changed": changed,
+            },
+            status=409 if changed else 200,
+        )
     count = change_services.pending_changes_dismiss(
         user=dashboard_user(request), environment=environment_row(environment), ip_address=request_ip(request)
     )
@@ -270,9 +318,21 @@ def changes_audit(request: HttpRequest, area: Area) -> HttpResponse:
     """The audit events about what is visible here: downloads, registrations, revocations, the TAMs'
     actions in the admin (immediate, never pushed) and each push."""
     events = selectors.audit_events_visible_in(area.user, area.programmer, area.channel)
+    environment = _log_environment(request)
+    if environment is not None:
+        events = audit_events_in_environment(events, environment, area.programmer)
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
-        request, "registered_apps/area_audit.html", {"area": area, "tabs": area.tabs("changes"), "page": page}
+        request,
+        "registered_apps/area_audit.html",
+        {
+            "area": area,
+            "tabs": area.tabs("changes"),
+            "page": page,
+            "rows": audit_rows(list(page.object_list)),
+            "environments": environments_all(),
+            "log_environment": environment,
+        },
     )
 
 

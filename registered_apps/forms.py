@@ -13,6 +13,7 @@ from core.service_errors import form_add_service_error
 from core.window_limit import window_limit_key, window_limit_take
 
 from .models import ApplicationStatus, Channel, ChannelDomain, Platform, Scope
+from .services.application_rules import VERSION_RULE
 from .tasks import password_reset_email, task_enqueue_on_commit
 
 COVERAGE_ALL = "all"
@@ -57,7 +58,7 @@ class ApplicationForm(forms.Form):
         max_length=32,
         required=False,
         initial="1.0.0",
-        help_text="A new major version of a client gets a new registered application.",
+        help_text=f"{VERSION_RULE} A new major version of a client gets a new registered application.",
     )
     coverage = forms.ChoiceField(
         label="The application covers",

@@ -275,6 +275,8 @@ class UsageDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["application", "day", "platform"], name="unique_usage_row"),
         ]
+        verbose_name = "daily usage"
+        verbose_name_plural = "daily usage"
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.day} {self.platform}"
@@ -428,6 +430,9 @@ class PushedChange(models.Model):
     # covers all channels, so that a channel's changes log finds it (`selectors.pushed_changes_visible_in`).
     channels = models.ManyToManyField(Channel, blank=True, related_name="+")
     all_channels = models.BooleanField(default=False)
+    # The pending change this row was (an id of the review page's `reviewed` list): a second push of the
+    # same page finds the push that applied them (`selectors.push_of_pending_changes`).
+    pending_change_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["push", "position"]

@@ -203,12 +203,16 @@ class ClientCounts:
 def application_client_counts(application: RegisteredApplication, *, limit: int = CLIENT_COUNT_LIMIT) -> ClientCounts:
     """Count over at most `limit + 1` rows of the index on the clients' application, so the cost stays
     that of `limit` clients however many there are. Past the limit, a second bounded count for the
-    active ones (revoked clients are few, so it too stops early)."""
+    active ones (revoked clients are few, so it too stops early).
+
+    Active: a client the token endpoint accepts, so none of a revoked application and none registered
+    with a revoked statement (the token endpoint answers those `invalid_client`, RFC 6749 5.2)."""
     clients = application.clients.order_by()
-    first = clients[: limit + 1].aggregate(total=Count("pk"), active=Count("pk", filter=Q(revoked_at__isnull=True)))
+    accepted = Q(revoked_at__isnull=True, statement__revoked_at__isnull=True) if application.is_active else Q(pk=None)
+    first = clients[: limit + 1].aggregate(total=Count("pk"), active=Count("pk", filter=accepted))
     if first["total"] <= limit:
         return ClientCounts(total=first["total"], active=first["active"])
-    active = clients.filter(revoked_at__isnull=True)[: limit + 1].count()
+    active = clients.filter(accepted)[: limit + 1].count()
     return ClientCounts(total=limit, active=min(active, limit), total_more=True, active_more=active > limit)
 
 
@@ -264,6 +268,25 @@ def pending_changes_of(user: UserLike, environment_id: int) -> QuerySet[PendingC
     if not _authenticated(user):
         return PendingChange.objects.none()
     return PendingChange.objects.filter(user_id=_uid(user), environment_id=environment_id).order_by("created_at", "id")
+
+
+def push_of_pending_changes(user: UserLike, environment_id: int, change_ids: Iterable[int]) -> Push | None:
+    """The user's latest successful push in the environment that applied one of these (former) pending
+    changes: what a second push of an old review page (the browser's Back, a second tab) names."""
+    ids = [int(change_id) for change_id in change_ids]
+    if not ids or not _authenticated(user):
+        return None
+    return (
+        Push.objects.filter(
+            pushed_by_id=_uid(user),
+            environment_id=environment_id,
+            status=PushStatus.SUCCESSFUL,
+            changes__pending_change_id__in=ids,
+        )
+        .select_related("pushed_by", "environment")
+        .order_by("-pushed_at", "-id")
+        .first()
+    )
 
 
 def pushed_changes_visible_in(

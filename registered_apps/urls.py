@@ -8,6 +8,7 @@ app_name = "registered_apps"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("environment/", change_views.environment_choose, name="environment_choose"),
     path("changes/review/", change_views.changes_review, name="changes_review"),
     path("changes/push/", change_views.changes_push, name="changes_push"),

@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -194,6 +195,16 @@ def for_channel(view: AreaView, methods: tuple[str, ...] = ("GET", "HEAD")) -> C
 
     channel_view.__name__ = channel_view.__qualname__ = f"channel_{view.__name__}"
     return channel_view
+
+
+@require_http_methods(["GET", "HEAD"])
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`, which browsers ask for on pages that name no icon (the admin's, JSON answers):
+    the static file's address (fingerprinted in production, so a day's cache, not a permanent redirect
+    that would outlive a new icon)."""
+    response = redirect(static("favicon.ico"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 # --- Home -----------------------------------------------------------------------------------------
@@ -411,8 +422,45 @@ def applications(request: HttpRequest, area: Area) -> HttpResponse:
     return render(
         request,
         "registered_apps/area_applications.html",
-        {"area": area, "tabs": area.tabs("applications"), "form": form, "page": page, "filtering": filtering},
+        {
+            "area": area,
+            "tabs": area.tabs("applications"),
+            "form": form,
+            "page": page,
+            "filtering": filtering,
+            "pending_applications": [] if filtering or page.number > 1 else _pending_applications(area),
+        },
     )
+
+
+def _pending_applications(area: Area) -> list[dict[str, Any]]:
+    """The person's own staged, not yet pushed, applications here (they get their id when pushed)."""
+    staged = list(
+        selectors.pending_changes_of(area.user, area.environment.id).filter(
+            kind=ChangeKind.APPLICATION_CREATE, programmer=area.programmer
+        )
+    )
+    if not staged:
+        return []
+    platform_names = dict(selectors.active_platforms().values_list("code", "name"))
+    rows = []
+    for change in staged:
+        payload = change.payload
+        channels = [payload["channel"]] if payload.get("channel") else list(payload.get("channels") or [])
+        if area.channel and not (payload.get("all_channels") or area.channel.slug in channels):
+            continue
+        rows.append(
+            {
+                "change": change,
+                "name": payload.get("name", ""),
+                "version": payload.get("version", ""),
+                "level": "Channel" if payload.get("level") == ApplicationLevel.CHANNEL else "Programmer",
+                "all_channels": bool(payload.get("all_channels")),
+                "channels": channels,
+                "platforms": [platform_names.get(code, code) for code in payload.get("platforms") or []],
+            }
+        )
+    return rows
 
 
 def schemes(request: HttpRequest, area: Area) -> HttpResponse:

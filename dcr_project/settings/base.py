@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store on every signed-in page (Back re-fetches the review page after a push).
+    "dcr_project.private_pages.SignedInPagesNotStoredMiddleware",
     # request.user.is_verified(): whether this session passed a second factor (the admin requires it).
     "django_otp.middleware.OTPMiddleware",
     # A staff session that has not passed the second factor reaches only the second-factor page.

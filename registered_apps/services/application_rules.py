@@ -2,6 +2,7 @@
 one function per rule. The service, the admin's add form and the dashboard all check through
 `registered_application_check`, so each says the same thing about the same mistake."""
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -125,9 +126,18 @@ def _check_name(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Proble
         yield "name", "The name is longer than 200 characters."
 
 
+# MAJOR.MINOR.PATCH with an optional suffix after a hyphen (Semantic Versioning's core and pre-release
+# form): "new version from this one" counts majors. Checked for new applications only; stored rows keep
+# whatever they were created with.
+VERSION_PATTERN = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*)?")
+VERSION_RULE = "MAJOR.MINOR.PATCH (three numbers), optionally with a suffix after a hyphen: 2.0.0 or 2.1.0-beta.1."
+
+
 def _check_version(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
-    if len(spec.version) > 32 or any(ch.isspace() for ch in spec.version):
-        yield "version", "The version must be at most 32 characters, without spaces."
+    if len(spec.version) > 32:
+        yield "version", "The version must be at most 32 characters."
+    elif not VERSION_PATTERN.fullmatch(spec.version):
+        yield "version", f"“{spec.version}” is not a version: write {VERSION_RULE}"
 
 
 def _check_channels(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:

@@ -355,6 +355,7 @@ def _record(push: Push, changes: Sequence[PendingChange], applied: Sequence[Appl
                 properties=result.properties,
                 payload=change.payload,
                 all_channels=all_channels,
+                pending_change_id=change.pk,
             )
         )
     created = PushedChange.objects.bulk_create(rows)

@@ -36,6 +36,68 @@
     area.select();
   }
 
+  // The statement history and count of the detail page, read again from the server after a download or
+  // a copy issued a statement (the elements named by ids are swapped for the fresh page's).
+  function refreshFromServer(ids) {
+    return fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("The server answered " + response.status + ".");
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ids.forEach(function (id) {
+          var current = document.getElementById(id);
+          var replacement = fresh.getElementById(id);
+          if (current && replacement) current.replaceWith(document.importNode(replacement, true));
+        });
+      });
+  }
+
+  function filenameOf(response) {
+    var match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    return match ? match[1] : "software_statement.txt";
+  }
+
+  // "Download software statement": the same POST from script, saved as the same file, then the statement
+  // history shows the new statement without a reload. Without script the form downloads as usual.
+  document.querySelectorAll("[data-download-refreshes]").forEach(function (form) {
+    var ids = form.getAttribute("data-download-refreshes").split(" ");
+    var status = document.getElementById(form.getAttribute("data-status"));
+    var button = form.querySelector("button[type=submit]");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      button.disabled = true;
+      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) {
+            // Nothing was issued: let the server's own page say why.
+            HTMLFormElement.prototype.submit.call(form);
+            return null;
+          }
+          var name = filenameOf(response);
+          return response.blob().then(function (blob) {
+            var link = document.createElement("a");
+            link.href = URL.createObjectURL(blob);
+            link.download = name;
+            document.body.appendChild(link);
+            link.click();
+            link.remove();
+            window.setTimeout(function () {
+              URL.revokeObjectURL(link.href);
+            }, 10000);
+            return refreshFromServer(ids);
+          });
+        })
+        .catch(function (error) {
+          if (status) showStatus(status, "error", "Could not download a statement. " + error.message);
+        })
+        .finally(function () {
+          button.disabled = false;
+        });
+    });
+  });
+
   // "Copy": issues a new statement through the same POST as the download form, then puts it on the
   // clipboard. When the clipboard is not available it shows the statement, selected, for a manual copy.
   document.querySelectorAll("[data-copy-statement]").forEach(function (button) {
@@ -64,16 +126,18 @@
           if (!navigator.clipboard || !window.isSecureContext) {
             showForManualCopy(output, statement);
             showStatus(status, "warning", "This browser does not allow copying here; the statement is selected below.");
-            return;
+            return refreshFromServer(["statement-history", "statement-count"]);
           }
           return navigator.clipboard.writeText(statement).then(
             function () {
               output.hidden = true;
-              showStatus(status, "success", done + " Reload the page to see it in the history.");
+              showStatus(status, "success", done + " The statement history below lists it.");
+              return refreshFromServer(["statement-history", "statement-count"]);
             },
             function () {
               showForManualCopy(output, statement);
               showStatus(status, "warning", "Copying was refused by the browser; the statement is selected below.");
+              return refreshFromServer(["statement-history", "statement-count"]);
             }
           );
         })
@@ -102,12 +166,14 @@
   });
 
   // Review page: "Push changes" stays disabled until the configuration description has text (the
-  // field is required too, and the server checks it).
+  // field is required too, and the server checks it); the note beside the button says why.
   document.querySelectorAll("[data-requires]").forEach(function (button) {
     var field = document.getElementById(button.getAttribute("data-requires"));
+    var note = document.getElementById(button.getAttribute("data-requires-note"));
     if (!field) return;
     function sync() {
       button.disabled = field.value.trim() === "";
+      if (note) note.hidden = !button.disabled;
     }
     field.addEventListener("input", sync);
     sync();

@@ -1,0 +1,222 @@
+"""Audit events as a person reads them: a plain-language name for every action code the code base
+writes (`ACTION_NAMES`, the one mapping), each event's object named as a person names it, and the
+environment an event happened in (events carry it in different ways: `details["environment"]` as an id,
+a slug or an issuer, or only through the application they are about)."""
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from .environments import EnvironmentInfo, environment_by_id, environment_by_slug, environments_all
+from .models import AuditEvent, Programmer, RegisteredApplication
+
+# Every action code written by a service, task or command (a test walks the code base for them). Read
+# as "<who> <name> <object>": "rw · Pushed changes · Push #4 to Release Production".
+ACTION_NAMES: dict[str, str] = {
+    # Applications and their revocation.
+    "application.create": "Created application",
+    "application.revoke": "Revoked application",
+    "application.restore": "Restored application",
+    "application.revocation_request": "Requested revocation",
+    "application.revocation_request_approve": "Approved revocation request",
+    "application.revocation_request_dismiss": "Dismissed revocation request",
+    # Statements, keys, clients and tokens.
+    "statement.issue": "Downloaded software statement",
+    "statement.revoke": "Revoked software statement",
+    "signing_key.create": "Created signing key",
+    "signing_key.rotate": "Rotated signing keys",
+    "signing_key.retire": "Retired signing key",
+    "client.register": "Registered client",
+    "client.revoke": "Revoked client",
+    "client.idle": "Marked client idle",
+    "client.purge": "Deleted idle clients",
+    "token.revoke": "Revoked access token",
+    # Programmers, channels, domains, custom schemes.
+    "programmer.create": "Created programmer",
+    "programmer.change": "Renamed programmer",
+    "channel.create": "Added channel",
+    "channel.change": "Renamed channel",
+    "channel.settings": "Changed channel settings",
+    "domain.create": "Added domain",
+    "domain.delete": "Deleted domain",
+    "custom_scheme.create": "Generated custom scheme",
+    # Pending changes and pushes.
+    "push": "Pushed changes",
+    "push.failed": "Push failed",
+    "push.promote": "Promoted push",
+    "pending_change.remove": "Removed a pending change",
+    "pending_changes.dismiss": "Dismissed pending changes",
+    # People, catalogs, environments, housekeeping (the admin and the commands).
+    "user.create": "Created user",
+    "user.change": "Changed user",
+    "membership.set": "Set membership",
+    "membership.delete": "Removed membership",
+    "platform.create": "Added platform",
+    "platform.change": "Changed platform",
+    "platform.retire": "Retired platform",
+    "platform.reactivate": "Reactivated platform",
+    "scope.create": "Added scope",
+    "scope.change": "Changed scope",
+    "scope.retire": "Retired scope",
+    "scope.reactivate": "Reactivated scope",
+    "environment.create": "Created environment",
+    "environment.change": "Changed environment",
+    "environment.delete": "Deleted environment",
+    "staff_totp_enrolled": "Enrolled authenticator app",
+    "staff_recovery_codes_issued": "Issued recovery codes",
+    "audit.purge": "Deleted old audit events",
+}
+
+# What a person calls each kind of object (`AuditEvent.object_type` is the model's name).
+OBJECT_NAMES: dict[str, str] = {
+    "registeredapplication": "Application",
+    "softwarestatement": "Statement",
+    "signingkey": "Signing key",
+    "client": "Client",
+    "deniedtoken": "Access token",
+    "programmer": "Programmer",
+    "channel": "Channel",
+    "channeldomain": "Domain",
+    "customscheme": "Custom scheme",
+    "push": "Push",
+    "environment": "Environment",
+    "user": "User",
+    "membership": "Membership",
+    "platform": "Platform",
+    "scope": "Scope",
+}
+
+
+def action_name(action: str) -> str:
+    """The plain-language name of an action code (an unknown code reads as words, never as a code)."""
+    return ACTION_NAMES.get(action) or action.replace(".", " ").replace("_", " ").capitalize()
+
+
+# A name (a host, a requestor id, a scheme) up to this long is kept on one line: "demo-one" does not
+# break at its hyphen. A longer one may wrap anywhere rather than widen a phone's page.
+WHOLE_TERM_LENGTH = 40
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One event as the audit list shows it."""
+
+    event: AuditEvent
+    action: str
+    object_name: str
+    environment: EnvironmentInfo | None
+    application_id: str
+
+    @property
+    def object_parts(self) -> list[tuple[str, bool]]:
+        """The object's name in pieces, each with whether it is a term to keep whole (no space in it)."""
+        pieces = re.split(r"(\s+)", self.object_name)
+        return [(piece, bool(piece.strip()) and len(piece) <= WHOLE_TERM_LENGTH) for piece in pieces if piece]
+
+
+def _environment_named(value: object) -> EnvironmentInfo | None:
+    """`details["environment"]`: an id, a slug or an issuer, as the services wrote it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return environment_by_id(value)
+    if isinstance(value, str) and value:
+        return environment_by_slug(value) or next((e for e in environments_all() if e.issuer == value), None)
+    return None
+
+
+def _application_id(event: AuditEvent) -> str:
+    if event.object_type == "registeredapplication":
+        return event.object_id
+    details = event.details if isinstance(event.details, dict) else {}
+    return str(details.get("application") or details.get("software_id") or "")
+
+
+def _object_name(event: AuditEvent, environment: EnvironmentInfo | None, applications: dict[str, str]) -> str:
+    details = event.details if isinstance(event.details, dict) else {}
+    kind = OBJECT_NAMES.get(event.object_type, event.object_type.replace("_", " ").capitalize())
+    if event.object_type == "push":
+        if event.action == "push.promote":
+            source = _environment_named(details.get("from"))
+            return f"Push #{event.object_id}" + (f" of {source.name}" if source else "")
+        return f"Push #{event.object_id}" + (f" to {environment.name}" if environment else "")
+    if event.object_type == "registeredapplication":
+        return event.object_repr
+    if event.object_type == "softwarestatement":
+        application = applications.get(_application_id(event))
+        return f"Statement of {application}" if application else "Software statement"
+    if event.object_type == "client":
+        application = applications.get(_application_id(event))
+        return f"{kind} {event.object_repr}" + (f" of {application}" if application else "")
+    if event.object_type in {"channeldomain", "customscheme"} and details.get("channel"):
+        return f"{kind} {event.object_repr} of {details['channel']}"
+    if event.action == "pending_changes.dismiss":
+        count = int(details.get("count") or 0)
+        return f"{count} pending change{'s' if count != 1 else ''}"
+    if event.action == "pending_change.remove" and details.get("change"):
+        return str(details["change"])
+    if event.object_type == "environment":
+        return event.object_repr
+    return f"{kind} {event.object_repr}".strip()
+
+
+def audit_rows(events: Sequence[AuditEvent]) -> list[AuditRow]:
+    """The page's events with their names and environments (one query for the applications they name)."""
+    wanted = {_application_id(event) for event in events} - {""}
+    applications: dict[str, tuple[str, int | None]] = {}
+    if wanted:
+        valid = [pk for pk in wanted if _is_uuid(pk)]
+        for pk, name, version, environment_id in RegisteredApplication.objects.filter(pk__in=valid).values_list(
+            "pk", "name", "version", "environment_id"
+        ):
+            applications[str(pk)] = (f"{name} {version}", environment_id)
+    names = {pk: label for pk, (label, _) in applications.items()}
+    rows = []
+    for event in events:
+        details = event.details if isinstance(event.details, dict) else {}
+        environment = _environment_named(details.get("environment"))
+        if environment is None and event.object_type == "environment" and event.object_id.isdigit():
+            environment = environment_by_id(int(event.object_id))
+        application_id = _application_id(event)
+        if environment is None and application_id in applications:
+            environment = environment_by_id(applications[application_id][1] or 0)
+        rows.append(
+            AuditRow(
+                event=event,
+                action=action_name(event.action),
+                object_name=_object_name(event, environment, names),
+                environment=environment,
+                application_id=application_id if application_id in applications else "",
+            )
+        )
+    return rows
+
+
+def audit_events_in_environment(
+    events: QuerySet[AuditEvent], environment: EnvironmentInfo, programmer: Programmer
+) -> QuerySet[AuditEvent]:
+    """Narrow `events` to those that `audit_rows` places in `environment` (the list's filter)."""
+    application_ids = [
+        str(pk)
+        for pk in RegisteredApplication.objects.filter(
+            programmer=programmer, environment_id=environment.id
+        ).values_list("pk", flat=True)
+    ]
+    return events.filter(
+        Q(details__environment=environment.id)
+        | Q(details__environment=environment.slug)
+        | Q(details__environment=environment.issuer)
+        | Q(object_type="environment", object_id=str(environment.id))
+        | Q(object_type="registeredapplication", object_id__in=application_ids)
+        | Q(details__application__in=application_ids)
+        | Q(details__software_id__in=application_ids)
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
