@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registered_apps", "0005_channel_settings_plural"),
+        ("registered_apps", "0006_one_pending_revocation_request_per_application"),
     ]
 
     operations = [
