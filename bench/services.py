@@ -143,16 +143,8 @@ class Gunicorn:
     def start(self, ready_path: str, timeout: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
-        command = [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "dcr_project.wsgi:application",
-            f"--bind=127.0.0.1:{self.port}",
-            f"--workers={self.workers}",
-            "--worker-class=sync",
-            "--log-level=warning",
-            "--timeout=120",
-            "--backlog=2048",
-        ]
+        # The server of `make serve` (dcr_project/serve.py), as operators run it.
+        command = [sys.executable, "-m", "dcr_project.serve", f"--port={self.port}", f"--workers={self.workers}"]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )

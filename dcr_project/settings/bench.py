@@ -3,7 +3,7 @@ measures work rather than 429s, and URLs that add the benchmark's floor view and
 django-oauth-toolkit token view.
 
 `python -m bench` generates SECRET_KEY and DCR_KEY_ENCRYPTION_KEY for each run and passes them to
-gunicorn through the environment; like production, these settings refuse to start without them.
+the web server through the environment; like production, these settings refuse to start without them.
 """
 
 import tempfile

@@ -1,5 +1,5 @@
 """The reduced cluster scenario (`make cluster-test` runs the full one): two nodes in network namespaces,
-each its own gunicorn with 2 workers, one PostgreSQL and one Redis, load at both nodes while a TAM revokes
+each its own web server with 2 workers, one PostgreSQL and one Redis, load at both nodes while a TAM revokes
 5 applications on node A, Redis is stopped for 10 s, PostgreSQL is restarted and a worker is killed on
 each node. The harness runs in its own process (it configures Django for the cluster's database, not the
 test database) and reports every rule it saw broken (tests/cluster/scenario.py, `problems`):
@@ -23,7 +23,7 @@ import pytest
 from tests.cluster.harness import namespaces_missing
 from tests.processes import ROOT, own_postgres_missing
 
-pytestmark = pytest.mark.serial  # two gunicorns, a PostgreSQL and a Redis of its own, load on every core
+pytestmark = pytest.mark.serial  # two web servers, a PostgreSQL and a Redis of its own, load on every core
 
 
 def _cannot_run() -> str:
