@@ -35,7 +35,7 @@ REQUEST_DURATION = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 RESPONSES = Counter("dcr_http_responses", "Responses per URL pattern and status class (2xx...).", ["route", "status"])
-TOKENS_ISSUED = Counter("dcr_tokens_issued", "Access tokens issued (201 from /o/client/token).")
+TOKENS_ISSUED = Counter("dcr_tokens_issued", "Access tokens issued (successes of /o/client/token).")
 REGISTRATIONS = Counter("dcr_registrations", "Clients registered (201 from /o/client/register).")
 REFUSALS = Counter("dcr_oauth_refusals", "Error responses of the API, by their OAuth error code.", ["route", "error"])
 THROTTLED = Counter("dcr_throttled_requests", "Requests refused with 429 (the per-address token bucket).", ["route"])
@@ -80,7 +80,8 @@ def response_count(route: str, response: HttpResponse, seconds: float) -> None:
     status = response.status_code
     REQUEST_DURATION.labels(route).observe(seconds)
     RESPONSES.labels(route, f"{status // 100}xx").inc()
-    if status == 201:
+    if 200 <= status < 300:
+        # Token success is 200 or 201 (DCR_TOKEN_SUCCESS_STATUS); registration's is 201.
         if route == "oauth:token":
             TOKENS_ISSUED.inc()
         elif route == "oauth:register":

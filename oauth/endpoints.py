@@ -9,6 +9,7 @@ a response by `oauth.errors.error_response`.
 import re
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core import clock
@@ -155,7 +156,8 @@ def token(request: HttpRequest) -> HttpResponse:
         "id": claims["jti"],
         "scope": scope,
     }
-    return json_response(body, status=201, headers=NO_STORE)
+    # RFC 6749 5.1: 200; DCR_TOKEN_SUCCESS_STATUS=201 for clients that insist on the original's status.
+    return json_response(body, status=settings.DCR_TOKEN_SUCCESS_STATUS, headers=NO_STORE)
 
 
 # --- POST /o/client/register ------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """OpenAPI links (3.0 "Link Object") for the client flow: register -> token -> session, introspect,
 revoke. drf-spectacular 0.30's `OpenApiResponse` takes no links, so a postprocessing hook adds them;
-clients and Schemathesis' stateful phase read them to chain the calls with real credentials."""
+clients and Schemathesis' stateful phase read them to chain the calls with real credentials. The same
+hook gives the token endpoint's success the status this deployment serves (DCR_TOKEN_SUCCESS_STATUS)."""
 
 from typing import Any
+
+from django.conf import settings
 
 _CREDENTIALS_OF_THE_TOKEN_REQUEST = {
     "client_id": "$request.body#/client_id",
@@ -22,7 +25,7 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
             },
         },
     },
-    ("client_token", "201"): {
+    ("client_token", "200"): {
         "session": {
             "operationId": "session",
             "description": "Call the API with the access token.",
@@ -53,8 +56,24 @@ def links_add(result: dict[str, Any], generator: Any, request: Any, public: bool
     """SPECTACULAR_SETTINGS POSTPROCESSING_HOOKS: put LINKS on the responses they start from."""
     for methods in result.get("paths", {}).values():
         for operation in methods.values():
+            _token_success_status(operation)
             for status, response in operation.get("responses", {}).items():
-                links = LINKS.get((operation.get("operationId", ""), status))
+                links = LINKS.get((operation.get("operationId", ""), _documented(operation, status)))
                 if links:
                     response["links"] = links
     return result
+
+
+def _documented(operation: dict[str, Any], status: str) -> str:
+    """LINKS names the token endpoint's success 200 whatever status the deployment serves."""
+    if operation.get("operationId") == "client_token" and status == str(settings.DCR_TOKEN_SUCCESS_STATUS):
+        return "200"
+    return status
+
+
+def _token_success_status(operation: dict[str, Any]) -> None:
+    """The token endpoint is documented with 200 (RFC 6749 5.1); a deployment serving 201 says 201."""
+    status = str(settings.DCR_TOKEN_SUCCESS_STATUS)
+    responses = operation.get("responses", {})
+    if operation.get("operationId") == "client_token" and status != "200" and "200" in responses:
+        responses[status] = responses.pop("200")

@@ -114,10 +114,11 @@ class TokenView(_ClientEndpoint):
         description=(
             "Client authentication with HTTP Basic or client_id and client_secret in the body (not both, never "
             "in the query string). Errors (400): `invalid_request`, `invalid_client` (401 with Basic), "
-            "`unauthorized_client`, `unsupported_grant_type`, `invalid_scope`."
+            "`unauthorized_client`, `unsupported_grant_type`, `invalid_scope`. Success is 200 (RFC 6749 5.1), "
+            "or 201 where the deployment sets DCR_TOKEN_SUCCESS_STATUS=201 for clients of the original service."
         ),
         request={"application/x-www-form-urlencoded": TokenRequestSerializer},
-        responses={201: TokenResponseSerializer, 400: _ERROR, 401: _CLIENT_AUTH, 429: _THROTTLED},
+        responses={200: TokenResponseSerializer, 400: _ERROR, 401: _CLIENT_AUTH, 429: _THROTTLED},
         auth=[],
         tags=["client"],
         examples=[OpenApiExample("body credentials", value={"grant_type": "client_credentials"}, request_only=True)],

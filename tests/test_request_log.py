@@ -51,7 +51,7 @@ def test_the_authenticated_client_is_logged_and_a_refused_claim_is_not(client, a
     lines = [line for line in request_lines() if line["logger"] == "dcr.request"]
     assert [(line["path"], line["status"], line["client_id"]) for line in lines] == [
         ("/o/client/register", 201, client_id),
-        ("/o/client/token", 201, client_id),
+        ("/o/client/token", 200, client_id),
         ("/api/v2/session", 200, client_id),
         ("/o/client/token", 400, None),
     ]

@@ -321,6 +321,12 @@ DCR_ENVIRONMENT_HOSTS = env_environment_hosts("DCR_ENVIRONMENT_HOSTS")
 # Every environment's host is a host of this site.
 ALLOWED_HOSTS += [host for host in DCR_ENVIRONMENT_HOSTS.values() if host not in ALLOWED_HOSTS]
 DCR_ACCESS_TOKEN_TTL = env.int("DCR_ACCESS_TOKEN_TTL", default=21600)
+# The status of a token endpoint success: 200 (RFC 6749 5.1, what standard OAuth client libraries check
+# for), or 201 for clients written against the original service's documentation (README "Standard clients").
+_token_success_status = env.str("DCR_TOKEN_SUCCESS_STATUS", default="200").strip()
+if _token_success_status not in ("200", "201"):
+    raise ImproperlyConfigured("DCR_TOKEN_SUCCESS_STATUS must be 200 (RFC 6749 5.1) or 201 (the original's).")
+DCR_TOKEN_SUCCESS_STATUS = int(_token_success_status)
 DCR_STATEMENT_ALGORITHM = env("DCR_STATEMENT_ALGORITHM", default="RS256")
 DCR_ACCESS_TOKEN_ALGORITHM = env("DCR_ACCESS_TOKEN_ALGORITHM", default="ES256")
 DCR_THROTTLE_RATE = env.float("DCR_THROTTLE_RATE", default=1.0)

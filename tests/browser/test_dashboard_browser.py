@@ -85,7 +85,7 @@ def test_read_write_programmer_creates_an_application_downloads_its_statement_re
         },
         timeout=10,
     )
-    assert token.status_code == 201, token.text
+    assert token.status_code == 200, token.text
     assert token.json()["token_type"].lower() == "bearer" and JWS.match(token.json()["access_token"])
 
     page.reload()

@@ -94,7 +94,7 @@ class Ledger:
             return Verdict.SERVER_ERROR
         revocation = self.revocations.get(application)
         state = revocation.state(start, end) if revocation is not None else "active"
-        accepted = status == (201 if kind == "token" else 200)
+        accepted = status == 200  # a token (RFC 6749 5.1, the default DCR_TOKEN_SUCCESS_STATUS) or a bearer call
         refused = status == 401 if kind == "session" else status == 400 and _error(body) == "invalid_client"
         if accepted:
             return Verdict.REVOKED_ACCEPTED if state == "revoked" else Verdict.OK
@@ -144,7 +144,7 @@ def send(ledger: Ledger, node: Node, kind: str, credential: Credential) -> Recor
         status, content = 0, b""
     end = time.monotonic()
     verdict = ledger.judge(kind, credential.application, start, end, status, content)
-    if kind == "token" and status == 201:
+    if kind == "token" and status == 200:
         credential.token = json.loads(content)["access_token"]
     record = Record(start, end, node.name, kind, credential.application, credential.index, status, verdict)
     ledger.add(record, content)

@@ -3,7 +3,7 @@
 Each phase runs the load at both nodes, injects its fault, lets the load run on, stops it, then flushes
 the usage counters (oauth.usage_flush, as Celery beat runs it; a thread here also runs it every few
 seconds throughout, so flushes meet the faults too) and compares the tokens counted in PostgreSQL with the
-201 answers the load received in that phase:
+200 answers the load received in that phase:
 
 - revocations: the TAM signs in to the admin on node A and revokes applications one after the other
   while a probe sends node B a token request and a bearer call for a client of that application in turn;
@@ -84,7 +84,7 @@ class Phase:
     recovery_seconds: float | None = None
     clean_tail_seconds: float = 0.0  # from the last unsuccessful request to the end of the load
     revocations_ms: list[float | None] = field(default_factory=list)
-    tokens_issued: int = 0  # 201 answers received
+    tokens_issued: int = 0  # 200 answers received
     tokens_unanswered: int = 0  # token requests that got no answer or a 5xx: issued or not, unknown
     # Tokens that may be counted twice: when Redis stops, a worker whose client-gate script Redis ran but
     # whose reply the stop cut off counts the token again in its fallback (at most one per worker).
@@ -244,7 +244,7 @@ class Run:
         phase.sent_per_node = {node.name: sum(1 for r in records if r.node == node.name) for node in self.nodes}
         phase.verdicts = tally(records)
         tokens = [r for r in records if r.kind == "token"]
-        phase.tokens_issued = sum(1 for r in tokens if r.status == 201)
+        phase.tokens_issued = sum(1 for r in tokens if r.status == 200)
         phase.tokens_unanswered = sum(1 for r in tokens if r.verdict in (Verdict.FAILED, Verdict.SERVER_ERROR))
         # Recovery is about answers that failed; a revoked token accepted is a rule broken (counted apart).
         unsuccessful = [r for r in records if r.verdict in (Verdict.FAILED, Verdict.SERVER_ERROR, Verdict.WRONG)]
@@ -450,7 +450,7 @@ class Run:
             "revoke_events": {str(row["object_id"]): row["events"] for row in revoke_events},
             "active_applications": RegisteredApplication.objects.filter(status=ApplicationStatus.ACTIVE).count(),
             "kept_applications": self.config.kept,
-            # The first token of each client, then every 201 the load received.
+            # The first token of each client, then every 200 the load received.
             "tokens_issued_total": len(self.credentials) + sum(p.tokens_issued for p in self.report.phases),
             "background_flush_failures": self.beat.failures,
             # For sizing PostgreSQL: a client row with its indexes, an audit event with its indexes.
@@ -637,7 +637,7 @@ def table(report: Report) -> str:
     """The report as Markdown: the phases, the throughput, the database's checks."""
     lines = [
         "| phase | fault | sent | failed | 5xx | wrong | revoked accepted | fault lasted s | recovery s "
-        "| revocation worst ms | tokens issued (201) | usage counted |",
+        "| revocation worst ms | tokens issued (200) | usage counted |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for phase in report.phases:

@@ -39,7 +39,7 @@ def get_token(client, credentials: dict[str, Any], **params: str) -> dict[str, A
             **params,
         },
     )
-    assert response.status_code == 201, response.content
+    assert response.status_code == 200, response.content
     return response.json()
 
 

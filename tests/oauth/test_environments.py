@@ -79,7 +79,7 @@ def test_statements_and_tokens_carry_their_environments_issuer(client, staging_s
     assert jwt.decode(staging_statement, options={"verify_signature": False})["iss"] == staging_issuer
     credentials = _registered(client, staging_statement, STAGING)
     issued = _token(client, credentials, STAGING)
-    assert issued.status_code == 201, issued.content
+    assert issued.status_code == 200, issued.content
     claims = jwt.decode(issued.json()["access_token"], options={"verify_signature": False})
     assert claims["iss"] == claims["aud"] == staging_issuer
 
@@ -93,8 +93,8 @@ def test_a_staging_client_is_invalid_client_in_production_and_nothing_is_counted
         refused = _token(client, credentials, PRODUCTION)
         assert_json_error(refused, 400, "invalid_client")
         assert "another environment" in refused.json()["error_description"]
-    assert _token(client, credentials, STAGING).status_code == 201
-    assert _token(client, credentials, STAGING).status_code == 201
+    assert _token(client, credentials, STAGING).status_code == 200
+    assert _token(client, credentials, STAGING).status_code == 200
     flush.usage_flush()
     rows = UsageDaily.objects.filter(application_id=credentials["software_id"])
     assert sum(row.tokens for row in rows) == 2
@@ -188,4 +188,4 @@ def _form(credentials: dict[str, Any]) -> dict[str, str]:
 
 def test_unknown_environment_subdomain_of_localhost_serves_production(client, credentials):
     response = token_request(client, _form(credentials), HTTP_HOST="nowhere.localhost")
-    assert response.status_code == 201
+    assert response.status_code == 200

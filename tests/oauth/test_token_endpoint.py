@@ -1,7 +1,11 @@
 """Contract of POST /o/client/token (SPEC "REST API"; RFC 6749 4.4, 2.3.1, 5.2; RFC 9068)."""
 
+import os
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import urlencode
 
 import jwt
@@ -21,6 +25,8 @@ from tests.helpers import assert_json_error
 from tests.hot_state import hot_state_clear
 
 from .api import TOKEN, basic, get_token, register, token_request
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def good(credentials, **overrides):
@@ -43,11 +49,11 @@ def public_key_of(token):
     return verification_keys("access_token")[kid][1]
 
 
-def test_token_is_issued_with_201_and_every_documented_field(client, credentials):
+def test_token_is_issued_with_200_and_every_documented_field(client, credentials):
     before = int(time.time() * 1000)
     response = token_request(client, good(credentials))
 
-    assert response.status_code == 201
+    assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Cache-Control"] == "no-store"
     body = response.json()
@@ -79,6 +85,33 @@ def test_access_token_is_an_rfc9068_jwt_with_the_documented_claims(client, crede
     assert claims["exp"] - claims["iat"] == 21600
 
 
+@override_settings(DCR_TOKEN_SUCCESS_STATUS=201)
+def test_the_setting_serves_the_originals_201_with_the_same_body(client, credentials):
+    response = token_request(client, good(credentials))
+
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    assert set(response.json()) == {"access_token", "token_type", "expires_in", "created_at", "id", "scope"}
+    schema = client.get("/api/schema/?format=json").json()
+    responses = schema["paths"]["/o/client/token"]["post"]["responses"]
+    assert "201" in responses and "200" not in responses
+    assert set(responses["201"]["links"]) == {"session", "introspect", "revoke"}
+
+
+@pytest.mark.parametrize(("value", "starts"), [("200", True), ("201", True), ("204", False), ("ok", False)])
+def test_the_token_success_status_setting_is_checked_at_start(value, starts):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DCR_")}
+    environment.update(DJANGO_SETTINGS_MODULE="dcr_project.settings.local", DCR_TOKEN_SUCCESS_STATUS=value)
+    code = "from django.conf import settings; print(settings.DCR_TOKEN_SUCCESS_STATUS)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    if starts:
+        assert result.returncode == 0 and result.stdout.strip() == value, result.stderr[-2000:]
+    else:
+        assert result.returncode != 0 and "DCR_TOKEN_SUCCESS_STATUS" in result.stderr, result.stderr[-2000:]
+
+
 @override_settings(DCR_ACCESS_TOKEN_TTL=600)
 def test_expires_in_follows_the_setting(client, credentials):
     assert get_token(client, credentials)["expires_in"] == 600
@@ -90,7 +123,7 @@ def test_http_basic_credentials_are_accepted(client, credentials):
         {"grant_type": "client_credentials"},
         HTTP_AUTHORIZATION=basic(credentials["client_id"], credentials["client_secret"]),
     )
-    assert response.status_code == 201, response.content
+    assert response.status_code == 200, response.content
 
 
 def test_basic_with_the_same_client_id_in_the_body_is_accepted(client, credentials):
@@ -99,7 +132,7 @@ def test_basic_with_the_same_client_id_in_the_body_is_accepted(client, credentia
         {"grant_type": "client_credentials", "client_id": credentials["client_id"]},
         HTTP_AUTHORIZATION=basic(credentials["client_id"], credentials["client_secret"]),
     )
-    assert response.status_code == 201
+    assert response.status_code == 200
 
 
 def test_requested_scope_subset_is_granted(client, programmer, channels):
@@ -206,7 +239,7 @@ def test_charset_parameter_is_fine(client, credentials):
     response = client.post(
         TOKEN, data=urlencode(good(credentials)), content_type="application/x-www-form-urlencoded; charset=UTF-8"
     )
-    assert response.status_code == 201
+    assert response.status_code == 200
 
 
 def test_credentials_in_the_query_string_are_refused(client, credentials, unchanged_db):
@@ -288,7 +321,7 @@ def test_revoked_application_gets_invalid_client_then_restore_works(
 
     registered_application_restore(application=application, actor="tests")
     clock.advance(REFUSED_TTL)
-    assert token_request(client, good(credentials)).status_code == 201
+    assert token_request(client, good(credentials)).status_code == 200
 
 
 def test_revoked_statement_gets_invalid_client(client, credentials, django_capture_on_commit_callbacks):

@@ -95,7 +95,7 @@ def test_with_redis_down_usage_is_counted_in_process_and_tokens_still_issued(cli
                 "client_secret": credentials["client_secret"],
             },
         ).status_code
-        == 201
+        == 200
     )
     field = usage_field_today(application_id=application.pk, platform="ios", kind="tokens")
     assert local_usage.snapshot()[field] == 1
@@ -116,7 +116,7 @@ def good(credentials):
 @override_settings(DCR_THROTTLE_RATE=1.0, DCR_THROTTLE_BURST=3.0)
 def test_token_endpoint_answers_429_with_retry_after_over_the_burst(client, credentials):
     statuses = [token_request(client, good(credentials)).status_code for _ in range(3)]
-    assert statuses == [201, 201, 201]
+    assert statuses == [200, 200, 200]
     response = token_request(client, good(credentials))
     assert_json_error(response, 429, "too_many_requests")
     assert int(response["Retry-After"]) >= 1
@@ -143,9 +143,9 @@ def test_registration_is_throttled_per_ip_and_other_ips_are_not(client, statemen
 def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(client, credentials):
     first = {"HTTP_X_FORWARDED_FOR": "203.0.113.7"}
     second = {"HTTP_X_FORWARDED_FOR": "203.0.113.8"}
-    assert token_request(client, good(credentials), **first).status_code == 201
+    assert token_request(client, good(credentials), **first).status_code == 200
     assert token_request(client, good(credentials), **first).status_code == 429
-    assert token_request(client, good(credentials), **second).status_code == 201
+    assert token_request(client, good(credentials), **second).status_code == 200
     # a client cannot dodge the limit by prepending addresses of its own
     spoofed = {"HTTP_X_FORWARDED_FOR": "1.2.3.4, 203.0.113.7"}
     assert token_request(client, good(credentials), **spoofed).status_code == 429
@@ -153,14 +153,14 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(client, crede
 
 @override_settings(DCR_THROTTLE_RATE=1.0, DCR_THROTTLE_BURST=1.0, DCR_TRUSTED_PROXIES=0)
 def test_without_trusted_proxies_x_forwarded_for_is_ignored(client, credentials):
-    assert token_request(client, good(credentials), HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 201
+    assert token_request(client, good(credentials), HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 200
     assert token_request(client, good(credentials), HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 429
 
 
 @override_settings(DCR_THROTTLE_RATE=1.0, DCR_THROTTLE_BURST=2.0, REDIS_URL="redis://127.0.0.1:1/0")
 def test_with_redis_down_throttling_is_per_process(client, credentials, caplog):
-    assert token_request(client, good(credentials)).status_code == 201
-    assert token_request(client, good(credentials)).status_code == 201
+    assert token_request(client, good(credentials)).status_code == 200
+    assert token_request(client, good(credentials)).status_code == 200
     assert_json_error(token_request(client, good(credentials)), 429, "too_many_requests")
     assert "throttling per process" in caplog.text
 
