@@ -23,8 +23,10 @@ and a client library must be driven through names the system resolves.
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,9 @@ from authlib.oauth2.rfc7591 import ClientMetadataClaims
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
 
+from oauth.models import Client
 from registered_apps.environments import environments_forget
-from registered_apps.models import Environment
+from registered_apps.models import AuditEvent, Environment
 from software_statements.services import software_statement_issue
 from tests.factories import make_application
 
@@ -119,6 +122,63 @@ def test_javascript_client_libraries(environments):
     assert run.returncode == 0, run.stderr
     results = json.loads(run.stdout)
     _assert_all_passed(results, expected=2 * 8 + 2 * 4 + 2 * 4)
+
+
+# --- The README's snippets, as they stand ------------------------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_snippet(language: str) -> str:
+    """The first ```<language> block of the README's "Standard clients" section."""
+    section = README.read_text().split("\n## Standard clients\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(rf"```{language}\n(.*?)```", section, re.DOTALL)
+    assert match, f"no {language} snippet in README 'Standard clients'"
+    return match.group(1)
+
+
+def _snippet_env(environment: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DCR_ISSUER": environment["issuer"],
+        "SOFTWARE_STATEMENT": environment["statement"],
+        "AUTHLIB_INSECURE_TRANSPORT": "1",
+    }
+
+
+def _assert_snippet_ran(run: subprocess.CompletedProcess[str], programmer) -> None:
+    """It registered a client, called the API, rotated the client's secret and deleted the client."""
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    assert "client_id" in run.stdout and "expires_at" in run.stdout, run.stdout  # the session API's answer
+    events = AuditEvent.objects.filter(programmer=programmer)
+    assert [
+        events.filter(action=action).count() for action in ("client.register", "client.rotate_secret", "client.delete")
+    ] == [1, 1, 1]
+    assert not Client.objects.exists()
+
+
+def test_the_readme_javascript_snippet_runs(environments, programmer):
+    node, _ = _node_ready()
+    run = subprocess.run(
+        [node, "--input-type=module", "--eval", _readme_snippet("js")],
+        cwd=JS_DIR,
+        env=_snippet_env(environments[1]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _assert_snippet_ran(run, programmer)
+
+
+def test_the_readme_python_snippet_runs(environments, programmer):
+    run = subprocess.run(
+        [sys.executable, "-c", _readme_snippet("python")],
+        env=_snippet_env(environments[0]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _assert_snippet_ran(run, programmer)
 
 
 # --- Python (authlib) -------------------------------------------------------------------------------
