@@ -10,9 +10,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
+from core.hot_store import Outcome, hot_store
 from oauth import usage_flush as flush
+from oauth.hashers import client_secret_candidate
 from oauth.models import Client
+from oauth.records import client_record_load, usage_day
 from registered_apps.models import AuditEvent, Environment, UsageDaily
 from registered_apps.services import registered_application_revoke
 from software_statements.services import software_statement_issue, software_statement_revoke
@@ -183,6 +187,31 @@ def test_the_rotated_secret_passes_the_token_gate_without_the_database(client, c
         assert _token_status(client, credentials["client_id"], credentials["client_secret"]) < 300
         assert _token_status(client, credentials["client_id"], rotated["client_secret"]) < 300
         assert _token_status(client, credentials["client_id"], "wrong") == 400
+
+
+def test_the_store_gate_itself_passes_the_rotated_secret_and_forgets_it_with_the_record(client, credentials):
+    """The gate (the Lua script with Redis, LocalStore without) decides on the rotated secret itself:
+    PASSED, so it counts the token in the same round trip, rather than UNVERIFIED and a second call. A
+    record written again without a rotated secret (here as after the grace period) no longer passes it."""
+    client_id, old_secret = credentials["client_id"], credentials["client_secret"]
+    rotated = _update(client, credentials, {"client_id": client_id}).json()
+    assert _token_status(client, client_id, rotated["client_secret"]) < 300  # the record is read into the store
+    environment_id = Client.objects.get(client_id=client_id).registered_application.environment_id
+
+    def gate(secret: str) -> Outcome:
+        candidate = client_secret_candidate(secret, client_id)
+        found = hot_store().client_gate(
+            client_id=client_id, secret_hash=candidate, scopes=None, day=usage_day(), environment_id=environment_id
+        )
+        return found.outcome
+
+    assert gate(old_secret) is Outcome.PASSED
+    assert gate(rotated["client_secret"]) is Outcome.PASSED
+    assert gate("wrong") is Outcome.UNVERIFIED
+    Client.objects.filter(client_id=client_id).update(previous_secret_expires_at=timezone.now())
+    client_record_load(client_id)  # written over the stored record
+    assert gate(old_secret) is Outcome.UNVERIFIED
+    assert gate(rotated["client_secret"]) is Outcome.PASSED
 
 
 @pytest.mark.parametrize(
