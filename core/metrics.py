@@ -60,7 +60,8 @@ def route_name(request: HttpRequest) -> str:
 
 
 def _error_code(response: HttpResponse) -> str | None:
-    """The `error` of an OAuth error body, or None for anything else (an HTML page, a redirect)."""
+    """The `error` of an OAuth error body (the `code` of the protected API's), or None for anything else (an
+    HTML page, a redirect)."""
     if response.streaming or not response.get("Content-Type", "").startswith("application/json"):
         return None
     content = response.content
@@ -70,7 +71,7 @@ def _error_code(response: HttpResponse) -> str | None:
         body = json.loads(content)
     except ValueError:
         return None
-    error = body.get("error") if isinstance(body, dict) else None
+    error = body.get("error", body.get("code")) if isinstance(body, dict) else None
     if not isinstance(error, str):
         return None
     return error if _ERROR_CODE.match(error) else "other"

@@ -17,7 +17,13 @@ from registered_apps.environments import EnvironmentInfo
 from software_statements.keys import verification_keys
 from software_statements.models import KeyPurpose
 
-from .errors import OAuthError, bearer_error
+from .api_errors import (
+    ACCESS_TOKEN_EXPIRED,
+    INVALID_ACCESS_TOKEN_CLIENT_APPLICATION,
+    INVALID_ACCESS_TOKEN_SIGNATURE,
+    ApiError,
+    token_refused,
+)
 from .models import Client, DeniedToken
 from .tokens import TokenError, access_token_claims_check, jwt_verify_signature
 
@@ -109,19 +115,22 @@ def token_verdict_forget(jti: str) -> None:
 
 
 def bearer_token_check(token: str, environment: EnvironmentInfo) -> AccessTokenClaims:
-    """The claims of a valid, unrevoked access token of `environment`, or an `invalid_token` OAuthError
-    (401) whose `action` says whether a new token (`retry`) or a new registration is needed."""
+    """The claims of a valid, unrevoked access token of `environment`, or a 401 ApiError with the
+    original's code (`oauth.api_errors`): expired, not verifiable here (signature, key, type, issuer,
+    audience, times: another environment's token lands here), or revoked."""
     try:
         claims = access_token_verified(token, environment)
     except TokenError as exc:
-        raise bearer_error(exc.description, action="retry") from None
+        code = ACCESS_TOKEN_EXPIRED if exc.reason == "expired" else INVALID_ACCESS_TOKEN_SIGNATURE
+        raise token_refused(code, exc.description) from None
     revoked = token_revocation(claims)
     if revoked is Revoked.TOKEN:
-        raise bearer_error("The access token has been revoked.", action="retry")
+        raise token_refused(INVALID_ACCESS_TOKEN_CLIENT_APPLICATION, "The access token has been revoked.")
     if revoked is not None:
-        raise bearer_error(
-            f"The {revoked.label} of this access token has been revoked; register again.",
-            action="application-registration",
+        raise token_refused(
+            INVALID_ACCESS_TOKEN_CLIENT_APPLICATION,
+            "The access token is invalid due to invalid client application.",
+            details=f"The {revoked.label} of this access token has been revoked; register again.",
         )
     return claims
 
@@ -131,5 +140,5 @@ def active_claims(token: str, environment: EnvironmentInfo) -> AccessTokenClaims
     valid and not revoked in `environment`, else None (never an error)."""
     try:
         return bearer_token_check(token, environment)
-    except OAuthError:
+    except ApiError:
         return None

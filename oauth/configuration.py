@@ -40,6 +40,7 @@ _SERVER_MEMBERS = (
 _FIXED_MEMBERS = (
     "redirect_uris",
     "grant_types",
+    "response_types",
     "token_endpoint_auth_method",
     "scope",
     "scopes",
@@ -47,7 +48,7 @@ _FIXED_MEMBERS = (
     "software_version",
     "client_name",
 )
-_SET_VALUED = ("redirect_uris", "grant_types", "scopes")
+_SET_VALUED = ("redirect_uris", "grant_types", "response_types", "scopes")
 
 
 def _invalid_token(description: str, *, presented: bool = True) -> OAuthError:
@@ -121,6 +122,7 @@ def client_information(
             "client_secret_expires_at": 0,
             "redirect_uris": client.redirect_uris.split(),
             "grant_types": ["client_credentials"],
+            "response_types": ["none"],  # as registration says it (oauth.endpoints.register)
             "token_endpoint_auth_method": "client_secret_post",
             "scope": " ".join(scopes),
             "scopes": scopes,

@@ -1,8 +1,14 @@
-"""X-Device-Info parsing and platform hints from a User-Agent (pure).
+"""The device headers (X-Device-Info, AP-Device-Identifier) and platform hints from a User-Agent (pure).
 
 X-Device-Info carries base64 of a JSON object describing the device (`primaryHardwareType`, `model`,
 `manufacturer`, `osName`, `osFamily`, `osVersion`, `browserName`, ...). It is optional at
-registration; without it we derive what a User-Agent tells us.
+registration and on the protected API; without it we derive what a User-Agent tells us. Its values are
+not checked against the original's lists: the original classifies a device it cannot read as `unknown`
+rather than refusing it (README "Protected API").
+
+AP-Device-Identifier (REST API v2) is `<type> <identifier>`: the type `fingerprint` (the only one the
+original defines; compared without case, as HTTP compares authentication schemes) and the identifier base64
+of the device's own stable identifier.
 """
 
 import base64
@@ -13,10 +19,46 @@ from typing import Any
 from core import untrusted_json
 
 MAX_HEADER_LENGTH = 8192
+# A SHA-256 digest in base64 is 44 characters, a UUID's text 48: room for any real identifier.
+MAX_DEVICE_IDENTIFIER_LENGTH = 1024
+DEVICE_IDENTIFIER_TYPES = frozenset({"fingerprint"})
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+_DEVICE_IDENTIFIER = re.compile(r"([^ \t]+)[ \t]+([^ \t]+)")
 
 
 class DeviceInfoError(ValueError):
     """The X-Device-Info header is present but is not base64 of a JSON object."""
+
+
+class DeviceIdentifierError(ValueError):
+    """The AP-Device-Identifier header is present but is not `fingerprint <base64>`."""
+
+
+def _base64_decode(text: str) -> bytes | None:
+    """Standard or url-safe base64, padding optional; None when `text` is not that."""
+    if not _BASE64.fullmatch(text):
+        return None
+    text = text.rstrip("=")
+    if len(text) % 4 == 1:
+        return None
+    try:
+        return base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def device_identifier_parse(header: str) -> bytes:
+    """The device identifier of an `AP-Device-Identifier: fingerprint <base64>` header (REST API v2):
+    the decoded bytes, never empty."""
+    if len(header) > MAX_DEVICE_IDENTIFIER_LENGTH:
+        raise DeviceIdentifierError("AP-Device-Identifier is too long.")
+    parts = _DEVICE_IDENTIFIER.fullmatch(header.strip(" \t"))
+    if parts is None or parts[1].lower() not in DEVICE_IDENTIFIER_TYPES:
+        raise DeviceIdentifierError("AP-Device-Identifier must be `fingerprint <base64 of the device identifier>`.")
+    raw = _base64_decode(parts[2])
+    if not raw:
+        raise DeviceIdentifierError("The AP-Device-Identifier identifier is not base64 of the device identifier.")
+    return raw
 
 
 def device_info_parse(header: str) -> dict[str, Any]:
@@ -24,15 +66,9 @@ def device_info_parse(header: str) -> dict[str, Any]:
     text = header.strip()
     if not text or len(text) > MAX_HEADER_LENGTH:
         raise DeviceInfoError("X-Device-Info must be base64 of a JSON object.")
-    if not re.fullmatch(r"[A-Za-z0-9+/_-]+={0,2}", text):
+    raw = _base64_decode(text)
+    if raw is None:
         raise DeviceInfoError("X-Device-Info is not valid base64.")
-    text = text.rstrip("=")
-    if len(text) % 4 == 1:
-        raise DeviceInfoError("X-Device-Info is not valid base64.")
-    try:
-        raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise DeviceInfoError("X-Device-Info is not valid base64.") from None
     try:
         value = untrusted_json.loads(raw)
     except ValueError:

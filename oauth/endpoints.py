@@ -256,11 +256,18 @@ def register(request: HttpRequest) -> HttpResponse:
         "client_secret_expires_at": 0,
         "redirect_uris": client.redirect_uris.split(),
         "grant_types": ["client_credentials"],
+        # RFC 7591 2.1: an omitted (or, to validators, empty) member means "code", which this server does
+        # not serve; "none" is the one that issues no credential (authorization_server_metadata).
+        "response_types": ["none"],
         "token_endpoint_auth_method": "client_secret_post",
+        # The original's list, and RFC 7591 2's space-separated string.
         "scopes": list(grant.scopes),
+        "scope": " ".join(grant.scopes),
         "software_id": grant.application_id,
         "software_version": grant.software_version,
         "client_name": grant.client_name,
+        # RFC 7591 3.2.1: a software statement used in the request is returned unmodified.
+        "software_statement": statement,
         # RFC 7592 3: how the client reads, rotates and deletes its registration.
         "registration_access_token": registration_token,
         "registration_client_uri": client_configuration_uri(environment, client.client_id),

@@ -1,17 +1,25 @@
-"""The API's one error shape: {"error": "<code>", "error_description": "<sentence>"}.
+"""The OAuth endpoints' error shape: {"error": "<code>", "error_description": "<sentence>"} (RFC 6749 5.2,
+RFC 7591 3.2.2).
 
-`OAuthError` is the one exception type; `error_response` turns it into the response everywhere (the
+`OAuthError` is their one exception type; `error_response` turns it into the response everywhere (the
 plain Django views of the hot paths, and DRF views through `api_exception_handler`). Descriptions are
-fixed sentences: never a secret, a token, or a value the client sent.
+fixed sentences: never a secret, a token, or a value the client sent. The bearer-protected API answers in
+the original's enhanced-error-codes shape instead (`oauth.api_errors`); `api_exception_handler` serves both.
 """
 
 import json
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from registered_apps.environments import request_environment
+
+from .api_errors import BAD_REQUEST, INVALID_HTTP_METHOD, NONE, ApiError
 
 JSON = "application/json"
 
@@ -43,28 +51,6 @@ def invalid_request(description: str) -> OAuthError:
     return OAuthError("invalid_request", description)
 
 
-def bearer_error(description: str, *, action: str = "retry") -> OAuthError:
-    """RFC 6750 3.1: 401 with `WWW-Authenticate: Bearer error="invalid_token"`; `action` tells the client
-    what to do next: `retry` (get a new access token) or `application-registration` (register again)."""
-    return OAuthError(
-        "invalid_token",
-        description,
-        status=401,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        extra={"action": action},
-    )
-
-
-def insufficient_scope(description: str) -> OAuthError:
-    """RFC 6750 3.1: 403 when the token lacks a scope the resource needs."""
-    return OAuthError(
-        "insufficient_scope",
-        description,
-        status=403,
-        headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
-    )
-
-
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
     response = HttpResponse(json.dumps(data, separators=(",", ":")), status=status, content_type=JSON)
     for name, value in (headers or {}).items():
@@ -91,19 +77,47 @@ _DRF_CODES = {
 }
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Map DRF and our own errors onto the documented body."""
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """Map DRF and our own errors onto the documented body: the enhanced-error-codes shape on the
+    bearer-protected API (`oauth.api_errors`), `{"error", "error_description"}` everywhere else."""
+    request = context.get("request")
+    if isinstance(exc, ApiError):
+        return api_error_response(exc, request)
     if isinstance(exc, OAuthError):
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers}
         return Response(exc.body(), status=exc.status, headers=headers)
     response = exception_handler(exc, context)
     if response is None:
         return None
-    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "invalid_request")
     detail = getattr(exc, "detail", None)
     description = str(detail) if isinstance(detail, str) else "The request is not valid."
+    if _speaks_enhanced(context.get("view")):
+        code = INVALID_HTTP_METHOD if isinstance(exc, exceptions.MethodNotAllowed) else BAD_REQUEST
+        enhanced = api_error_response(ApiError(response.status_code, code, description, action=NONE), request)
+        for name in ("Allow", "Retry-After"):
+            if name in response:
+                enhanced[name] = response[name]
+        return enhanced
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "invalid_request")
     response.data = {"error": code, "error_description": description}
     if code == "invalid_token":
         response.data["action"] = "retry"
         response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response
+
+
+def _speaks_enhanced(view: Any) -> bool:
+    """A view protected by `oauth.authentication.AccessTokenAuthentication` (which says so)."""
+    return any(getattr(cls, "enhanced_errors", False) for cls in getattr(view, "authentication_classes", ()))
+
+
+def api_error_response(exc: ApiError, request: Any) -> HttpResponse:
+    """The one place an ApiError becomes a response (DRF views and the API middleware). `helpUrl`: the
+    API's documentation page on the environment's host (the metadata's service_documentation), or on
+    DCR_ISSUER when the Host header itself was refused."""
+    try:
+        issuer = request_environment(request).issuer
+    except DisallowedHost:
+        issuer = str(settings.DCR_ISSUER).rstrip("/")
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers}
+    return json_response(exc.body(help_url=f"{issuer}/api/docs/"), status=exc.status, headers=headers)

@@ -1,17 +1,20 @@
 """JSON errors on the API paths: no request to /o/, /api/ or /.well-known/ gets an HTML error page
-(SPEC "REST API"), whether the error comes from URL resolution (404), a view (405), Django's request
-checks (400: bad Host, oversized uploads) or an unexpected exception (500)."""
+(README "API walk-through"), whether the error comes from URL resolution (404), a view (405), Django's
+request checks (400: bad Host, oversized uploads) or an unexpected exception (500). On the protected API
+(/api/v2/) the body is the original's enhanced error codes (oauth.api_errors), elsewhere RFC 6749's."""
 
 import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .errors import OAuthError, error_response
+from .api_errors import BAD_REQUEST, INTERNAL_SERVER_ERROR, INVALID_HTTP_METHOD, NONE, ApiError
+from .errors import OAuthError, api_error_response, error_response
 
 logger = logging.getLogger(__name__)
 
 API_PREFIXES = ("/o/", "/api/", "/.well-known/")
+PROTECTED_API_PREFIX = "/api/v2/"
 
 _CODES = {
     400: ("invalid_request", "The request is not valid."),
@@ -39,7 +42,10 @@ class APIJSONErrorsMiddleware:
         code, description = _CODES.get(status, ("server_error", "The server could not answer this request."))
         if status < 500 and status not in _CODES:
             code, description = "invalid_request", "The request is not valid."
-        replacement = error_response(OAuthError(code, description, status=status))
+        if request.path.startswith(PROTECTED_API_PREFIX):
+            replacement = api_error_response(_enhanced(status, description), request)
+        else:
+            replacement = error_response(OAuthError(code, description, status=status))
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if header in response:
                 replacement[header] = response[header]
@@ -49,4 +55,17 @@ class APIJSONErrorsMiddleware:
         if not request.path.startswith(API_PREFIXES):
             return None
         logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return error_response(OAuthError("server_error", "The server could not answer this request.", status=500))
+        description = "The server could not answer this request."
+        if request.path.startswith(PROTECTED_API_PREFIX):
+            return api_error_response(_enhanced(500, description), request)
+        return error_response(OAuthError("server_error", description, status=500))
+
+
+def _enhanced(status: int, description: str) -> ApiError:
+    """The original's general codes for what the protected API's views never see (action `none`)."""
+    code = BAD_REQUEST
+    if status == 405:
+        code = INVALID_HTTP_METHOD
+    elif status >= 500:
+        code = INTERNAL_SERVER_ERROR
+    return ApiError(status, code, description, action=NONE)

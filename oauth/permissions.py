@@ -1,12 +1,13 @@
-"""Scope checks for bearer-protected DRF views (RFC 6750 3.1: 403 `insufficient_scope`)."""
+"""Scope checks for bearer-protected DRF views (RFC 6750 3.1: 403 `insufficient_scope`, in the
+enhanced-error-codes body of `oauth.api_errors`)."""
 
 from typing import Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .authentication import TokenClient
-from .errors import bearer_error, insufficient_scope
+from .api_errors import scope_missing
+from .authentication import TokenClient, token_missing
 
 
 class TokenHasScopes(BasePermission):
@@ -18,10 +19,10 @@ class TokenHasScopes(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         if not isinstance(user, TokenClient):
-            raise bearer_error("An access token is required.", action="retry")
+            raise token_missing()
         required = set(self.required_scopes) | set(getattr(view, "required_scopes", ()) or ())
         if not required <= user.scopes:
-            raise insufficient_scope(f"This resource needs the scope {' '.join(sorted(required))}.")
+            raise scope_missing(" ".join(sorted(required)))
         return True
 
 

@@ -8,11 +8,23 @@ class ErrorSerializer(serializers.Serializer):
     error_description = serializers.CharField(help_text="One human sentence.")
 
 
-class BearerErrorSerializer(ErrorSerializer):
+class EnhancedErrorSerializer(serializers.Serializer):
+    """The protected API's errors: the original's REST API v2 enhanced error codes (oauth.api_errors)."""
+
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.CharField(help_text="The original's error code, e.g. `invalid_access_token_client_application`.")
+    message = serializers.CharField(help_text="One human sentence.")
+    details = serializers.CharField(required=False, help_text="A more specific sentence, when there is one.")
     action = serializers.ChoiceField(
-        choices=["retry", "application-registration"],
-        help_text="`retry`: get a new access token; `application-registration`: register again.",
+        choices=["none", "configuration", "application-registration", "retry"],
+        help_text=(
+            "`application-registration`: get a new access token (and register again if the token endpoint "
+            "says invalid_client); `configuration`: the application needs a change in the dashboard; `none`: "
+            "fix the request."
+        ),
     )
+    helpUrl = serializers.CharField(help_text="Where the API is documented.")  # the original's camelCase
+    trace = serializers.CharField(help_text="The request id (X-Request-ID): quote it to support.")
 
 
 class RegistrationRequestSerializer(serializers.Serializer):
@@ -27,11 +39,17 @@ class RegistrationResponseSerializer(serializers.Serializer):
     client_secret_expires_at = serializers.IntegerField(help_text="0: the secret does not expire.")
     redirect_uris = serializers.ListField(child=serializers.CharField())
     grant_types = serializers.ListField(child=serializers.CharField())
+    response_types = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='["none"]: no credential from an authorization endpoint (RFC 7591 2.1).',
+    )
     token_endpoint_auth_method = serializers.CharField()
-    scopes = serializers.ListField(child=serializers.CharField())
+    scopes = serializers.ListField(child=serializers.CharField(), help_text="The scopes as a list (the original's).")
+    scope = serializers.CharField(help_text="The same scopes, space separated (RFC 7591 2).")
     software_id = serializers.CharField()
     software_version = serializers.CharField()
     client_name = serializers.CharField()
+    software_statement = serializers.CharField(help_text="The statement of the request, unmodified (RFC 7591 3.2.1).")
     registration_access_token = serializers.CharField(
         help_text="RFC 7592: the bearer token of registration_client_uri. Shown this once; store it with the secret."
     )
@@ -49,6 +67,7 @@ class ClientInformationSerializer(serializers.Serializer):
     client_secret_expires_at = serializers.IntegerField(help_text="0: the secret does not expire.")
     redirect_uris = serializers.ListField(child=serializers.CharField())
     grant_types = serializers.ListField(child=serializers.CharField())
+    response_types = serializers.ListField(child=serializers.CharField())
     token_endpoint_auth_method = serializers.CharField()
     scope = serializers.CharField(help_text="Space separated.")
     scopes = serializers.ListField(child=serializers.CharField())
@@ -68,6 +87,7 @@ class ClientUpdateRequestSerializer(serializers.Serializer):
     client_secret = serializers.CharField(required=False, help_text="If sent, the current secret.")
     redirect_uris = serializers.ListField(child=serializers.CharField(), required=False)
     grant_types = serializers.ListField(child=serializers.CharField(), required=False)
+    response_types = serializers.ListField(child=serializers.CharField(), required=False)
     token_endpoint_auth_method = serializers.CharField(required=False)
     scope = serializers.CharField(required=False)
     software_id = serializers.CharField(required=False)

@@ -31,10 +31,10 @@ from .authentication import AccessTokenAuthentication, TokenClient
 from .errors import error_response, invalid_request, json_response
 from .permissions import scopes_required
 from .serializers import (
-    BearerErrorSerializer,
     ClientInformationSerializer,
     ClientUpdateRequestSerializer,
     EmptySerializer,
+    EnhancedErrorSerializer,
     ErrorSerializer,
     IntrospectionResponseSerializer,
     MetadataSerializer,
@@ -51,7 +51,30 @@ _THROTTLED = OpenApiResponse(ErrorSerializer, description="`too_many_requests`; 
 _CLIENT_AUTH = OpenApiResponse(
     ErrorSerializer, description="`invalid_client` when the client authenticated with HTTP Basic."
 )
-_BEARER = OpenApiResponse(BearerErrorSerializer, description="`invalid_token` (WWW-Authenticate: Bearer).")
+_BEARER = OpenApiResponse(
+    EnhancedErrorSerializer,
+    description=(
+        "`invalid_access_token_client_application` (no token, a revoked token, or its client, statement or "
+        "application revoked), `access_token_expired`, `invalid_access_token_signature`; WWW-Authenticate: Bearer "
+        'error="invalid_token". Action `application-registration`.'
+    ),
+)
+_DEVICE_HEADERS = [
+    OpenApiParameter(
+        "AP-Device-Identifier",
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description="`fingerprint <base64 of the device's stable identifier>` (REST API v2).",
+    ),
+    OpenApiParameter(
+        "X-Device-Info",
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description="Base64 of a JSON object describing the device (REST API v2); else the User-Agent is read.",
+    ),
+]
 
 
 class JSONOnlyNegotiation(BaseContentNegotiation):
@@ -223,7 +246,16 @@ class SessionView(APIView):
     @extend_schema(
         operation_id="session",
         summary="The client, application and programmer an access token speaks for",
-        responses={200: SessionSerializer, 401: _BEARER, 403: OpenApiResponse(ErrorSerializer)},
+        parameters=_DEVICE_HEADERS,
+        responses={
+            200: SessionSerializer,
+            400: OpenApiResponse(
+                EnhancedErrorSerializer,
+                description="`invalid_header_device_identifier`, `invalid_header_device_info` (action `none`).",
+            ),
+            401: _BEARER,
+            403: OpenApiResponse(EnhancedErrorSerializer, description="`insufficient_scope` (action `configuration`)."),
+        },
         tags=["api"],
     )
     def get(self, request: Request) -> HttpResponse:
@@ -279,8 +311,13 @@ def authorization_server_metadata(environment: EnvironmentInfo) -> dict[str, Any
         "introspection_endpoint": f"{issuer}/o/client/introspect",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "grant_types_supported": ["client_credentials"],
-        # No authorization endpoint: no response types.
-        "response_types_supported": [],
+        # RFC 8414 2 makes this member REQUIRED, with no exception for a server without an authorization
+        # endpoint (authorization_endpoint has one, so it is left out), and strict validators read an empty
+        # array as missing. "none" (OAuth 2.0 Multiple Response Type Encoding Practices 4, in IANA's
+        # response types registry) is the one response type that issues no credential, which is all this
+        # server issues from an authorization endpoint; clients are registered with response_types ["none"]
+        # to match (RFC 7591 2.1: omitted would mean "code"). README "Standard clients".
+        "response_types_supported": ["none"],
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,

@@ -29,6 +29,19 @@ def assert_json_error(response, status: int, error: str) -> dict[str, Any]:
     return body
 
 
+def assert_api_error(response, status: int, code: str, action: str) -> dict[str, Any]:
+    """The protected API's error shape (the original's enhanced error codes, oauth/api_errors.py): the
+    status repeated, the code, a sentence, the action, a help URL and the request id as `trace`."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert set(body) - {"details"} == {"status", "code", "message", "action", "helpUrl", "trace"}, body
+    assert (body["status"], body["code"], body["action"]) == (status, code, action), body
+    assert isinstance(body["message"], str) and body["message"]
+    assert body["helpUrl"].endswith("/api/docs/") and body["trace"] == response["X-Request-ID"], body
+    return body
+
+
 requires_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI provides it)")
 
 

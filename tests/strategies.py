@@ -279,3 +279,48 @@ def accept_headers() -> st.SearchStrategy[str | None]:
         ),
         st.text(_latin1, max_size=40),
     )
+
+
+# --- The device headers of the protected API ----------------------------------------------------------
+
+
+@st.composite
+def device_identifier_headers(draw: st.DrawFn) -> tuple[str, bytes]:
+    """Well-formed `AP-Device-Identifier` values written every way the grammar allows (the type in any case,
+    spaces or tabs, standard or url-safe base64, with or without padding), with the identifier they carry."""
+    identifier = draw(st.binary(min_size=1, max_size=96))
+    kind = "".join(draw(st.sampled_from((c, c.upper()))) for c in "fingerprint")
+    encoded = (base64.urlsafe_b64encode if draw(st.booleans()) else base64.b64encode)(identifier).decode()
+    if draw(st.booleans()):
+        encoded = encoded.rstrip("=")
+    separator = draw(st.text(" \t", min_size=1, max_size=3))
+    outer = draw(st.text(" \t", max_size=2))
+    return outer + kind + separator + encoded + outer, identifier
+
+
+def hostile_device_identifier_headers() -> st.SearchStrategy[str]:
+    """Anything a header can carry, and near misses of the grammar: another type, no identifier, three
+    parts, base64 that is not, an empty identifier, and far too long."""
+    return st.one_of(
+        st.text(_latin1, max_size=60),
+        st.builds(
+            lambda kind, rest: f"{kind} {rest}",
+            st.sampled_from(["fingerprint", "uuid", "FP", ""]),
+            st.text(_latin1, max_size=40),
+        ),
+        st.builds(
+            lambda a, b: f"fingerprint {a} {b}",
+            st.text("ABCabc012+/=", min_size=1, max_size=8),
+            st.text("ABC=", min_size=1, max_size=4),
+        ),
+        st.sampled_from(
+            [
+                "fingerprint",
+                "fingerprint ",
+                "fingerprint =",
+                "fingerprint ====",
+                "fingerprint A",
+                "fingerprint " + "A" * 2000,
+            ]
+        ),
+    )

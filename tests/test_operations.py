@@ -144,6 +144,8 @@ def test_registrations_tokens_refusals_and_429s_are_counted_per_route(client, ap
     unsupported = token_request(client, {**good, "grant_type": "password"}, **address)
     assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
     assert token_request(client, {**good, "grant_type": "password"}, **address).status_code == 429
+    # The protected API's refusals are counted by their enhanced error code.
+    assert client.get("/api/v2/session", HTTP_AUTHORIZATION="Bearer not-a-jwt").status_code == 401
     after = samples(client.get("/metrics"))
 
     def moved(name: str, **labels: str) -> float:
@@ -155,6 +157,7 @@ def test_registrations_tokens_refusals_and_429s_are_counted_per_route(client, ap
     assert moved("dcr_oauth_refusals_total", route="oauth:token", error="unsupported_grant_type") == 1
     assert moved("dcr_oauth_refusals_total", route="oauth:token", error="too_many_requests") == 1
     assert moved("dcr_throttled_requests_total", route="oauth:token") == 1
+    assert moved("dcr_oauth_refusals_total", route="oauth:session", error="invalid_access_token_signature") == 1
     assert moved("dcr_http_request_duration_seconds_count", route="oauth:token") == 5
     assert moved("dcr_http_request_duration_seconds_count", route="oauth:register") == 1
     assert moved("dcr_http_responses_total", route="oauth:token", status="2xx") == 2

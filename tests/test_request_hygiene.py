@@ -3,7 +3,7 @@ filters answered 500), JSON on the API paths, and nothing else changes for ordin
 
 import pytest
 
-from tests.helpers import assert_json_error
+from tests.helpers import assert_api_error, assert_json_error
 
 
 @pytest.mark.parametrize("query", ["status__exact=%00", "q=%00", "status__exact=a%00b"])
@@ -24,10 +24,18 @@ def test_dashboard_search_with_nul_is_400(login_as, rw_user, programmer, applica
     assert login_as(rw_user).get(f"/programmers/{programmer.slug}/?q={application.name}").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/v2/session?x=%00", "/.well-known/jwks.json?%00", "/o/client/token?a=%00"])
+@pytest.mark.parametrize("path", ["/.well-known/jwks.json?%00", "/o/client/token?a=%00"])
 def test_api_paths_answer_the_json_error(client, path, db):
     response = client.get(path)
     assert_json_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [("/api/v2/session?x=%00", 400, "bad_request"), ("/api/v2/nothing-here", 404, "bad_request")],
+)
+def test_the_protected_api_answers_in_its_enhanced_error_shape(client, path, status, code, db):
+    assert_api_error(client.get(path), status, code, "none")
 
 
 @pytest.mark.parametrize(

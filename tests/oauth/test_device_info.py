@@ -1,17 +1,21 @@
-"""X-Device-Info parsing and platform hints (pure)."""
+"""The device headers (X-Device-Info, AP-Device-Identifier) and platform hints (pure)."""
 
 import base64
 import json
 
 import pytest
+from hypothesis import given, settings
 
 from oauth.device_info import (
+    DeviceIdentifierError,
     DeviceInfoError,
+    device_identifier_parse,
     device_info_parse,
     platform_for_client,
     platform_from_device_info,
     platform_from_user_agent,
 )
+from tests.strategies import device_identifier_headers, hostile_device_identifier_headers
 
 
 def encode(value, urlsafe=False, padding=True) -> str:
@@ -105,3 +109,71 @@ def test_platform_for_client_prefers_the_device_then_the_only_platform():
     assert platform_for_client(device_info=None, user_agent="", allowed=["roku"]) == "roku"
     assert platform_for_client(device_info={"osName": "tvOS"}, user_agent="", allowed=["ios"]) == "ios"
     assert platform_for_client(device_info=None, user_agent="", allowed=["ios", "roku"]) == ""
+
+
+# --- AP-Device-Identifier (REST API v2: `fingerprint <base64>`) ------------------------------------------
+
+
+def test_the_originals_example_device_identifier_is_read():
+    header = "fingerprint YmEyM2QxNDEtZDcxNS01NjFjLTk0ZjQtZTllNGM5NjZiMWVi"
+    assert device_identifier_parse(header) == b"ba23d141-d715-561c-94f4-e9e4c966b1eb"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "fingerprint",
+        "fingerprint ",
+        "YmEyM2QxNDE=",
+        "uuid YmEyM2QxNDE=",
+        "fingerprint YmEy YmEy",
+        "fingerprint YmEy!",
+        "fingerprint A",
+        "fingerprint ====",
+        "fingerprint=YmEy",
+        "fingerprint\u00a0YmEy",
+        "fingerprint " + "A" * 2000,
+    ],
+)
+def test_anything_but_fingerprint_and_base64_is_refused(header):
+    with pytest.raises(DeviceIdentifierError):
+        device_identifier_parse(header)
+
+
+@settings(max_examples=300, deadline=None)
+@given(written=device_identifier_headers())
+def test_every_way_of_writing_a_device_identifier_reads_the_same_identifier(written):
+    header, identifier = written
+    assert device_identifier_parse(header) == identifier
+
+
+def _oracle(header: str) -> bytes | None:
+    """The grammar read another way: two fields split by spaces or tabs, `fingerprint` in any case, the
+    second base64 in either alphabet once padded; None when that is not what the header is."""
+    fields = header.replace("\t", " ").split(" ")
+    fields = [field for field in fields if field]
+    if len(fields) != 2 or fields[0].lower() != "fingerprint" or len(header) > 1024:
+        return None
+    encoded = fields[1].rstrip("=")
+    if not encoded or len(fields[1]) - len(encoded) > 2 or any(c not in _BASE64_ALPHABET for c in encoded):
+        return None
+    try:
+        decoded = base64.urlsafe_b64decode(encoded.replace("+", "-").replace("/", "_") + "=" * (-len(encoded) % 4))
+    except ValueError:
+        return None
+    return decoded or None
+
+
+_BASE64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+
+
+@settings(max_examples=500, deadline=None)
+@given(header=hostile_device_identifier_headers() | device_identifier_headers().map(lambda written: written[0]))
+def test_any_header_reads_as_the_grammar_says_or_is_refused_with_its_own_error(header):
+    expected = _oracle(header)
+    try:
+        found = device_identifier_parse(header)
+    except DeviceIdentifierError:
+        found = None
+    assert found == expected

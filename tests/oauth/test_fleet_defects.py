@@ -116,4 +116,4 @@ def bearer_token_check_claims(token: str) -> None:
     try:
         bearer_token_check(token, environment_production())
     except Exception as exc:
-        assert getattr(exc, "error", "") == "invalid_token"
+        assert getattr(exc, "code", "") == "invalid_access_token_client_application"

@@ -1,6 +1,7 @@
 """Hostile input at scale: every /o/client/* endpoint and GET /api/v2/session driven through the Django
 test client with generated bodies and headers (tests/strategies.py). The invariant for each request:
-never a 5xx; always JSON (no HTML on an API path); a 4xx is {"error", "error_description"}; a success
+never a 5xx; always JSON (no HTML on an API path); a 4xx is {"error", "error_description"} (on the session
+API: the original's enhanced error codes, {"status", "code", "message", "action", "helpUrl", "trace"}); a success
 has the documented shape; and a refused request changes no row of any table of the oauth,
 registered_apps, software_statements (and DOT) apps.
 
@@ -23,8 +24,10 @@ from tests.strategies import (
     authorization_headers,
     b64url,
     content_types,
+    device_identifier_headers,
     device_info_headers,
     form_bodies,
+    hostile_device_identifier_headers,
     jws_like,
     registration_bodies,
 )
@@ -51,12 +54,19 @@ _REGISTRATION_FIELDS = {
     "client_secret_expires_at",
     "redirect_uris",
     "grant_types",
+    "response_types",
     "token_endpoint_auth_method",
     "scopes",
+    "scope",
     "software_id",
     "software_version",
     "client_name",
+    "software_statement",
+    # RFC 7592 3
+    "registration_access_token",
+    "registration_client_uri",
 }
+_ENHANCED_FIELDS = {"status", "code", "message", "action", "helpUrl", "trace"}
 _TOKEN_FIELDS = {"access_token", "token_type", "expires_in", "created_at", "id", "scope"}
 _SESSION_FIELDS = {
     "client_id",
@@ -99,8 +109,13 @@ def _assert_invariant(client, method: str, path: str, **request: Any) -> int:
     assert response["Content-Type"].startswith("application/json"), (status, response["Content-Type"])
     body = json.loads(response.content)
     # Shown by `pytest --hypothesis-show-statistics`: which outcomes the generated requests reached.
-    event(f"{status} {body.get('error', '') if isinstance(body, dict) else ''}".strip())
-    if 400 <= status < 500:
+    event(f"{status} {body.get('error', body.get('code', '')) if isinstance(body, dict) else ''}".strip())
+    if 400 <= status < 500 and path == SESSION:
+        assert isinstance(body, dict) and set(body) - {"details"} == _ENHANCED_FIELDS, body
+        assert body["status"] == status and body["trace"] == response["X-Request-ID"], body
+        assert all(isinstance(body[name], str) and body[name] for name in ("code", "message", "action")), body
+        assert db_snapshot() == before, f"a refused request ({status} {body['code']}) changed the database"
+    elif 400 <= status < 500:
         assert isinstance(body, dict), body
         assert isinstance(body.get("error"), str) and body["error"], body
         assert isinstance(body.get("error_description"), str) and body["error_description"], body
@@ -118,7 +133,17 @@ class Request:
     Authorization, ...) and keeps the others valid, so that hostility in one part is not hidden by the
     first check refusing another (a request hostile everywhere is refused by its Content-Type)."""
 
-    AXES = ("method", "query", "body", "content_type", "accept", "authorization", "device_info", "user_agent")
+    AXES = (
+        "method",
+        "query",
+        "body",
+        "content_type",
+        "accept",
+        "authorization",
+        "device_info",
+        "device_identifier",
+        "user_agent",
+    )
 
     def __init__(self, data: st.DataObject):
         self.data = data
@@ -270,6 +295,11 @@ def test_session_survives_generated_requests(client, access_token, data):
             "ACCEPT": request.part("accept", st.none(), accept_headers()),
             "AUTHORIZATION": request.part("authorization", st.just(f"Bearer {access_token}"), bearer),
             "X_DEVICE_INFO": request.part("device_info", st.none(), device_info_headers()),
+            "AP_DEVICE_IDENTIFIER": request.part(
+                "device_identifier",
+                st.none() | device_identifier_headers().map(lambda written: written[0]),
+                hostile_device_identifier_headers(),
+            ),
             "USER_AGENT": request.part("user_agent", st.none(), _user_agents),
         },
     )

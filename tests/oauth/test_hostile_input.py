@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from software_statements.keys import active_signing_material
 from software_statements.models import KeyPurpose
-from tests.helpers import assert_json_error
+from tests.helpers import assert_api_error, assert_json_error
 from tests.strategies import deep_json, device_info_headers, jws_like
 
 from .api import INTROSPECT, REVOKE, SESSION, register
@@ -42,7 +42,7 @@ def _token_operation(client, path: str, credentials, token: str):
 def test_bearer_with_a_header_nested_1000_deep_is_invalid_token(client):
     token = _b64url(DEEP) + ".e30.AA"
     response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert_json_error(response, 401, "invalid_token")
+    assert_api_error(response, 401, "invalid_access_token_signature", "application-registration")
 
 
 def test_statement_with_a_header_nested_1000_deep_is_invalid_software_statement(client, unchanged_db):
@@ -61,7 +61,7 @@ def test_introspecting_a_token_nested_1000_deep_reads_inactive(client, credentia
 def test_bearer_with_a_real_kid_and_non_ascii_payload_is_invalid_token(client, middle):
     token = f"{_access_header()}.{middle}.AA"
     response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert_json_error(response, 401, "invalid_token")
+    assert_api_error(response, 401, "invalid_access_token_signature", "application-registration")
 
 
 @pytest.mark.parametrize("path", [INTROSPECT, REVOKE])
@@ -91,7 +91,7 @@ _HYPOTHESIS = settings(
 @given(token=jws_like(access_header=st.deferred(lambda: st.just(_access_header()))))
 def test_any_jws_like_bearer_is_a_401_in_json(client, token):
     response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert_json_error(response, 401, "invalid_token")
+    assert_api_error(response, 401, "invalid_access_token_signature", "application-registration")
 
 
 @_HYPOTHESIS

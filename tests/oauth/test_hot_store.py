@@ -18,7 +18,7 @@ from oauth.records import REFUSED_TTL
 from oauth.usage import usage_field as documented_usage_field
 from oauth.usage_flush import last_used_flush
 from registered_apps.services import registered_application_restore, registered_application_revoke
-from tests.helpers import assert_json_error, requires_redis
+from tests.helpers import assert_api_error, assert_json_error, requires_redis
 from tests.hot_state import hot_state_clear
 
 from .api import get_token, token_request
@@ -222,5 +222,5 @@ def test_bearer_checks_read_no_stamp_of_their_own_while_no_revocation_is_newer_t
     with django_capture_on_commit_callbacks(execute=True):
         client_revoke(client=Client.objects.get(client_id=credentials["client_id"]), reason="x", actor="tests")
     response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert_json_error(response, 401, "invalid_token")
+    assert_api_error(response, 401, "invalid_access_token_client_application", "application-registration")
     assert _mget_calls() == before + 1

@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import jwt
 import pytest
 import requests
+from authlib.oauth2.rfc7591 import ClientMetadataClaims
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from django.db import connection
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
@@ -15,6 +17,7 @@ from oauth.models import Client
 from registered_apps.services import registered_application_revoke
 from software_statements.services import software_statement_issue
 from tests.factories import make_application
+from tests.hot_state import hot_state_clear
 
 # Transactional (the live server commits); tests/conftest.py puts back the catalogs that a flush removes.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,6 +121,27 @@ def test_requests_oauthlib_gets_a_token_and_pyjwt_validates_it_from_the_jwks_alo
     # and the protected API accepts what the library fetched
     response = oauth.get(f"{base}/api/v2/session")
     assert response.status_code == 200
+
+
+def test_authlib_accepts_the_metadata_and_the_registration_it_describes(live_server, programmer, channels, settings):
+    """authlib's RFC 8414 validator (it wants https, as RFC 8414 2 does for the issuer) and its RFC 7591
+    client metadata checks, with the options it derives from our metadata (scope, grant and response
+    types, authentication method all among the supported ones)."""
+    settings.DCR_ISSUER = "https://api.example-tv.com"
+    hot_state_clear()
+    application = make_application(programmer, name="Live", scopes=["api:client:v2", "analytics:client"])
+    statement, _ = software_statement_issue(application=application, actor="tests")
+
+    metadata = requests.get(f"{live_server.url}/.well-known/oauth-authorization-server", timeout=30).json()
+    AuthorizationServerMetadata(metadata).validate()
+    assert metadata["issuer"] == "https://api.example-tv.com"
+    assert metadata["response_types_supported"] == ["none"] and "authorization_endpoint" not in metadata
+
+    registration = register(live_server.url, statement)
+    assert registration.status_code == 201, registration.text
+    claims = ClientMetadataClaims(registration.json(), {}, ClientMetadataClaims.get_claims_options(metadata))
+    claims.validate()
+    assert registration.json()["software_statement"] == statement
 
 
 @pytest.mark.serial  # fifty threads against one live server: alone, or the machine decides

@@ -95,6 +95,20 @@ def test_unknown_members_are_ignored(client, statement):
     assert register(client, statement, body={"client_name": "mine", "logo_uri": 3}).status_code == 201
 
 
+def test_registration_echoes_the_statement_unmodified_and_gives_scope_as_a_string(client, programmer, channels):
+    application = make_application(programmer, name="Two scopes", scopes=["api:client:v2", "analytics:client"])
+    statement, _ = software_statement_issue(application=application, actor="tests")
+
+    body = register(client, statement).json()
+
+    # RFC 7591 3.2.1: the statement is returned unmodified; RFC 7591 2: scope is space separated.
+    assert body["software_statement"] == statement
+    assert sorted(body["scope"].split(" ")) == sorted(body["scopes"]) == ["analytics:client", "api:client:v2"]
+    assert body["scope"] == " ".join(body["scopes"])
+    # RFC 7591 2.1: omitted would mean "code"; the metadata's response_types_supported lists "none".
+    assert body["response_types"] == ["none"]
+
+
 def test_same_statement_registers_many_distinct_clients(client, statement):
     ids = {register(client, statement).json()["client_id"] for _ in range(3)}
     assert len(ids) == 3
