@@ -21,12 +21,14 @@ Two environments on one live server: production on `localhost:<port>` (DCR_ISSUE
 and a client library must be driven through names the system resolves.
 """
 
+import gc
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,17 @@ def environments(live_server, programmer, channels, settings, monkeypatch) -> li
         found.append({"name": slug, "issuer": issuer, "statement": statement})
     yield found
     environments_forget()
+    _live_server_requests_finished()
+
+
+def _live_server_requests_finished() -> None:
+    """The clients' keep-alive connections closed (authlib's sessions when collected, node's at exit) and
+    the live server's request threads done before the test's database goes away: a thread that closes its
+    connection after that fails inside Django (its in-memory SQLite connection is no longer shared)."""
+    gc.collect()
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=5)
 
 
 def _table(results: list[dict[str, Any]]) -> str:
