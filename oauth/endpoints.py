@@ -292,7 +292,9 @@ def client_configuration(request: HttpRequest, client_id: str) -> HttpResponse:
         request_log_client(request, client.client_id)
         if request.method == "DELETE":
             client_delete(client=client, actor=client.client_id, ip_address=ip_address)
-            return HttpResponse(status=204, headers=NO_STORE)
+            deleted = HttpResponse(status=204, headers=NO_STORE)
+            del deleted["Content-Type"]  # RFC 9110 15.3.5: no content, so no type
+            return deleted
         if request.method == "PUT":
             client_update_check(client, json_object_parse(request), environment)
             client, secret, registration_token = client_configuration_rotate(client=client, ip_address=ip_address)

@@ -275,7 +275,7 @@ def test_delete_removes_the_client_and_refuses_its_tokens_keeping_its_usage(clie
     access_token = get_token(client, credentials)["access_token"]
     client_id = credentials["client_id"]
     response = _delete(client, credentials)
-    assert response.status_code == 204 and response.content == b""
+    assert response.status_code == 204 and response.content == b"" and "Content-Type" not in response
 
     assert not Client.objects.filter(client_id=client_id).exists()
     event = AuditEvent.objects.get(action="client.delete")
