@@ -12,10 +12,13 @@ from core import clock
 from core.hot_store import ClientGate, Outcome, hot_store
 
 from .errors import OAuthError
-from .hashers import client_secret_candidate, client_secret_expand, client_secret_verify
+from .hashers import SecretCheck, client_secret_candidate, client_secret_expand, client_secret_verify
 from .http import ClientCredentials
 from .records import ClientRecord, application_part, client_record_load, usage_day
 from .services import client_secret_rehash
+
+# A match on the rotated secret: authenticates, and is not re-hashed (the row holds the new secret).
+MATCH_PREVIOUS = SecretCheck(matches=True, needs_rehash=False)
 
 
 class Throttled(Exception):
@@ -76,17 +79,19 @@ def client_authenticate(
         record = client_record_load(credentials.client_id)
     if record is None:
         raise invalid_client(credentials, "Client authentication failed.")
+    check = client_secret_verify(credentials.client_secret, record.secret_encoded)
+    if not check.matches and record.previous_secret_matches(credentials.client_secret, now=clock.wall()):
+        # RFC 7592 2.2: the secret a rotation replaced, within DCR_ROTATED_SECRET_GRACE (never re-hashed).
+        check = MATCH_PREVIOUS
     if record.environment_id != environment_id:
         # Checked after the secret would be wrong too: an unknown client and another environment's
         # client read the same to whoever does not hold the secret.
-        check = client_secret_verify(credentials.client_secret, record.secret_encoded)
         raise invalid_client(
             credentials,
             "This client is registered in another environment; use that environment's host."
             if check.matches
             else "Client authentication failed.",
         )
-    check = client_secret_verify(credentials.client_secret, record.secret_encoded)
     if not check.matches:
         raise invalid_client(credentials, "Client authentication failed.")
     if record.revoked is not None:
@@ -110,6 +115,10 @@ def _unpacked(client_id: str, gate: ClientGate, environment_id: int) -> ClientRe
         secret_encoded=client_secret_expand(gate.secret_hash, client_id),
         last_used=gate.last_used,
         environment_id=environment_id,
+        previous_secret_encoded=(
+            client_secret_expand(gate.previous_secret_hash, client_id) if gate.previous_secret_hash else ""
+        ),
+        previous_secret_expires=gate.previous_secret_expires,
     )
 
 

@@ -24,6 +24,13 @@ from software_statements.verify import StatementError, software_statement_verify
 
 from .bearer import active_claims
 from .client_auth import Throttled, client_authenticate, client_token_counted, invalid_client
+from .configuration import (
+    client_configuration_uri,
+    client_information,
+    client_update_check,
+    registration_token_authenticate,
+    registration_token_presented,
+)
 from .device_info import DeviceInfoError, device_info_parse, platform_for_client
 from .errors import OAuthError, error_response, invalid_request, json_response
 from .grants import (
@@ -42,7 +49,13 @@ from .http import (
     json_object_parse,
 )
 from .records import ClientRecord
-from .services import access_token_issue, access_token_revoke, client_register
+from .services import (
+    access_token_issue,
+    access_token_revoke,
+    client_configuration_rotate,
+    client_delete,
+    client_register,
+)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces.
@@ -226,7 +239,7 @@ def register(request: HttpRequest) -> HttpResponse:
     except OAuthError as exc:
         return error_response(exc)
 
-    client, secret = client_register(
+    client, secret, registration_token = client_register(
         grant=grant,
         redirect_uri=redirect_uri,
         device_info=device_info,
@@ -255,8 +268,42 @@ def register(request: HttpRequest) -> HttpResponse:
         "client_name": grant.client_name,
         # RFC 7591 3.2.1: a software statement used in the request is returned unmodified.
         "software_statement": statement,
+        # RFC 7592 3: how the client reads, rotates and deletes its registration.
+        "registration_access_token": registration_token,
+        "registration_client_uri": client_configuration_uri(environment, client.client_id),
     }
     return json_response(body, status=201, headers=NO_STORE)
+
+
+# --- GET, PUT, DELETE /o/client/register/<client_id> (RFC 7592) ---------------------------------------
+
+
+def client_configuration(request: HttpRequest, client_id: str) -> HttpResponse:
+    """RFC 7592: the client configuration endpoint, authenticated with the registration access token
+    (RFC 6750 bearer). GET reads the registration, PUT with the unchanged metadata rotates the secret
+    and the token, DELETE removes the client (`oauth.configuration`)."""
+    ip_address = request_ip(request)
+    throttle = hot_store().throttle(scope="configure", ip_address=ip_address)
+    if not throttle.allowed:
+        return too_many_requests(throttle.retry_after)
+    environment = request_environment(request)
+    try:
+        client = registration_token_authenticate(request, client_id, environment)
+        request_log_client(request, client.client_id)
+        if request.method == "DELETE":
+            client_delete(client=client, actor=client.client_id, ip_address=ip_address)
+            deleted = HttpResponse(status=204, headers=NO_STORE)
+            del deleted["Content-Type"]  # RFC 9110 15.3.5: no content, so no type
+            return deleted
+        if request.method == "PUT":
+            client_update_check(client, json_object_parse(request), environment)
+            client, secret, registration_token = client_configuration_rotate(client=client, ip_address=ip_address)
+            body = client_information(client, environment, registration_token=registration_token, secret=secret)
+            return json_response(body, headers=NO_STORE)
+        body = client_information(client, environment, registration_token=registration_token_presented(request))
+        return json_response(body, headers=NO_STORE)
+    except OAuthError as exc:
+        return error_response(exc)
 
 
 # --- POST /o/client/introspect and /o/client/revoke -------------------------------------------------

@@ -28,6 +28,11 @@ class Client(AbstractApplication):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.TextField(blank=True)
     idle_since = models.DateTimeField(null=True, blank=True)
+    # RFC 7592 3: the registration access token, stored as a keyed hash (`oauth.hashers`), never in clear.
+    registration_access_token = models.CharField(max_length=255, blank=True)
+    # RFC 7592 2.2: the secret replaced by the last rotation (its hash) keeps working until this time.
+    previous_client_secret = models.CharField(max_length=255, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(AbstractApplication.Meta):
         indexes = [models.Index(fields=["registered_application", "created"])]

@@ -7,7 +7,7 @@ miss (`client_record_load`); only active clients are stored.
 import datetime
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core import clock
 from core.hot_store import StoredRecord, hot_store
@@ -16,7 +16,7 @@ from core.revocation import Revoked
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
 
-from .hashers import client_secret_compact
+from .hashers import client_secret_compact, client_secret_verify
 from .models import Client
 
 if TYPE_CHECKING:  # rich is imported by the commands that show progress, not by every web worker
@@ -43,6 +43,18 @@ class ClientRecord:
     environment_id: int
     revoked: Revoked | None = None
     last_used: float = 0.0
+    # RFC 7592 2.2: the stored hash of the secret the last rotation replaced, and until when (wall clock)
+    # it still authenticates (`DCR_ROTATED_SECRET_GRACE`); "" and 0 when there is none.
+    previous_secret_encoded: str = ""
+    previous_secret_expires: float = 0.0
+
+    def previous_secret_matches(self, secret: str, *, now: float) -> bool:
+        """The presented secret is the one a rotation replaced, within its grace period."""
+        return (
+            bool(self.previous_secret_encoded)
+            and now < self.previous_secret_expires
+            and client_secret_verify(secret, self.previous_secret_encoded).matches
+        )
 
     def __repr__(self) -> str:  # never the secret hash
         return f"ClientRecord({self.client_id!r}, revoked={self.revoked!r})"
@@ -67,6 +79,8 @@ class ClientRecord:
         secret_encoded: str,
         last_used: float,
         environment_id: int,
+        previous_secret_encoded: str = "",
+        previous_secret_expires: float = 0.0,
     ) -> "ClientRecord":
         _, pk, scopes, platform = json.loads(packed)
         programmer_id, programmer, channels = json.loads(application)
@@ -83,6 +97,8 @@ class ClientRecord:
             platform=platform,
             last_used=last_used,
             environment_id=environment_id,
+            previous_secret_encoded=previous_secret_encoded,
+            previous_secret_expires=previous_secret_expires,
         )
 
     def stored(self, *, written_at: float) -> StoredRecord:
@@ -98,6 +114,12 @@ class ClientRecord:
             written_at=written_at,
             last_used=self.last_used,
             environment_id=self.environment_id,
+            previous_secret_hash=(
+                client_secret_compact(self.previous_secret_encoded, self.client_id)
+                if self.previous_secret_encoded
+                else b""
+            ),
+            previous_secret_expires=self.previous_secret_expires if self.previous_secret_encoded else 0.0,
         )
 
 
@@ -125,7 +147,16 @@ def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRe
         environment_id=application.environment_id if application is not None else 0,
         revoked=revoked,
         last_used=client.last_used_at.timestamp() if client.last_used_at else 0.0,
+        **_previous_secret(client.previous_client_secret, client.previous_secret_expires_at),
     )
+
+
+def _previous_secret(encoded: str, expires_at: datetime.datetime | None) -> dict[str, Any]:
+    """The rotated secret's fields of a record: only while its grace period lasts."""
+    expires = expires_at.timestamp() if expires_at is not None else 0.0
+    if not encoded or expires <= clock.wall():
+        return {}
+    return {"previous_secret_encoded": encoded, "previous_secret_expires": expires}
 
 
 _refused = local_cache("refused-client-records", ttl=REFUSED_TTL)
@@ -209,13 +240,17 @@ def client_records_load_all(*, batch_size: int = 5000, progress: "ProgressMeter 
                 "platform",
                 "last_used_at",
                 "registered_application__environment_id",
+                "previous_client_secret",
+                "previous_secret_expires_at",
             )[:batch_size]
         )
         if not rows:
             return loaded
         records = []
         for row in rows:
-            pk, client_id, secret, application_id, statement_id, scopes, platform, last_used_at, environment_id = row
+            (pk, client_id, secret, application_id, statement_id, scopes, platform, last_used_at, environment_id) = row[
+                :9
+            ]
             application_key = str(application_id)
             if application_key not in applications:
                 part = json.loads(application_part(application_key))
@@ -234,6 +269,7 @@ def client_records_load_all(*, batch_size: int = 5000, progress: "ProgressMeter 
                 platform=platform,
                 last_used=last_used_at.timestamp() if last_used_at else 0.0,
                 environment_id=environment_id,
+                **_previous_secret(row[9], row[10]),
             )
             records.append(record.stored(written_at=written_at))
         store.client_records_put(records)

@@ -50,6 +50,49 @@ class RegistrationResponseSerializer(serializers.Serializer):
     software_version = serializers.CharField()
     client_name = serializers.CharField()
     software_statement = serializers.CharField(help_text="The statement of the request, unmodified (RFC 7591 3.2.1).")
+    registration_access_token = serializers.CharField(
+        help_text="RFC 7592: the bearer token of registration_client_uri. Shown this once; store it with the secret."
+    )
+    registration_client_uri = serializers.URLField(help_text="RFC 7592: read, rotate or delete this client there.")
+
+
+class ClientInformationSerializer(serializers.Serializer):
+    """RFC 7592 3: the client information response of a read or an update."""
+
+    client_id = serializers.CharField()
+    client_secret = serializers.CharField(
+        required=False, help_text="Only in an update's response: the new secret, shown this once."
+    )
+    client_id_issued_at = serializers.IntegerField(help_text="Seconds since the epoch.")
+    client_secret_expires_at = serializers.IntegerField(help_text="0: the secret does not expire.")
+    redirect_uris = serializers.ListField(child=serializers.CharField())
+    grant_types = serializers.ListField(child=serializers.CharField())
+    response_types = serializers.ListField(child=serializers.CharField())
+    token_endpoint_auth_method = serializers.CharField()
+    scope = serializers.CharField(help_text="Space separated.")
+    scopes = serializers.ListField(child=serializers.CharField())
+    software_id = serializers.CharField()
+    software_version = serializers.CharField()
+    client_name = serializers.CharField()
+    registration_access_token = serializers.CharField(
+        help_text="A read returns the token presented; an update returns a new one (the old one is refused)."
+    )
+    registration_client_uri = serializers.URLField()
+
+
+class ClientUpdateRequestSerializer(serializers.Serializer):
+    """RFC 7592 2.2: the client's metadata, unchanged (the software statement fixes it)."""
+
+    client_id = serializers.CharField()
+    client_secret = serializers.CharField(required=False, help_text="If sent, the current secret.")
+    redirect_uris = serializers.ListField(child=serializers.CharField(), required=False)
+    grant_types = serializers.ListField(child=serializers.CharField(), required=False)
+    response_types = serializers.ListField(child=serializers.CharField(), required=False)
+    token_endpoint_auth_method = serializers.CharField(required=False)
+    scope = serializers.CharField(required=False)
+    software_id = serializers.CharField(required=False)
+    software_version = serializers.CharField(required=False)
+    client_name = serializers.CharField(required=False)
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -35,6 +35,11 @@ def client_secret_generate() -> str:
     return secrets.token_urlsafe(SECRET_BYTES)
 
 
+def registration_access_token_generate() -> str:
+    """RFC 7592 3: a bearer credential for the client configuration endpoint, 256 bits from the OS."""
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
 def client_id_generate() -> str:
     """40 characters from the OS random source (django-oauth-toolkit's default draws them one by one)."""
     return secrets.token_urlsafe(30)
@@ -48,13 +53,16 @@ def client_register(
     user_agent: str,
     platform: str,
     ip_address: str | None = None,
-) -> tuple[Client, str]:
-    """RFC 7591 3.2.1: create a client for a verified statement; returns (client, plaintext secret).
+) -> tuple[Client, str, str]:
+    """RFC 7591 3.2.1: create a client for a verified statement; returns (client, plaintext secret,
+    plaintext registration access token).
 
     The secret is returned this once and stored as a keyed HMAC salted with the client id
-    (`oauth.hashers`). Then the client's record goes to the hot-path store with the registration
-    counted (one round trip), so its first token request reads no database."""
+    (`oauth.hashers`); the registration access token (RFC 7592 3) the same way with a salt of its own.
+    Then the client's record goes to the hot-path store with the registration counted (one round
+    trip), so its first token request reads no database."""
     secret = client_secret_generate()
+    registration_token = registration_access_token_generate()
     redirect_uris = [redirect_uri] if redirect_uri else list(grant.redirect_uris)
     written_at = clock.wall()
     client_id = client_id_generate()
@@ -73,6 +81,7 @@ def client_register(
         platform=platform[:64],
         device_info=device_info,
         user_agent=user_agent[:512],
+        registration_access_token=client_secret_encode(registration_token),
     )
     event = audit_event_new(
         actor=client.client_id,
@@ -101,7 +110,7 @@ def client_register(
     hot_store().client_registered(
         record=record.stored(written_at=written_at), day=usage_day(), application=record.pack_application()
     )
-    return client, secret
+    return client, secret, registration_token
 
 
 def client_secret_rehash(*, client_pk: int, secret: str, old_encoded: str, salt: str | None = None) -> str | None:
@@ -200,3 +209,79 @@ def access_token_revoke(*, record: ClientRecord, claims: dict[str, Any], ip_addr
             details={"client_id": record.client_id, "software_id": record.application_id},
         )
     return denied
+
+
+@transaction.atomic
+def client_configuration_rotate(*, client: Client, ip_address: str | None = None) -> tuple[Client, str, str]:
+    """RFC 7592 2.2: the client updated its registration (with its unchanged metadata: the statement
+    fixes it). It gets a new secret and a new registration access token; returns (client, secret,
+    registration access token), both shown this once.
+
+    The old secret keeps authenticating for `DCR_ROTATED_SECRET_GRACE` seconds (its hash moves to
+    `previous_client_secret`; the hot-path record carries both, so the token gate still decides in one
+    round trip); the old registration access token is refused at once (its hash is replaced). The
+    client is the actor of its own audit event."""
+    locked = (
+        Client.objects.select_for_update(of=("self",))
+        .select_related("registered_application__programmer")
+        .get(pk=client.pk)
+    )
+    secret, registration_token = client_secret_generate(), registration_access_token_generate()
+    grace = int(settings.DCR_ROTATED_SECRET_GRACE)
+    if grace > 0:
+        locked.previous_client_secret = locked.client_secret
+        locked.previous_secret_expires_at = timezone.now() + datetime.timedelta(seconds=grace)
+    else:
+        locked.previous_client_secret, locked.previous_secret_expires_at = "", None
+    locked.client_secret = client_secret_encode(secret, salt=locked.client_id)
+    locked.registration_access_token = client_secret_encode(registration_token)
+    locked.save(
+        update_fields=[
+            "client_secret",
+            "previous_client_secret",
+            "previous_secret_expires_at",
+            "registration_access_token",
+            "updated",
+        ]
+    )
+    application = locked.registered_application
+    audit_event_record(
+        actor=locked.client_id,
+        action="client.rotate_secret",
+        target=locked,
+        programmer=application.programmer if application is not None else None,
+        ip_address=ip_address,
+        details={"software_id": str(locked.registered_application_id or ""), "grace_seconds": grace},
+    )
+    # Every store forgets the record; the next token request reads the new one from the database.
+    client_record_drop_on_commit(locked.client_id)
+    return locked, secret, registration_token
+
+
+@transaction.atomic
+def client_delete(*, client: Client, actor: Actor, ip_address: str | None = None) -> None:
+    """RFC 7592 2.3: remove a client. Its token requests answer `invalid_client` (no row) and its access
+    tokens are refused on every worker within a second, as for a revoked client (a client stamp, and its
+    record dropped from the store). The usage already counted stays (daily rows per application and
+    platform, and the counters the next flush moves); the audit event keeps who, what and when."""
+    locked = (
+        Client.objects.select_for_update(of=("self",))
+        .select_related("registered_application__programmer")
+        .get(pk=client.pk)
+    )
+    application = locked.registered_application
+    audit_event_record(
+        actor=actor,
+        action="client.delete",
+        target=locked,
+        programmer=application.programmer if application is not None else None,
+        ip_address=ip_address,
+        details={
+            "software_id": str(locked.registered_application_id or ""),
+            "statement": str(locked.statement_id or ""),
+            "platform": locked.platform,
+        },
+    )
+    revocation_stamp_publish(Revoked.CLIENT, locked.client_id, timezone.now().timestamp())
+    client_record_drop_on_commit(locked.client_id)
+    locked.delete()

@@ -23,6 +23,11 @@ def secret_bearing(view: Callable[..., Any]) -> Callable[..., Any]:
 app_name = "oauth"
 urlpatterns = [
     path("o/client/register", secret_bearing(views.RegisterView.as_view()), name="register"),
+    path(
+        "o/client/register/<str:client_id>",
+        secret_bearing(views.ClientConfigurationView.as_view()),
+        name="client-configuration",
+    ),
     path("o/client/token", secret_bearing(views.TokenView.as_view()), name="token"),
     path("o/client/introspect", secret_bearing(views.IntrospectView.as_view()), name="introspect"),
     path("o/client/revoke", secret_bearing(views.RevokeView.as_view()), name="revoke"),

@@ -31,6 +31,8 @@ from .authentication import AccessTokenAuthentication, TokenClient
 from .errors import error_response, invalid_request, json_response
 from .permissions import scopes_required
 from .serializers import (
+    ClientInformationSerializer,
+    ClientUpdateRequestSerializer,
     EmptySerializer,
     EnhancedErrorSerializer,
     ErrorSerializer,
@@ -174,6 +176,62 @@ class RevokeView(_ClientEndpoint):
     )
     def post(self, request: Request) -> HttpResponse:
         return endpoints.revoke(request._request)
+
+
+_REGISTRATION_TOKEN = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "`invalid_token` (WWW-Authenticate: Bearer): no, a wrong or a rotated registration access token, a deleted "
+        "or revoked client (or its statement or application revoked), or a client of another environment."
+    ),
+)
+_CLIENT_ID = OpenApiParameter("client_id", str, OpenApiParameter.PATH, description="The client's client_id.")
+
+
+class ClientConfigurationView(_ClientEndpoint):
+    """RFC 7592: the client configuration endpoint (`registration_client_uri`), authenticated with the
+    registration access token as a bearer token."""
+
+    http_method_names = ["get", "put", "delete"]
+
+    @extend_schema(
+        operation_id="client_configuration_read",
+        summary="Read the client's registration (RFC 7592 2.1)",
+        description="The client information response; no client_secret (it is stored hashed).",
+        parameters=[_CLIENT_ID],
+        responses={200: ClientInformationSerializer, 401: _REGISTRATION_TOKEN, 429: _THROTTLED},
+        tags=["client"],
+    )
+    def get(self, request: Request, client_id: str) -> HttpResponse:
+        return endpoints.client_configuration(request._request, client_id)
+
+    @extend_schema(
+        operation_id="client_configuration_update",
+        summary="Rotate the client's secret and registration access token (RFC 7592 2.2)",
+        description=(
+            "Send the client's metadata unchanged (the software statement fixes it: a change is "
+            "`invalid_client_metadata`). The answer has a new client_secret and registration_access_token; the "
+            "old secret keeps working for DCR_ROTATED_SECRET_GRACE seconds, the old registration access token "
+            "stops at once. Errors (400): `invalid_request`, `invalid_client_metadata`, `invalid_software_statement`."
+        ),
+        parameters=[_CLIENT_ID],
+        request={"application/json": ClientUpdateRequestSerializer},
+        responses={200: ClientInformationSerializer, 400: _ERROR, 401: _REGISTRATION_TOKEN, 429: _THROTTLED},
+        tags=["client"],
+    )
+    def put(self, request: Request, client_id: str) -> HttpResponse:
+        return endpoints.client_configuration(request._request, client_id)
+
+    @extend_schema(
+        operation_id="client_configuration_delete",
+        summary="Delete the client (RFC 7592 2.3)",
+        description="The client's token requests and access tokens are refused within a second; usage stays counted.",
+        parameters=[_CLIENT_ID],
+        responses={204: None, 401: _REGISTRATION_TOKEN, 429: _THROTTLED},
+        tags=["client"],
+    )
+    def delete(self, request: Request, client_id: str) -> HttpResponse:
+        return endpoints.client_configuration(request._request, client_id)
 
 
 class SessionView(APIView):

@@ -16,7 +16,7 @@ the SQL parameters is not a secret and is not searched for.
 import json
 import logging
 from collections.abc import Iterator
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.conf import settings
@@ -27,6 +27,7 @@ from django.utils.log import AdminEmailHandler
 
 from core.json_log import JSONFormatter
 from oauth.models import Client, DeniedToken
+from registered_apps.models import AuditEvent
 from software_statements.keys import signing_private_key
 from software_statements.models import SigningKey, SoftwareStatement
 from tests.hot_state import hot_state_clear
@@ -182,6 +183,34 @@ def test_no_secret_reaches_logs_error_reports_or_error_bodies(
     assert introspected.status_code == 200 and introspected.json()["active"] is True
     assert form(client, REVOKE, {"token": access_token, **body_credentials}).status_code == 200
     keep_if_error(client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {access_token}"))
+
+    # RFC 7592: read, rotate (a new secret and registration access token), a refused old token, and an
+    # update that fails inside the server (its audit event's INSERT refused) while the new ones are in scope.
+    registration_token = registered.json()["registration_access_token"]
+    secrets["registration access token"] = registration_token
+    configuration = urlsplit(registered.json()["registration_client_uri"]).path
+    assert client.get(configuration, HTTP_AUTHORIZATION=f"Bearer {registration_token}").status_code == 200
+    update = json.dumps({"client_id": client_id, "client_secret": client_secret})
+    rotated = client.put(
+        configuration, data=update, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {registration_token}"
+    )
+    assert rotated.status_code == 200, rotated.content
+    secrets["rotated client secret"] = rotated.json()["client_secret"]
+    secrets["rotated registration access token"] = rotated_token = rotated.json()["registration_access_token"]
+    keep_if_error(client.get(configuration, HTTP_AUTHORIZATION=f"Bearer {registration_token}"))
+    refuse_inserts(AuditEvent._meta.db_table)
+    try:
+        failed = keep_if_error(
+            client.put(
+                configuration,
+                data=json.dumps({"client_id": client_id, "client_secret": secrets["rotated client secret"]}),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {rotated_token}",
+            )
+        )
+    finally:
+        allow_inserts(AuditEvent._meta.db_table)
+    assert failed.status_code == 500 and failed.json()["error"] == "server_error"
 
     # Refused attempts: a wrong secret (one character off), a tampered token, a tampered statement.
     wrong_secret = client_secret[:-1] + ("A" if client_secret[-1] != "A" else "B")

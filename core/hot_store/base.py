@@ -50,6 +50,10 @@ class StoredRecord:
     last_used: float = 0.0
     # The environment whose API may authenticate the client (0: unknown, never matches).
     environment_id: int = 0
+    # The hash of the secret a rotation replaced (same form as `secret_hash`) and until when (wall clock,
+    # seconds) it still authenticates; empty and 0 when there is none.
+    previous_secret_hash: bytes = b""
+    previous_secret_expires: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class ClientGate:
     last_used: float = 0.0
     # The record's application, as `application_put` stored it (None when not stored).
     application: str | None = None
+    previous_secret_hash: bytes = b""
+    previous_secret_expires: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,10 @@ class LocalStore:
             "application_id": record.application_id,
             "statement_jti": record.statement_jti,
             "application": self._applications.get(record.application_id),
+            "previous_secret_hash": record.previous_secret_hash,
+            "previous_secret_expires": record.previous_secret_expires,
         }
-        if record.secret_hash != secret_hash:
+        if record.secret_hash != secret_hash and not _previous_secret_passes(record, secret_hash):
             return ClientGate(Outcome.UNVERIFIED, last_used=record.last_used, **found)
         if scopes is not None and not set(scopes) <= set(record.scopes):
             return ClientGate(Outcome.SCOPE, last_used=record.last_used, **found)
@@ -169,6 +171,15 @@ class LocalStore:
         self._stamps.clear()
         self._records.clear()
         self._applications.clear()
+
+
+def _previous_secret_passes(record: StoredRecord, secret_hash: bytes) -> bool:
+    """The secret a rotation replaced, still within its grace period (the Lua gate's 'h2' and 'hx')."""
+    return (
+        bool(record.previous_secret_hash)
+        and record.previous_secret_hash == secret_hash
+        and clock.wall() < record.previous_secret_expires
+    )
 
 
 def _with_last_used(record: StoredRecord, at: float) -> StoredRecord:

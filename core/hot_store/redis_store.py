@@ -149,7 +149,7 @@ class RedisStore:
             outcome = Outcome(int(reply[0]))
             if len(reply) == 2:
                 return ClientGate(outcome, float(reply[1]))
-            _, _, packed, stored_hash, last_used, application, application_id, statement_jti = reply
+            _, _, packed, stored_hash, last_used, application, application_id, statement_jti, previous, until = reply
             return ClientGate(
                 outcome,
                 0.0,
@@ -159,6 +159,8 @@ class RedisStore:
                 statement_jti=_text(statement_jti),
                 last_used=float(last_used),
                 application=_text(application) if application is not None else None,
+                previous_secret_hash=bytes(previous),
+                previous_secret_expires=float(until),
             )
         return self.fallback.client_gate(
             client_id=client_id,
@@ -195,8 +197,16 @@ class RedisStore:
                 "lu": int(record.last_used),
                 "pk": record.pk,
                 "e": record.environment_id,
+                **(
+                    {"h2": record.previous_secret_hash, "hx": repr(record.previous_secret_expires)}
+                    if record.previous_secret_hash
+                    else {}
+                ),
             },
         )
+        if not record.previous_secret_hash:
+            # A record written over one that had a rotated secret must not keep it.
+            pipe.hdel(key, "h2", "hx")
         pipe.expire(key, RECORD_TTL)
 
     def client_record_put(self, record: StoredRecord) -> None:

@@ -55,13 +55,15 @@ return {1, '0', stale}
 # current key, ARGV[7] requested scopes ('' for all), ARGV[8] stamp prefix, ARGV[9] stamp margin,
 # ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix, ARGV[14] the environment
 # asked (a record of another environment, or one written before environments, reads as missing).
-# Returns {outcome, wait, packed, secret hash, last used, application, application id, statement jti}
-# (see Outcome).
+# The secret passes when its hash is the record's 'h', or its 'h2' (the secret a rotation replaced)
+# while Redis's clock is before 'hx'.
+# Returns {outcome, wait, packed, secret hash, last used, application, application id, statement jti,
+# previous secret hash, its expiry} (see Outcome).
 CLIENT_SCRIPT = (
     _BUCKET_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait)} end
-local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk', 'e')
+local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk', 'e', 'h2', 'hx')
 if not r[1] or r[10] ~= ARGV[14] then return {1, '0'} end
 local since = tonumber(r[3]) - tonumber(ARGV[9])
 local prefix = ARGV[8]
@@ -71,11 +73,15 @@ for i = 1, 3 do
   if value ~= nil and value >= since then return {2, '0'} end
 end
 local application = redis.call('GET', ARGV[13] .. r[4])
-if r[2] ~= ARGV[6] then return {3, '0', r[1], r[2], r[8] or '0', application, r[4], r[5]} end
+local previous = r[11] or ''
+local previous_until = r[12] or '0'
+if r[2] ~= ARGV[6] and not (previous ~= '' and previous == ARGV[6] and now < tonumber(previous_until)) then
+  return {3, '0', r[1], r[2], r[8] or '0', application, r[4], r[5], previous, previous_until}
+end
 if ARGV[7] ~= '' then
   for scope in string.gmatch(ARGV[7], '%S+') do
     if not string.find(r[7], ' ' .. scope .. ' ', 1, true) then
-      return {4, '0', r[1], r[2], r[8] or '0', application, r[4], r[5]}
+      return {4, '0', r[1], r[2], r[8] or '0', application, r[4], r[5], previous, previous_until}
     end
   end
 end
@@ -88,7 +94,7 @@ if ARGV[12] == '1' then
     redis.call('HSET', KEYS[2], 'lu', string.format('%d', last_used))
   end
 end
-return {5, '0', r[1], r[2], string.format('%d', last_used), application, r[4], r[5]}
+return {5, '0', r[1], r[2], string.format('%d', last_used), application, r[4], r[5], previous, previous_until}
 """
 )
 

@@ -372,6 +372,11 @@ DCR_KEY_ENCRYPTION_KEY = env("DCR_KEY_ENCRYPTION_KEY", default="")
 # Keys of the client-secret HMAC (oauth.hashers): the first hashes new secrets, all verify. Empty: derived
 # from SECRET_KEY (and SECRET_KEY_FALLBACKS), as before these keys existed.
 DCR_CLIENT_SECRET_KEYS = env_key_list("DCR_CLIENT_SECRET_KEYS")
+# RFC 7592 2.2: seconds a client secret replaced through the client configuration endpoint keeps working
+# (Keycloak's "rotated secret expiration"); 0: the old secret stops at once.
+DCR_ROTATED_SECRET_GRACE = env.int("DCR_ROTATED_SECRET_GRACE", default=3600)
+if DCR_ROTATED_SECRET_GRACE < 0:
+    raise ImproperlyConfigured("DCR_ROTATED_SECRET_GRACE must be 0 or more (seconds).")
 DCR_CLIENT_IDLE_DAYS = env.int("DCR_CLIENT_IDLE_DAYS", default=365)
 # Clients idle this many days are deleted (oauth.clients_purge_idle); 0 keeps them forever.
 DCR_CLIENT_PURGE_DAYS = env.int("DCR_CLIENT_PURGE_DAYS", default=400)

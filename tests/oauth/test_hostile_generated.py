@@ -62,6 +62,9 @@ _REGISTRATION_FIELDS = {
     "software_version",
     "client_name",
     "software_statement",
+    # RFC 7592 3
+    "registration_access_token",
+    "registration_client_uri",
 }
 _ENHANCED_FIELDS = {"status", "code", "message", "action", "helpUrl", "trace"}
 _TOKEN_FIELDS = {"access_token", "token_type", "expires_in", "created_at", "id", "scope"}

@@ -79,7 +79,13 @@ _REGISTER = "POST /o/client/register"
 _DEVICE = ("X-Device-Info", "AP-Device-Identifier")
 
 
-class ClientFlow(schema.as_state_machine()):  # type: ignore[misc]
+# The flow leaves out the RFC 7592 operations: a generated call there spends a step on a 401 (its path
+# names a client), a linked DELETE would end the flow; the stateless test above and
+# tests/oauth/test_client_configuration.py drive them.
+_FLOW = schema.exclude(path_regex=r"^/o/client/register/")
+
+
+class ClientFlow(_FLOW.as_state_machine()):  # type: ignore[misc]
     """Schemathesis' state machine over the linked operations. A registration needs a statement only
     the registry can issue, so every generated registration carries the real one (and no generated
     X-Device-Info or redirect_uri, nor a session call generated device headers, which
