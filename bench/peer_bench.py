@@ -35,6 +35,7 @@ from cryptography.fernet import Fernet
 from . import machine, peer_report, services
 from .peer_scenarios import PEER_OF, SCENARIOS, Pair
 from .peer_servers import Ours, Peer, node_missing, node_version, npm_ci, peer_version
+from .serve_command import serve_command
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -114,17 +115,9 @@ def ours_environment(config: Config, metrics_dir: str) -> dict[str, str]:
     return environment
 
 
-def _serve_command(config: Config, environment: dict[str, str]) -> str:
+def _serve_command(config: Config) -> str:
     """What `make serve` runs (make -n): the server measured, recorded with the results."""
-    import subprocess
-
-    completed = subprocess.run(
-        ["make", "-n", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={config.port}"],
-        cwd=ROOT, env={**environment, "WEB_CONCURRENCY": str(config.workers)}, capture_output=True, text=True,
-        check=False,
-    )  # fmt: skip
-    lines = [line.strip() for line in completed.stdout.splitlines() if "collectstatic" not in line]
-    return " ".join(line.rstrip("\\").strip() for line in lines if line)[-400:]
+    return serve_command(host="127.0.0.1", port=config.port, workers=config.workers)
 
 
 def _postgres_version() -> str:
@@ -247,7 +240,7 @@ def _main(config: Config) -> int:
         if seed.statement is None:
             raise RuntimeError(f"no software statement: {seed.statement_missing}")
         info = machine.describe(postgres_version=_postgres_version(), redis_version=_redis_version())
-        info.update(node=node_version(), oidc_provider=peer_version(), server_command=_serve_command(config, environment))
+        info.update(node=node_version(), oidc_provider=peer_version(), server_command=_serve_command(config))
         log_stem = config.results.with_suffix("")
         ours = Ours(port=config.port, workers=config.workers, environment=environment,
                     log_path=Path(f"{log_stem}.ours.log"))  # fmt: skip

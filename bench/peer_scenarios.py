@@ -2,13 +2,14 @@
 registration endpoint, then per scenario one wrk request (a client, or a token, picked at random per
 request in Lua) for ours and one for the peer.
 
-| scenario | ours | the peer (oidc-provider) |
-| --- | --- | --- |
-| token | POST /o/client/token, client_credentials, secret in the body | POST /token, the same (+ scope, so its JWT carries one as ours does) |
-| introspect | POST /o/client/introspect, a fleet client's own JWT | POST /token/introspection, a fleet client's own opaque token |
-| session | GET /api/v2/session, a fleet client's JWT as bearer | its introspection (it has no protected API of its own) |
-| register | POST /o/client/register, one software statement | POST /reg, open registration |
-| floor | GET /healthz (a JSON answer through the whole stack) | - |
+- token: ours POST /o/client/token, client_credentials, secret in the body; the peer POST /token, the
+  same (with `scope`, so that its JWT carries one as ours does);
+- introspect: ours POST /o/client/introspect of a fleet client's own JWT; the peer POST
+  /token/introspection of a fleet client's own opaque token (it introspects no JWT);
+- session: ours GET /api/v2/session with a fleet client's JWT as bearer; the peer has no protected API
+  of its own, and a resource server of its would introspect: its introspection stands for it;
+- register: ours POST /o/client/register with one software statement; the peer POST /reg (open);
+- floor: ours GET /healthz (a JSON answer through the whole stack), for the ratio to the floor.
 """
 
 import json
@@ -115,7 +116,8 @@ def _bearer(path: str, tokens: Sequence[str], expect: str) -> tuple[Request, Cal
 
     example = one(tokens[0])
     lua = pick_lua(authorizations=[f"Bearer {token}" for token in tokens])
-    return Request("GET", path, headers=example.headers, expect_body=expect, lua=lua), lambda: one(random.choice(tokens))
+    request = Request("GET", path, headers=example.headers, expect_body=expect, lua=lua)
+    return request, lambda: one(random.choice(tokens))
 
 
 def _in_parallel(count: int, make: Callable[[int], Client], threads: int = 8) -> list[Client]:

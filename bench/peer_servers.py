@@ -77,7 +77,6 @@ class Server:
         raise NotImplementedError
 
     ready_path = "/"
-    ready_headers: Mapping[str, str] = {}
 
     def start(self, timeout: float = 120.0) -> None:
         if _port_taken(self.port):
@@ -86,14 +85,19 @@ class Server:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                list(command), cwd=cwd, env=self.environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                list(command),
+                cwd=cwd,
+                env=self.environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
             with contextlib.suppress(OSError):
-                answer = http.request(self.base_url, "GET", self.ready_path, headers=dict(self.ready_headers), timeout=2)
+                answer = http.request(self.base_url, "GET", self.ready_path, timeout=2)
                 if answer.status == 200:
                     return
             time.sleep(0.3)
@@ -106,10 +110,8 @@ class Server:
         group = self.process.pid
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
         deadline = time.monotonic() + 20
         while _group_alive(group) and time.monotonic() < deadline:
             time.sleep(0.2)
