@@ -147,13 +147,19 @@ def _check(base_url: str, sample: Any, count: int) -> str:
     return ""
 
 
-def _wrk(config: Config, base_url: str, request: Any, duration: float) -> Any:
+def _wrk(config: Config, server: Any, request: Any, duration: float) -> dict[str, Any]:
+    """One wrk run and the server's CPU time per request during it, then a pause: nothing in flight spills
+    into the next run."""
     from . import wrk
 
-    result = wrk.run(base_url, request, duration=duration, connections=config.connections, threads=config.threads,
-                     timeout=config.timeout)  # fmt: skip
-    time.sleep(min(10.0, max(0.5, 2 * result.p99_ms / 1000)))  # nothing in flight spills into the next run
-    return result
+    cpu_before = server.cpu_seconds()
+    result = wrk.run(server.base_url, request, duration=duration, connections=config.connections,
+                     threads=config.threads, timeout=config.timeout)  # fmt: skip
+    cpu = server.cpu_seconds() - cpu_before
+    time.sleep(min(10.0, max(0.5, 2 * result.p99_ms / 1000)))
+    entry = peer_report.run_entry(result)
+    entry["cpu_ms_per_request"] = round(1000 * cpu / result.requests, 3) if result.requests else None
+    return entry
 
 
 def measure(config: Config, servers: dict[str, Any], pairs: dict[str, Pair]) -> dict[str, Any]:
@@ -176,7 +182,7 @@ def measure(config: Config, servers: dict[str, Any], pairs: dict[str, Pair]) -> 
         _log(f"warm-up: {config.warmup:g} s per scenario and server")
         for name, server, request, _sample in jobs:
             if (name, server) not in broken:
-                _wrk(config, servers[server].base_url, request, config.warmup)
+                _wrk(config, servers[server], request, config.warmup)
     load: list[dict[str, Any]] = []
     for number in range(config.rounds):
         load.append({"round": number + 1, "load_average": machine.load_average()})
@@ -190,15 +196,15 @@ def measure(config: Config, servers: dict[str, Any], pairs: dict[str, Pair]) -> 
                     runs[name][server].append({"failure": broken[(name, server)]})
                     continue
                 try:
-                    result = _wrk(config, servers[server].base_url, request, config.duration)
+                    entry = _wrk(config, servers[server], request, config.duration)
                 except (RuntimeError, OSError) as exc:
                     runs[name][server].append({"failure": str(exc)})
                     _log(f"{name} on {server}: FAILED: {exc}")
                     continue
-                entry = peer_report.run_entry(result)
                 runs[name][server].append(entry)
                 _log(f"{name} on {server}: {entry['rps']:,.0f} req/s, p50 {entry['p50_ms']:.1f} ms, "
-                     f"p99 {entry['p99_ms']:.1f} ms, non-2xx {entry['non_2xx']}")  # fmt: skip
+                     f"p99 {entry['p99_ms']:.1f} ms, non-2xx {entry['non_2xx']}, "
+                     f"server CPU {entry['cpu_ms_per_request']} ms/request")  # fmt: skip
     return {"runs": runs, "load_by_round": load}
 
 

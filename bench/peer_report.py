@@ -25,7 +25,7 @@ def run_entry(result: Any) -> dict[str, Any]:
 
 def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     values = [run[key] for run in runs if run.get(key) is not None]
-    return round(statistics.median(values), 2) if values else None
+    return round(statistics.median(values), 3) if values else None
 
 
 def side(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -35,6 +35,7 @@ def side(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "rps": _median(runs, "rps"),
         "p50_ms": _median(runs, "p50_ms"),
         "p99_ms": _median(runs, "p99_ms"),
+        "cpu_ms_per_request": _median(runs, "cpu_ms_per_request"),
         "non_2xx": sum(run.get("non_2xx", 0) for run in runs),
         "bad_body": sum(run.get("bad_body", 0) for run in runs),
         "socket_errors": sum(run.get("socket_errors", 0) for run in runs),
@@ -86,8 +87,8 @@ def _number(value: float | None, digits: int = 0) -> str:
 def table(summary: dict[str, Any]) -> str:
     lines = [
         "| scenario | ours req/s | peer req/s | ours / peer (rounds) | goal | p50 ours / peer ms "
-        "| p99 ours / peer ms | ours x floor | status |",
-        "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |",
+        "| p99 ours / peer ms | server CPU ms/request ours / peer | ours x floor | status |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | --- |",
     ]
     for name, entry in summary.items():
         ours, peer = entry["ours"], entry["peer"]
@@ -111,6 +112,8 @@ def table(summary: dict[str, Any]) -> str:
                     _number(goal, 1) if goal is not None else "-",
                     f"{_number(ours['p50_ms'], 1)} / {_number(peer['p50_ms'], 1) if peer else '-'}",
                     f"{_number(ours['p99_ms'], 1)} / {_number(peer['p99_ms'], 1) if peer else '-'}",
+                    f"{_number(ours['cpu_ms_per_request'], 2)} / "
+                    + (_number(peer["cpu_ms_per_request"], 2) if peer else "-"),
                     _number(entry["ratio_to_floor"], 2),
                     status,
                 ]

@@ -23,7 +23,8 @@ from tests.factories import make_application
 
 
 def _run(rps: float, p50: float, p99: float, non_2xx: int = 0) -> dict:
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": non_2xx, "bad_body": 0, "socket_errors": 0}
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": non_2xx, "bad_body": 0, "socket_errors": 0,
+            "cpu_ms_per_request": round(2000 / rps, 3)}  # fmt: skip
 
 
 def test_the_summary_takes_medians_per_server_and_compares_the_bearer_call_with_the_peers_introspection():
@@ -43,6 +44,7 @@ def test_the_summary_takes_medians_per_server_and_compares_the_bearer_call_with_
     token = summary["token"]
     assert (token["ours"]["rps"], token["ours"]["p50_ms"], token["ours"]["p99_ms"]) == (1000, 6.5, 12)
     assert (token["peer"]["rps"], token["peer"]["p99_ms"]) == (3000, 9)
+    assert token["ours"]["cpu_ms_per_request"] == 2.0
     assert token["ratio"] == round(1000 / 3000, 3)
     assert token["ratio_rounds"] == [0.4, round(900 / 3300, 3), 0.5]
     assert token["ratio_to_floor"] == round(1000 / 2500, 3)
@@ -108,9 +110,12 @@ def test_one_second_of_token_requests_on_each_server_every_answer_checked(live_s
     assert claims["scope"] == "api:client:v2"
 
     for base_url, request in ((live_server.url, built["token"].ours), (peer.base_url, built["token"].peer)):
+        cpu_before = peer.cpu_seconds()
         result = wrk.run(base_url, request, duration=1, connections=2, threads=1, timeout=10)
         assert result.requests > 0
         assert (result.non_2xx, result.bad_body, result.socket_errors) == (0, 0, 0), result.first_failure
+    # The peer's process group (its primary and worker) is what the harness charges CPU time to.
+    assert peer.cpu_seconds() > cpu_before
 
     # Every answer is checked: a wrong secret on the peer is counted, not measured as throughput.
     wrong = built["token"].peer
