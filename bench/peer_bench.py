@@ -22,7 +22,6 @@ Environment (all optional):
 import json
 import os
 import secrets
-import signal
 import sys
 import tempfile
 import time
@@ -215,12 +214,13 @@ def main() -> int:
         print(f"make bench-peer needs the peer's runtime: {missing}", file=sys.stderr)
         return 2
 
-    def _terminate(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")  # unwinds through every `finally` that stops a server
-
-    signal.signal(signal.SIGTERM, _terminate)
-    with services.exclusive_run(_env_float("BENCH_LOCK_WAIT", 1800)):
-        return _main(config)
+    services.unwind_on_signals()
+    try:
+        with services.exclusive_run(_env_float("BENCH_LOCK_WAIT", 1800)):
+            return _main(config)
+    except KeyboardInterrupt as exc:
+        print(f"make bench-peer interrupted ({exc or 'Ctrl-C'}); both servers stopped", file=sys.stderr)
+        return 130
 
 
 def _main(config: Config) -> int:

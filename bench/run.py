@@ -295,8 +295,13 @@ def _fleet_pages(
 
 def main() -> int:
     config = Config()
-    with services.exclusive_run(env_float("BENCH_LOCK_WAIT", 1800)):
-        return _main(config)
+    services.unwind_on_signals()
+    try:
+        with services.exclusive_run(env_float("BENCH_LOCK_WAIT", 1800)):
+            return _main(config)
+    except KeyboardInterrupt as exc:
+        print(f"make bench interrupted ({exc or 'Ctrl-C'}); the server stopped", file=sys.stderr)
+        return 130
 
 
 def _main(config: Config) -> int:

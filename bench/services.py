@@ -49,6 +49,18 @@ def exclusive_run(wait_seconds: float) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def unwind_on_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so that every `finally` that stops a server runs
+    (the servers run in sessions of their own: nothing else would stop them). Also when the harness was
+    started with SIGINT ignored, as a script's background job is."""
+
+    def _unwind(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _unwind)
+
+
 def ensure_wrk() -> None:
     """wrk is a Debian package; install it the way .ci/run installs Chromium when it is missing."""
     if shutil.which("wrk"):
