@@ -130,3 +130,35 @@ def failed(summary: dict[str, Any]) -> list[str]:
         for server in ("ours", "peer")
         if entry[server] is not None and entry[server]["status"] != "ok"
     ]
+
+
+def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Two `make bench-peer` documents (peer.json), e.g. before and after a change of `make serve`: ours'
+    req/s, ratio to the peer and CPU per request in each, scenario by scenario."""
+    lines = [
+        "| scenario | ours req/s before / after | ours / peer before / after "
+        "| our CPU ms/request before / after | p99 ours ms before / after |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, entry in after["scenarios"].items():
+        old = before["scenarios"].get(name)
+        if old is None:
+            continue
+        cpu_old, cpu_new = old["ours"].get("cpu_ms_per_request"), entry["ours"].get("cpu_ms_per_request")
+        lines.append(
+            f"| {name} | {_number(old['ours']['rps'])} / {_number(entry['ours']['rps'])} "
+            f"| {_number(old['ratio'], 2)} / {_number(entry['ratio'], 2)} "
+            f"| {_number(cpu_old, 2)} / {_number(cpu_new, 2)} "
+            f"| {_number(old['ours']['p99_ms'], 1)} / {_number(entry['ours']['p99_ms'], 1)} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) != 3:
+        raise SystemExit("python -m bench.peer_report BEFORE.json AFTER.json")
+    print(compare(*(json.loads(Path(path).read_text()) for path in sys.argv[1:])))

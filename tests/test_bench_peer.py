@@ -13,7 +13,7 @@ import redis
 from django.conf import settings
 
 from bench import http, wrk
-from bench.peer_report import summarise, table
+from bench.peer_report import compare, summarise, table
 from bench.peer_scenarios import PEER_OF, ours_fleet, pairs, peer_fleet
 from bench.peer_servers import Peer, _group_alive, node_missing, npm_ci
 from bench.scenarios import register_request
@@ -59,6 +59,11 @@ def test_the_summary_takes_medians_per_server_and_compares_the_bearer_call_with_
     assert "| token | 1,000 | 3,000 | **0.33** (0.40, 0.27, 0.50) | 1.0 |" in rendered
     assert "| session | 2,400 | 3,000 (its introspect) | **0.80**" in rendered
     assert "register" in rendered and "ours:" in rendered.split("| register |")[1]
+    # Before and after (e.g. another server behind make serve): ours' numbers of both runs side by side.
+    faster = summarise({**rounds, "token": {**rounds["token"], "ours": [_run(2000, 3, 6)] * 3}}, PEER_OF)
+    assert "| token | 1,000 / 2,000 | 0.33 / 0.67 | 2.00 / 1.00 | 12.0 / 6.0 |" in compare(
+        {"scenarios": summary}, {"scenarios": faster}
+    )
 
 
 @pytest.fixture
