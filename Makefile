@@ -55,11 +55,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# No gunicorn access log: the JSON request log (core/request_log.py) already has a line per request.
+# granian (dcr_project/serve.py): WEB_CONCURRENCY worker processes (default 2, one per core), keep-alive,
+# slow clients held by Rust I/O rather than by a worker. No access log: the JSON request log
+# (core/request_log.py) already has a line per request. `python -m dcr_project.serve --help` lists the limits.
 serve: install
 	DJANGO_SETTINGS_MODULE=dcr_project.settings.production $(BIN)/python manage.py collectstatic --noinput -v 0
-	DJANGO_SETTINGS_MODULE=dcr_project.settings.production $(BIN)/gunicorn dcr_project.wsgi:application \
-		--config python:dcr_project.gunicorn_conf --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2}
+	DJANGO_SETTINGS_MODULE=dcr_project.settings.production $(BIN)/python -m dcr_project.serve --host $(HOST) --port $(PORT)
 
 worker: install
 	$(BIN)/celery -A dcr_project worker --beat --loglevel INFO --concurrency $${CELERY_CONCURRENCY:-2}

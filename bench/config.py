@@ -60,7 +60,7 @@ class Config:
             "warmup_s": self.warmup,
             "connections": self.connections,
             "threads": self.threads,
-            "gunicorn_workers": self.workers,
+            "web_workers": self.workers,
             "rounds": self.rounds,
             "settings": SETTINGS,
             "dashboard_applications": self.dashboard_applications,

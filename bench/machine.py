@@ -49,7 +49,7 @@ def describe(*, postgres_version: str = "", redis_version: str = "") -> dict[str
         "python": platform.python_version(),
         "django": _version("Django"),
         "django_oauth_toolkit": _version("django-oauth-toolkit"),
-        "gunicorn": _version("gunicorn"),
+        "granian": _version("granian"),
         "psycopg": _version("psycopg"),
         "postgresql": postgres_version,
         "redis": redis_version,

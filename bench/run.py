@@ -7,7 +7,7 @@ Environment (all optional):
   BENCH_DURATION=10       seconds of wrk per scenario      BENCH_CONNECTIONS=8   wrk connections
   BENCH_THREADS=2         wrk threads                      BENCH_WARMUP=2        seconds of unmeasured wrk first
   BENCH_TIMEOUT=30        wrk request timeout, seconds     BENCH_WORKERS=2       web workers (WEB_CONCURRENCY)
-  BENCH_PORT=<free port>  gunicorn's port                  BENCH_SCENARIOS=...   comma list (default: all)
+  BENCH_PORT=<free port>  the server's port            BENCH_SCENARIOS=...   comma list (default: all)
   BENCH_ROUNDS=5          each scenario runs in this many slices, each after a floor slice of the same length;
                           its ratio is against those floor slices (1: one floor run, then the scenario)
   BENCH_DASHBOARD_APPLICATIONS=10000, BENCH_DASHBOARD_PROGRAMMERS=100, BENCH_DASHBOARD_REQUESTS=30
@@ -164,11 +164,11 @@ def _run_wrk(
 ) -> dict[str, dict[str, Any]]:
     """The floor once, then each scenario in rounds that alternate a floor slice and a scenario slice.
 
-    wrk, gunicorn, PostgreSQL and Redis share the machine's cores with whatever else runs, and that load
+    wrk, the server, PostgreSQL and Redis share the machine's cores with whatever else runs, and that load
     drifts; interleaving exposes the scenario and its floor to the same drift, so their ratio holds up
     better than either number. The floor row is its own uninterrupted run; `floor_rps` of a scenario is
     the floor measured in its rounds, and its ratio is against that. After each fleet scenario, the
-    resident memory of each gunicorn worker (`worker_rss`) goes into its entry."""
+    resident memory of each web worker (`worker_rss`) goes into its entry."""
     results: dict[str, dict[str, Any]] = {}
     floor: dict[str, Any] = {}
     floor_slices: list[float] = []
@@ -224,7 +224,7 @@ def _run_wrk(
             entry.update(status="failed", reason=str(exc))
         if name in FLEET_SCENARIOS:
             entry["worker_rss_mib"] = [worker["rss_mib"] for worker in worker_rss()]
-            _log(f"{name}: gunicorn workers' RSS afterwards {_rss(entry['worker_rss_mib'])}")
+            _log(f"{name}: web workers' RSS afterwards {_rss(entry['worker_rss_mib'])}")
         if entry.get("rps") is not None:
             _log(f"{name}: {entry['rps']:.1f} req/s, p50 {entry['p50_ms']:.1f} ms, p99 {entry['p99_ms']:.1f} ms"
                  + (f" (floor {entry['floor_rps']:.1f} req/s)" if "floor_rps" in entry else ""))  # fmt: skip
@@ -344,11 +344,11 @@ def _main(config: Config) -> int:
             dashboard_failure = f"seeding the dashboard data failed: {exc}"
     _log(f"seeded in {time.monotonic() - started:.1f} s")
 
-    server = services.Gunicorn(
+    server = services.WebServer(
         port=config.port,
         workers=config.workers,
         environment=environment,
-        log_path=config.results.with_suffix(".gunicorn.log"),
+        log_path=config.results.with_suffix(".server.log"),
         settings_module=SETTINGS,
     )
     results: dict[str, dict[str, Any]] = {}
@@ -429,7 +429,7 @@ def _main(config: Config) -> int:
     print()
     if rss:
         print(
-            "gunicorn workers' RSS (VmRSS): "
+            "web workers' RSS (VmRSS): "
             + "; ".join(f"{key.replace('_', ' ')} {_rss(value)}" for key, value in rss.items())
         )
     if config.fleet_clients:

@@ -1,5 +1,5 @@
 """The services the benchmark runs against: PostgreSQL and Redis (started when down, never restarted),
-its own database (dropped and created afresh every run) and gunicorn (started and stopped by us)."""
+its own database (dropped and created afresh every run) and the web server (started and stopped by us)."""
 
 import contextlib
 import fcntl
@@ -141,7 +141,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Gunicorn:
+class WebServer:
     """The web server exactly as `make serve` starts it (bench.serve_command: its command line, worker model
     and configuration), serving dcr_project.wsgi under `settings_module`, in a session of its own."""
 

@@ -20,6 +20,7 @@ _CODES = {
     404: ("not_found", "There is nothing at this address."),
     405: ("invalid_request", "This method is not allowed on this endpoint."),
     413: ("invalid_request", "The request body is too large."),
+    431: ("invalid_request", "The request header fields are too large."),
 }
 
 

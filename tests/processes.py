@@ -1,6 +1,7 @@
 """Real processes for the tests that need them: free ports, waiting for a server, stopping a process group,
-gunicorn, and a PostgreSQL cluster and a Redis server of a test's own (started, stopped and restarted by the
-test, so that restarting them never touches the machine's services or another test's data)."""
+the production HTTP server (`make serve`'s), and a PostgreSQL cluster and a Redis server of a test's own
+(started, stopped and restarted by the test, so that restarting them never touches the machine's services
+or another test's data)."""
 
 import os
 import shutil
@@ -15,7 +16,8 @@ from glob import glob
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+# The command of `make serve` (dcr_project/serve.py), followed by its options.
+SERVE = [sys.executable, "-m", "dcr_project.serve"]
 
 
 def free_port() -> int:
@@ -71,7 +73,7 @@ def _children(pid: int) -> list[int]:
 
 def process_cpu_seconds(pid: int) -> float:
     """CPU seconds (user and system) a process has used, with its ended children's and its living
-    children's: a gunicorn arbiter and its workers, a postmaster and its backends."""
+    children's: the server's main process and its workers, a postmaster and its backends."""
 
     def times(of: int, fields: int) -> int:
         try:

@@ -27,7 +27,7 @@ from registered_apps.models import ApplicationStatus
 from software_statements.services import software_statement_issue
 from tests.hot_state import hot_state_clear
 from tests.oauth.api import REGISTER, SESSION, get_token, register
-from tests.processes import GUNICORN, OwnPostgres, free_port, own_postgres_missing
+from tests.processes import SERVE, OwnPostgres, free_port, own_postgres_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 # Restarts PostgreSQL and stops Redis clients: nothing else may run meanwhile.
@@ -210,10 +210,9 @@ def test_after_postgresql_restarts_the_next_requests_succeed_without_a_server_re
     web_port = free_port()
     server = subprocess.Popen(
         [
-            GUNICORN,
-            "dcr_project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{web_port}",
+            *SERVE,
+            "--port",
+            str(web_port),
             "--workers",
             "1",
             "--threads",

@@ -1,10 +1,10 @@
-"""What operators watch, with real processes: gunicorn's workers adding up their metrics in Prometheus'
-multiprocess mode, and a Celery worker logging a task with the id of the request that enqueued it."""
+"""What operators watch, with real processes: the production server's workers (`make serve`) adding up
+their metrics in Prometheus' multiprocess mode, and a Celery worker logging a task with the id of the
+request that enqueued it."""
 
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -14,11 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.request_log import _current_request_id
 from oauth.tasks import denied_tokens_purge
-from tests.processes import free_port
+from tests.processes import SERVE, free_port
 from tests.test_background_worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -35,8 +34,8 @@ def _healthz_count(text: str) -> float:
 
 
 @pytest.mark.serial
-def test_gunicorn_workers_add_up_their_metrics_in_multiprocess_mode(tmp_path):
-    """Two sync workers, 40 probes spread over them: every scrape, whichever worker answers it, counts all
+def test_server_workers_add_up_their_metrics_in_multiprocess_mode(tmp_path):
+    """Two workers, 40 probes spread over them: every scrape, whichever worker answers it, counts all
     40. A worker killed is replaced and the count survives it (its files stay; its live gauges go)."""
     metrics_dir = tmp_path / "prometheus"
     metrics_dir.mkdir()
@@ -51,9 +50,8 @@ def test_gunicorn_workers_add_up_their_metrics_in_multiprocess_mode(tmp_path):
         # /healthz and /metrics need no database; this one is never opened.
         "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
     }
-    config = ["--config", "python:dcr_project.gunicorn_conf", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
-        [GUNICORN, "dcr_project.wsgi:application", *config],
+        [*SERVE, "--workers", "2", "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdout=(tmp_path / "web.log").open("wb"),

@@ -66,3 +66,31 @@ def test_an_admin_list_whose_query_can_match_nothing_answers_200(login_as, tam, 
     response = login_as(tam).get("/admin/registered_apps/registeredapplication/?id__in=")
     assert response.status_code in (200, 302)
     assert response.status_code != 500
+
+
+# --- Request header fields over the limits (dcr_project.middleware.RequestHeadLimitMiddleware) --------
+
+
+@pytest.mark.parametrize("path", ["/o/client/token", "/api/v2/session", "/.well-known/jwks.json"])
+def test_a_header_field_over_8_kib_on_an_api_path_is_the_json_431(client, path, db):
+    response = client.get(path, headers={"X-Padding": "a" * (8 * 1024)})
+    body = assert_json_error(response, 431, "invalid_request")
+    assert "header" in body["error_description"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Request-ID"]
+
+
+def test_header_fields_over_32_kib_in_all_are_the_json_431(client, db):
+    headers = {f"X-Padding-{index}": "a" * (7 * 1024) for index in range(5)}
+    assert_json_error(client.get("/.well-known/jwks.json", headers=headers), 431, "invalid_request")
+
+
+def test_headers_within_the_limits_change_nothing(client, db):
+    headers = {f"X-Padding-{index}": "a" * (7 * 1024) for index in range(4)}
+    assert client.get("/.well-known/jwks.json", headers=headers).status_code == 200
+
+
+def test_a_header_over_the_limit_on_a_page_is_a_plain_431(client, db):
+    response = client.get("/accounts/login/", headers={"Cookie": "a=" + "b" * (9 * 1024)})
+    assert response.status_code == 431
+    assert response["Content-Type"].startswith("text/plain")

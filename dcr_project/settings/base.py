@@ -64,6 +64,8 @@ MIDDLEWARE = [
     # Error responses on /o/, /api/ and /.well-known/ are JSON, never an HTML page.
     "oauth.middleware.APIJSONErrorsMiddleware",
     "dcr_project.middleware.RejectNulQueryMiddleware",
+    # Header fields over 8 KiB each or 32 KiB in all: 431 (JSON on the API paths, by the middleware above).
+    "dcr_project.middleware.RequestHeadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,5 +1,5 @@
 """The cluster: two nodes as separate hosts (a network namespace each, joined to this host by a veth pair),
-each running gunicorn with 2 sync workers under the production settings, as `make serve` does; one
+each running the web server with 2 workers under the production settings, as `make serve` does; one
 PostgreSQL cluster and one Redis server on this host, shared by both nodes and reached over the veth
 links; and the data the load needs (applications, statements, a TAM who signs in to the admin).
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import http
-from tests.processes import GUNICORN, ROOT, OwnPostgres, OwnRedis, stop_group, wait_for
+from tests.processes import ROOT, SERVE, OwnPostgres, OwnRedis, stop_group, wait_for
 
 NAMESPACE_PREFIX = "dcrc-"
 NODE_PORT = 8000
@@ -64,14 +64,14 @@ def namespaces_missing() -> str:
 
 @dataclass
 class Node:
-    """One web node: a namespace, the veth pair joining it to this host, its gunicorn."""
+    """One web node: a namespace, the veth pair joining it to this host, its web server."""
 
     name: str
     namespace: str
     host_interface: str
     node_interface: str
     host_address: str  # this host's end of the veth pair: where the node finds PostgreSQL and Redis
-    address: str  # the node's own address, where gunicorn listens
+    address: str  # the node's own address, where the web server listens
     log: Path
     process: subprocess.Popen | None = None
     network: str = ""
@@ -102,10 +102,10 @@ class Node:
         _ip("-n", self.namespace, "route", "add", "default", "via", self.host_address)
 
     def start(self, environment: dict[str, str]) -> None:
-        """gunicorn as `make serve` starts it (its config, 2 sync workers), inside the node's namespace."""
+        """The web server as `make serve` starts it (dcr_project.serve, 2 workers), inside the node's namespace."""
         command = [
-            "ip", "netns", "exec", self.namespace, GUNICORN, "dcr_project.wsgi:application",
-            "--config", "python:dcr_project.gunicorn_conf", "--bind", f"{self.address}:{NODE_PORT}", "--workers", "2",
+            "ip", "netns", "exec", self.namespace, *SERVE,
+            "--host", self.address, "--port", str(NODE_PORT), "--workers", "2",
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -122,7 +122,7 @@ class Node:
         )
 
     def workers(self) -> list[int]:
-        """The pids of gunicorn's workers (the arbiter's children)."""
+        """The pids of the server's workers (its main process's children)."""
         if self.process is None:
             return []
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -136,7 +136,7 @@ class Node:
         self.process = None
 
     def destroy(self) -> None:
-        """Stop gunicorn, then end whatever still runs in the namespace (only ours run there) and remove it."""
+        """Stop the web server, then end whatever still runs in the namespace (only ours run there) and remove it."""
         self.stop()
         _namespace_remove(self.namespace)
         _ip("link", "del", self.host_interface, check=False)
@@ -376,7 +376,7 @@ def admin_revoke(node: Node, cookies: dict[str, str], application: str) -> http.
 
 
 def worker_kill(node: Node) -> int:
-    """SIGKILL one of the node's gunicorn workers (the arbiter starts another); returns its pid."""
+    """SIGKILL one of the node's web workers (the server starts another); returns its pid."""
     pid = node.workers()[0]
     os.kill(pid, signal.SIGKILL)
     return pid
@@ -390,4 +390,4 @@ def wait_workers_back(node: Node, killed: int, timeout: float = 30.0) -> float:
         if len(workers) == 2 and killed not in workers:
             return time.monotonic() - started
         time.sleep(0.02)
-    raise AssertionError(f"node {node.name}: gunicorn did not replace worker {killed} within {timeout:.0f} s")
+    raise AssertionError(f"node {node.name}: the server did not replace worker {killed} within {timeout:.0f} s")

@@ -10,7 +10,7 @@ seconds throughout, so flushes meet the faults too) and compares the tokens coun
   the time from the TAM's answer until node B refuses both for good is the revocation's time;
 - Redis stopped for 10 s (a clean stop, the append-only file kept) and started again;
 - PostgreSQL restarted (pg_ctl restart -m fast: every connection cut);
-- one gunicorn worker SIGKILLed on each node (the arbiter starts another).
+- one web worker SIGKILLed on each node (the server starts another).
 
 A phase has recovered when every request succeeds again (the expected success, or the refusal a revoked
 client or token must get); its recovery time runs from the fault until the last request that did not.
@@ -390,7 +390,7 @@ class Run:
             time.sleep(self.config.after)
 
     def workers_killed(self) -> None:
-        with self.phase("workers", "one gunicorn worker SIGKILLed on each node") as phase:
+        with self.phase("workers", "one web worker SIGKILLed on each node") as phase:
             time.sleep(self.config.warmup)
             phase.fault_at = time.monotonic()
             killed = [(node, worker_kill(node)) for node in self.nodes]
@@ -514,7 +514,7 @@ def machine() -> dict[str, Any]:
         "cores": described["cores"],
         "memory_gb": described["memory_gb"],
         "python": platform.python_version(),
-        "gunicorn": described["gunicorn"],
+        "granian": described["granian"],
         "wrk": described["wrk"],
         "commit": commit,
         "load_average_at_start": described["load_average_at_start"],

@@ -23,7 +23,7 @@ import pytest
 from tests.cluster.harness import namespaces_missing
 from tests.processes import ROOT, own_postgres_missing
 
-pytestmark = pytest.mark.serial  # two gunicorns, a PostgreSQL and a Redis of its own, load on every core
+pytestmark = pytest.mark.serial  # two web servers, a PostgreSQL and a Redis of its own, load on every core
 
 
 def _cannot_run() -> str:
