@@ -74,7 +74,7 @@ bench-peer: install
 	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m bench.peer_bench
 
-# Two web nodes (network namespaces, 2 gunicorn workers each) sharing a PostgreSQL and a Redis of the
+# Two web nodes (network namespaces, 2 web workers each) sharing a PostgreSQL and a Redis of the
 # harness's own, under load while a TAM revokes applications, Redis stops, PostgreSQL restarts and workers
 # die (tests/cluster/; needs root). Prints the table and writes bench/results/cluster.md; `make test` runs
 # a reduced scenario.

@@ -1,4 +1,5 @@
-"""WSGI entry point."""
+"""WSGI entry point: the JSON API's paths through a shorter middleware chain (dcr_project.api_handler),
+the pages (dashboard, admin, sign-in, probes, static files) through the whole one."""
 
 import os
 
@@ -6,4 +7,10 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dcr_project.settings.production")
 
-application = get_wsgi_application()
+# get_wsgi_application() runs django.setup(): the handler module may only be imported after it.
+pages_application = get_wsgi_application()
+
+from dcr_project.api_handler import ApiWSGIHandler, path_dispatcher  # noqa: E402
+
+api_application = ApiWSGIHandler()
+application = path_dispatcher(api_application, pages_application)

@@ -80,6 +80,23 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The JSON API's paths (/o/client/, /api/v2/, /.well-known/) run through this shorter chain
+# (dcr_project.api_handler, dispatched by path in dcr_project/wsgi.py): the same request log, metrics,
+# security headers, JSON errors and request hygiene, in the same order, without what only the pages
+# need (static files, sessions, CSRF, sign-in, second factor, messages, lock-out). The API reads no
+# cookie and no session; its responses lose only the `Vary: Cookie` the session middleware added.
+API_MIDDLEWARE = [
+    "core.request_log.RequestLogMiddleware",
+    "core.metrics.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "oauth.middleware.APIJSONErrorsMiddleware",
+    "dcr_project.middleware.RejectNulQueryMiddleware",
+    "dcr_project.middleware.RequestHeadLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
 # --- Browser-facing security headers (every environment; HTTPS-only ones are in production) ---------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -11,7 +11,7 @@ one machine needs changed. README "Performance" lists each difference and why:
 - static files are collected into a temporary directory (never ./staticfiles).
 
 `python -m bench` generates SECRET_KEY and DCR_KEY_ENCRYPTION_KEY for each run and passes them to
-the server through the environment; like production, these settings refuse to start without them.
+the web server through the environment; like production, these settings refuse to start without them.
 """
 
 import tempfile

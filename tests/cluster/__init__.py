@@ -2,7 +2,7 @@
 under load and under faults (issue 14, point 1). `python -m tests.cluster` (`make cluster-test`) runs the
 full scenario and prints its table; tests/cluster/test_cluster.py runs a reduced one in `make test`.
 
-- harness.py: the namespaces and veth pairs, PostgreSQL and Redis, the nodes' gunicorn, the seeded data;
+- harness.py: the namespaces and veth pairs, PostgreSQL and Redis, the nodes' web servers, the seeded data;
 - load.py: the load generator, what it sent and how each answer is judged;
 - scenario.py: the phases (revocations, Redis stopped, PostgreSQL restarted, workers killed), the
   throughput measured with wrk, the database checks, and the report with its rules.

@@ -341,7 +341,7 @@ class Run:
             )
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU seconds used so far by the nodes' gunicorns, by Redis and by PostgreSQL."""
+        """CPU seconds used so far by the nodes' web servers, by Redis and by PostgreSQL."""
         assert self.cluster.redis is not None and self.cluster.redis.process is not None
         assert self.cluster.postgres is not None
         return {
@@ -720,7 +720,7 @@ def describe(report: Report) -> str:
     config, where = report.config, report.machine
     return (
         f"{'Full' if config['full'] else 'Reduced'} run on {where['cpu_model']} ({where['cores']} cores, "
-        f"{where['memory_gb']} GB), commit {where['commit']}, {where['date']}: 2 nodes x 2 gunicorn sync workers "
+        f"{where['memory_gb']} GB), commit {where['commit']}, {where['date']}: 2 nodes x 2 web workers "
         f"(production settings), {config['targets'] + config['kept']} applications x "
         f"{config['clients_per_application']} clients, {config['threads_per_node']} load threads per node; "
         f"setup {report.setup_seconds} s, whole run {report.total_seconds} s."

@@ -1,5 +1,5 @@
 """The reduced cluster scenario (`make cluster-test` runs the full one): two nodes in network namespaces,
-each its own gunicorn with 2 workers, one PostgreSQL and one Redis, load at both nodes while a TAM revokes
+each its own web server with 2 workers, one PostgreSQL and one Redis, load at both nodes while a TAM revokes
 5 applications on node A, Redis is stopped for 10 s, PostgreSQL is restarted and a worker is killed on
 each node. The harness runs in its own process (it configures Django for the cluster's database, not the
 test database) and reports every rule it saw broken (tests/cluster/scenario.py, `problems`):
