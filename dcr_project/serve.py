@@ -105,8 +105,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=int,
-        default=int(os.environ.get("WEB_THREADS", "1")),
-        help="Python threads per worker answering requests (the GIL: more only help while requests wait on I/O)",
+        default=int(os.environ.get("WEB_THREADS", "4")),
+        help="Python threads per worker answering requests (under the GIL: they help while requests wait on "
+        "Redis or PostgreSQL, as a registration waits on its commit)",
     )
     parser.add_argument("--backlog", type=int, default=int(os.environ.get("WEB_BACKLOG", "2048")))
     parser.add_argument(
