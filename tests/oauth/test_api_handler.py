@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
 from prometheus_client import REGISTRY
@@ -42,13 +42,16 @@ def call(app: Any, method: str, path: str, body: str = "", content_type: str = F
         answered["status"] = int(status.split(" ", 1)[0])
         answered["headers"] = response_headers
 
-    # As Django's test client does: the end of a request must not close the test's transaction.
+    # As Django's test client does: neither the start nor the end of a request may close the connection
+    # that holds the test's transaction.
+    request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
         result = app(environ, start_response)
         content = b"".join(result)
         result.close()
     finally:
+        request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
     names = [name.lower() for name, _ in answered["headers"]]
     assert len(names) == len(set(names)), names
