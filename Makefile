@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint audit format serve worker bench cluster-test clean
+.PHONY: install run test lint audit format serve worker bench bench-peer cluster-test clean
 
 install: $(STAMP)
 
@@ -70,6 +70,12 @@ worker: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Ours (make serve itself) side by side with panva's oidc-provider (bench/peer/, pinned by its
+# package-lock.json; needs Node.js 20+ and npm), alternating under the same wrk; writes bench/results/peer.md.
+bench-peer: install
+	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m bench.peer_bench
 
 # Two web nodes (network namespaces, 2 web workers each) sharing a PostgreSQL and a Redis of the
 # harness's own, under load while a TAM revokes applications, Redis stops, PostgreSQL restarts and workers

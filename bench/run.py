@@ -1,12 +1,13 @@
-"""`make bench`: services up, a fresh database seeded, gunicorn with the benchmark settings, wrk per
+"""`make bench`: services up, a fresh database seeded, the server as `make serve` starts it with the benchmark
+settings (bench.serve_command), wrk per
 scenario, the dashboard under data; prints a table, writes bench/results/latest.json, and exits
 non-zero when a request that should have succeeded did not.
 
 Environment (all optional):
   BENCH_DURATION=10       seconds of wrk per scenario      BENCH_CONNECTIONS=8   wrk connections
   BENCH_THREADS=2         wrk threads                      BENCH_WARMUP=2        seconds of unmeasured wrk first
-  BENCH_TIMEOUT=30        wrk request timeout, seconds     BENCH_WORKERS=2       gunicorn sync workers
-  BENCH_PORT=<free port>  gunicorn's port                  BENCH_SCENARIOS=...   comma list (default: all)
+  BENCH_TIMEOUT=30        wrk request timeout, seconds     BENCH_WORKERS=2       web workers (WEB_CONCURRENCY)
+  BENCH_PORT=<free port>  the server's port            BENCH_SCENARIOS=...   comma list (default: all)
   BENCH_ROUNDS=5          each scenario runs in this many slices, each after a floor slice of the same length;
                           its ratio is against those floor slices (1: one floor run, then the scenario)
   BENCH_DASHBOARD_APPLICATIONS=10000, BENCH_DASHBOARD_PROGRAMMERS=100, BENCH_DASHBOARD_REQUESTS=30
@@ -27,6 +28,7 @@ import json
 import os
 import secrets
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -37,74 +39,11 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from . import machine, services
+from .config import SETTINGS, Config, env_float
 from .names import API_SCENARIOS, DASHBOARD_SCENARIOS, FLEET_PAGES, FLEET_SCENARIOS
+from .table import _rss, table
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SETTINGS = "dcr_project.settings.bench"
-
-
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
-
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name) or default)
-
-
-class Config:
-    def __init__(self) -> None:
-        self.database_url = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dcr_bench"
-        self.redis_url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/6"
-        self.duration = _env_float("BENCH_DURATION", 10)
-        self.connections = _env_int("BENCH_CONNECTIONS", 8)
-        self.threads = _env_int("BENCH_THREADS", 2)
-        self.warmup = _env_float("BENCH_WARMUP", 2)
-        self.timeout = _env_float("BENCH_TIMEOUT", 30)
-        self.workers = _env_int("BENCH_WORKERS", 2)
-        self.rounds = max(1, _env_int("BENCH_ROUNDS", 5))
-        self.port = _env_int("BENCH_PORT", 0) or services.free_port()
-        wanted = [s.strip() for s in (os.environ.get("BENCH_SCENARIOS") or "").split(",") if s.strip()]
-        known = (*API_SCENARIOS, *DASHBOARD_SCENARIOS, *FLEET_PAGES)
-        unknown = sorted(set(wanted) - set(known))
-        if unknown:
-            raise SystemExit(f"Unknown BENCH_SCENARIOS {', '.join(unknown)}; known: {', '.join(known)}")
-        self.scenarios = [name for name in known if not wanted or name in wanted]
-        if "floor" not in self.scenarios:
-            self.scenarios.insert(0, "floor")  # every ratio needs it
-        self.dashboard_applications = _env_int("BENCH_DASHBOARD_APPLICATIONS", 10000)
-        self.dashboard_programmers = _env_int("BENCH_DASHBOARD_PROGRAMMERS", 100)
-        self.dashboard_requests = _env_int("BENCH_DASHBOARD_REQUESTS", 30)
-        fleet_wanted = any(name in self.scenarios for name in (*FLEET_SCENARIOS, *FLEET_PAGES))
-        self.fleet_clients = max(0, _env_int("BENCH_FLEET_CLIENTS", 1_000_000)) if fleet_wanted else 0
-        self.fleet_tokens = max(1, _env_int("BENCH_FLEET_TOKENS", 2000))
-        self.fleet_page_requests = max(1, _env_int("BENCH_FLEET_PAGE_REQUESTS", 5))
-        self.fleet_load_records = os.environ.get("BENCH_FLEET_LOAD_RECORDS", "1") not in ("0", "no", "false")
-        profile = os.environ.get("BENCH_PROFILE", "token,token_fleet,register")
-        self.profile = ["token", "token_fleet", "register"] if profile in ("1", "yes", "true") else [
-            s.strip() for s in profile.split(",") if s.strip() and s.strip() not in ("0", "no", "false")
-        ]  # fmt: skip
-        self.profile_requests = _env_int("BENCH_PROFILE_REQUESTS", 500)
-        self.results = Path(os.environ.get("BENCH_RESULTS") or RESULTS_DIR / "latest.json")
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "duration_s": self.duration,
-            "warmup_s": self.warmup,
-            "connections": self.connections,
-            "threads": self.threads,
-            "gunicorn_workers": self.workers,
-            "rounds": self.rounds,
-            "worker_class": "sync",
-            "settings": SETTINGS,
-            "dashboard_applications": self.dashboard_applications,
-            "dashboard_programmers": self.dashboard_programmers,
-            "dashboard_requests": self.dashboard_requests,
-            "fleet_clients": self.fleet_clients,
-            "fleet_tokens": self.fleet_tokens,
-            "fleet_page_requests": self.fleet_page_requests,
-            "fleet_load_records": self.fleet_load_records,
-        }
 
 
 def _log(message: str) -> None:
@@ -112,8 +51,12 @@ def _log(message: str) -> None:
 
 
 def _environment(config: Config) -> dict[str, str]:
-    """The environment of the harness and of gunicorn: fresh secrets for this run only."""
+    """The environment of the harness and of the server: fresh secrets for this run only, and the request log
+    and its format as shipped whatever the caller's shell says; the metrics' multiprocess directory as the
+    README tells operators running several workers."""
     environment = dict(os.environ)
+    for name in ("DCR_REQUEST_LOG", "LOG_FORMAT", "LOG_LEVEL", "DCR_METRICS_TOKEN", "DEBUG"):
+        environment.pop(name, None)
     environment.update(
         {
             "DJANGO_SETTINGS_MODULE": SETTINGS,
@@ -121,10 +64,23 @@ def _environment(config: Config) -> dict[str, str]:
             "DCR_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "BENCH_DATABASE_URL": config.database_url,
             "BENCH_REDIS_URL": config.redis_url,
+            "PROMETHEUS_MULTIPROC_DIR": str(Path(tempfile.gettempdir()) / "dcr-bench-metrics"),
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
     return environment
+
+
+def _log_to_file(path: Path) -> None:
+    """The harness's own log lines (the request log of the in-process query counts and profiles, which run
+    through the whole stack as shipped) go to a file instead of the terminal; formatting and writing them
+    still cost what they cost."""
+    import logging
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setStream(path.open("a"))
 
 
 def _versions() -> tuple[str, str]:
@@ -208,11 +164,11 @@ def _run_wrk(
 ) -> dict[str, dict[str, Any]]:
     """The floor once, then each scenario in rounds that alternate a floor slice and a scenario slice.
 
-    wrk, gunicorn, PostgreSQL and Redis share the machine's cores with whatever else runs, and that load
+    wrk, the server, PostgreSQL and Redis share the machine's cores with whatever else runs, and that load
     drifts; interleaving exposes the scenario and its floor to the same drift, so their ratio holds up
     better than either number. The floor row is its own uninterrupted run; `floor_rps` of a scenario is
     the floor measured in its rounds, and its ratio is against that. After each fleet scenario, the
-    resident memory of each gunicorn worker (`worker_rss`) goes into its entry."""
+    resident memory of each web worker (`worker_rss`) goes into its entry."""
     results: dict[str, dict[str, Any]] = {}
     floor: dict[str, Any] = {}
     floor_slices: list[float] = []
@@ -268,7 +224,7 @@ def _run_wrk(
             entry.update(status="failed", reason=str(exc))
         if name in FLEET_SCENARIOS:
             entry["worker_rss_mib"] = [worker["rss_mib"] for worker in worker_rss()]
-            _log(f"{name}: gunicorn workers' RSS afterwards {_rss(entry['worker_rss_mib'])}")
+            _log(f"{name}: web workers' RSS afterwards {_rss(entry['worker_rss_mib'])}")
         if entry.get("rps") is not None:
             _log(f"{name}: {entry['rps']:.1f} req/s, p50 {entry['p50_ms']:.1f} ms, p99 {entry['p99_ms']:.1f} ms"
                  + (f" (floor {entry['floor_rps']:.1f} req/s)" if "floor_rps" in entry else ""))  # fmt: skip
@@ -310,67 +266,6 @@ def _queries_per_request(scenarios: dict[str, Any], results: dict[str, dict[str,
         entry["queries"] = round(len(captured.captured_queries) / samples, 2)
 
 
-def _rss(values: list[float]) -> str:
-    return " / ".join(f"{value:,.0f}" for value in values) + " MiB" if values else "not found"
-
-
-def _cell(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return str(value)
-
-
-def table(results: dict[str, dict[str, Any]]) -> str:
-    lines = [
-        "| scenario | req/s | p50 ms | p99 ms | non-2xx | x floor | (floor req/s) | target | queries | status |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    floor_rps = results.get("floor", {}).get("rps")
-    for name, entry in results.items():
-        status = entry.get("status", "")
-        if status == "not available":
-            status = f"not available: {entry.get('reason', '')}"
-        elif status == "failed":
-            status = f"FAILED: {str(entry.get('reason', ''))[:160]}"
-        if entry.get("slices_rps_min") is not None:
-            status += (
-                f" (floor slices between scenarios: {entry['slices_rps_min']:,.0f} to {entry['slices_rps_max']:,.0f})"
-            )
-        target = entry.get("target_ratio")
-        ratio = entry.get("ratio_to_floor")
-        if target is not None and ratio is not None:
-            status += " (target met)" if ratio >= target else f" (target missed by {target - ratio:.2f})"
-        if entry.get("worker_rss_mib") is not None:
-            status += f"; worker RSS after it {_rss(entry['worker_rss_mib'])}"
-        if entry.get("target_p50_ms") is not None:
-            target_ms = entry.get("target_p50_ms")
-            p50 = entry.get("p50_ms")
-            if p50 is not None and target_ms is not None:
-                status += f" (under {target_ms:.0f} ms)" if p50 < target_ms else f" (over {target_ms:.0f} ms)"
-            if entry.get("queries_small_data") is not None:
-                same = "constant" if entry.get("queries_constant") else "NOT constant"
-                status += (
-                    f"; queries {same} ({entry.get('queries')} vs {entry.get('queries_small_data')} on small data)"
-                )
-        digits = 3 if ratio is None or ratio >= 0.01 else 4
-        cells = [
-            name,
-            _cell(entry.get("rps")),
-            _cell(entry.get("p50_ms"), 2),
-            _cell(entry.get("p99_ms"), 2),
-            _cell(entry.get("non_2xx")),
-            _cell(ratio, digits),
-            _cell(entry.get("floor_rps") or (floor_rps if ratio is not None and name != "floor" else None)),
-            _cell(target, 2),
-            _cell(entry.get("queries"), 2),
-            status.replace("|", "/"),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def _fleet_pages(
     config: Config, base_url: str, api_seed: Any, built: dict[str, Any], names: list[str]
 ) -> dict[str, dict[str, Any]]:
@@ -400,13 +295,19 @@ def _fleet_pages(
 
 def main() -> int:
     config = Config()
-    with services.exclusive_run(_env_float("BENCH_LOCK_WAIT", 1800)):
-        return _main(config)
+    services.unwind_on_signals()
+    try:
+        with services.exclusive_run(env_float("BENCH_LOCK_WAIT", 1800)):
+            return _main(config)
+    except KeyboardInterrupt as exc:
+        print(f"make bench interrupted ({exc or 'Ctrl-C'}); the server stopped", file=sys.stderr)
+        return 130
 
 
 def _main(config: Config) -> int:
     environment = _environment(config)
     os.environ.update(environment)
+    Path(environment["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     _log(f"PostgreSQL and Redis; fresh database {config.database_url.rsplit('/', 1)[-1]}, Redis {config.redis_url}")
     services.ensure_wrk()
     services.ensure_postgres_and_redis(config.database_url, config.redis_url)
@@ -416,6 +317,7 @@ def _main(config: Config) -> int:
     import django
 
     django.setup()
+    _log_to_file(config.results.with_suffix(".harness.log"))
     from django.core.management import call_command
 
     from . import dashboard, fleet, scenarios
@@ -442,11 +344,12 @@ def _main(config: Config) -> int:
             dashboard_failure = f"seeding the dashboard data failed: {exc}"
     _log(f"seeded in {time.monotonic() - started:.1f} s")
 
-    server = services.Gunicorn(
+    server = services.WebServer(
         port=config.port,
         workers=config.workers,
         environment=environment,
-        log_path=config.results.with_suffix(".gunicorn.log"),
+        log_path=config.results.with_suffix(".server.log"),
+        settings_module=SETTINGS,
     )
     results: dict[str, dict[str, Any]] = {}
     built: dict[str, Any] = {}
@@ -455,7 +358,7 @@ def _main(config: Config) -> int:
         from .urls import FLOOR_PATH
 
         server.start(FLOOR_PATH)
-        _log(f"gunicorn on {server.base_url} with {config.workers} sync workers")
+        _log(f"the server on {server.base_url} with {config.workers} workers: {server.command}")
         built = scenarios.build(
             server.base_url,
             api_seed,
@@ -499,7 +402,11 @@ def _main(config: Config) -> int:
         rss["at_end"] = rss_at_end
     document = {
         "machine": info,
-        "run": {**config.describe(), "finished_at": datetime.now(UTC).isoformat(timespec="seconds")},
+        "run": {
+            **config.describe(),
+            "server_command": server.command,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
         "scenarios": results,
         "gunicorn_worker_rss_mib": rss,
     }
@@ -513,7 +420,8 @@ def _main(config: Config) -> int:
     )
     print(
         f"wrk: {config.duration:.0f} s per scenario, {config.connections} connections, {config.threads} threads; "
-        f"gunicorn: {config.workers} sync workers; each scenario in {config.rounds} slices, each after a floor slice "
+        f"the server as make serve runs it, {config.workers} workers; "
+        f"each scenario in {config.rounds} slices, each after a floor slice "
         f"(dot_token_hashed: {config.workers} connections, one per worker)"
     )
     print()
@@ -521,7 +429,7 @@ def _main(config: Config) -> int:
     print()
     if rss:
         print(
-            "gunicorn workers' RSS (VmRSS): "
+            "web workers' RSS (VmRSS): "
             + "; ".join(f"{key.replace('_', ' ')} {_rss(value)}" for key, value in rss.items())
         )
     if config.fleet_clients:

@@ -1,5 +1,5 @@
 """The services the benchmark runs against: PostgreSQL and Redis (started when down, never restarted),
-its own database (dropped and created afresh every run) and gunicorn (started and stopped by us)."""
+its own database (dropped and created afresh every run) and the web server (started and stopped by us)."""
 
 import contextlib
 import fcntl
@@ -8,7 +8,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -20,6 +19,7 @@ import redis
 from psycopg import sql
 
 from . import http
+from .serve_command import serve_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +47,18 @@ def exclusive_run(wait_seconds: float) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def unwind_on_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so that every `finally` that stops a server runs
+    (the servers run in sessions of their own: nothing else would stop them). Also when the harness was
+    started with SIGINT ignored, as a script's background job is."""
+
+    def _unwind(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _unwind)
 
 
 def ensure_wrk() -> None:
@@ -129,45 +141,57 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Gunicorn:
-    """gunicorn with sync workers serving dcr_project.wsgi under the benchmark settings."""
+class WebServer:
+    """The web server exactly as `make serve` starts it (bench.serve_command: its command line, worker model
+    and configuration), serving dcr_project.wsgi under `settings_module`, in a session of its own."""
 
-    def __init__(self, *, port: int, workers: int, environment: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self, *, port: int, workers: int, environment: Mapping[str, str], log_path: Path, settings_module: str
+    ) -> None:
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.workers = workers
-        self.environment = dict(environment)
+        self.environment = {**environment, "WEB_CONCURRENCY": str(workers)}
         self.log_path = log_path
+        self.command = serve_command(host="127.0.0.1", port=port, workers=workers, settings_module=settings_module)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_path: str, timeout: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
-        # The server of `make serve` (dcr_project/serve.py), as operators run it.
-        command = [sys.executable, "-m", "dcr_project.serve", f"--port={self.port}", f"--workers={self.workers}"]
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            # `exec env`: the shell expands ${WEB_CONCURRENCY...} and becomes the server's master itself, whose
+            # children are its workers (bench.fleet.worker_rss).
+            ["sh", "-c", f"exec env {self.command}"],
+            cwd=ROOT,
+            env=self.environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
+                raise RuntimeError(f"the server exited with {self.process.returncode}; see {self.log_path}")
             try:
                 if http.request(self.base_url, "GET", ready_path, timeout=2).status == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer {ready_path} within {timeout:.0f} s; see {self.log_path}")
+        raise RuntimeError(f"the server did not answer {ready_path} within {timeout:.0f} s; see {self.log_path}")
 
     def stop(self) -> None:
+        """SIGTERM to the server's whole process group (`sh`, the master and its workers), SIGKILL after 30 s;
+        the group is ours alone (it was started in a session of its own)."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            # Only our own gunicorn's process group: it was started in a session of its own.
-            os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
