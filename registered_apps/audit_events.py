@@ -31,6 +31,8 @@ ACTION_NAMES: dict[str, str] = {
     "signing_key.retire": "Retired signing key",
     "client.register": "Registered client",
     "client.revoke": "Revoked client",
+    "client.rotate_secret": "Client rotated its secret",
+    "client.delete": "Client deleted its registration",
     "client.idle": "Marked client idle",
     "client.purge": "Deleted idle clients",
     "token.revoke": "Revoked access token",

@@ -76,13 +76,13 @@ def test_token_introspection_and_session_answer_as_through_the_whole_chain(clien
     secret = {"client_id": credentials["client_id"], "client_secret": credentials["client_secret"]}
     grant = urlencode({"grant_type": "client_credentials", **secret})
     issued = same_answer("POST", TOKEN, grant, same_body=False)
-    assert issued["status"] == 201 and issued["headers"]["cache-control"] == "no-store"
+    assert issued["status"] == 200 and issued["headers"]["cache-control"] == "no-store"
     assert issued["headers"]["x-request-id"] == REQUEST_ID
     assert issued["headers"]["x-content-type-options"] == "nosniff"
     assert "vary" not in issued["headers"] and "set-cookie" not in issued["headers"]
     # No session middleware: a session cookie changes nothing and none is set.
     with_cookie = call(application, "POST", TOKEN, grant, Cookie="sessionid=whatever; csrftoken=x")
-    assert with_cookie[0] == 201 and "set-cookie" not in with_cookie[1] and "vary" not in with_cookie[1]
+    assert with_cookie[0] == 200 and "set-cookie" not in with_cookie[1] and "vary" not in with_cookie[1]
 
     access_token = get_token(client, credentials)["access_token"]
     bearer = {"Authorization": f"Bearer {access_token}"}
@@ -136,9 +136,9 @@ def test_the_request_log_line_and_the_metrics_of_the_shorter_chain(credentials, 
     )
     with caplog.at_level(logging.INFO, logger="dcr.request"):
         status, _, _ = call(application, "POST", TOKEN, grant)
-    assert status == 201
+    assert status == 200
     [line] = [record for record in caplog.records if record.name == "dcr.request"]
-    assert (line.method, line.path, line.status) == ("POST", TOKEN, 201)
+    assert (line.method, line.path, line.status) == ("POST", TOKEN, 200)
     assert line.client_id == credentials["client_id"] and line.request_id == REQUEST_ID
     assert REGISTRY.get_sample_value("dcr_http_request_duration_seconds_count", route) == counted + 1
     assert REGISTRY.get_sample_value("dcr_tokens_issued_total") == issued + 1

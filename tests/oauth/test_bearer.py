@@ -162,7 +162,7 @@ def test_missing_token_is_401_invalid_access_token_client_application(client):
         ("Token abc", CLIENT_APPLICATION),
         ("Bearer a.b.c", SIGNATURE),
         ("Bearer not-a-jwt", SIGNATURE),
-        ("Bearer " + "x" * 9000, SIGNATURE),
+        ("Bearer " + "x" * 8000, SIGNATURE),
     ],
 )
 def test_malformed_authorization_is_401(client, header, code):
