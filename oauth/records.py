@@ -233,7 +233,13 @@ def usage_day() -> str:
 def client_records_load_all(*, batch_size: int = 5000, progress: "ProgressMeter | None" = None) -> int:
     """Write the records of every active client to the store, in batches (keyset on the primary key);
     returns how many. For after Redis lost its data (a failover without persistence) or a bulk import:
-    without it the records come back one read-through at a time. `progress` is counted once per batch."""
+    without it the records come back one read-through at a time. `progress` is counted once per batch.
+
+    Its writes replace the store's records (unlike a read-through's): the database is the truth at the
+    batch's read, and this is how an operator repairs records a write missed while Redis was down. A
+    rotation committing between a batch's read and its write can still be undone by it (for that one
+    client, until its next rotation or the record's expiry); the command runs after a data loss or an
+    import, when clients are not rotating, and the window is one batch's read (tens of milliseconds)."""
     store = hot_store()
     active = Client.objects.filter(
         revoked_at__isnull=True,
