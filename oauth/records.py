@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
+
 from core import clock
 from core.hot_store import StoredRecord, hot_store
 from core.local_caches import local_cache
@@ -186,9 +188,26 @@ def client_record_load(client_id: str) -> ClientRecord | None:
         _refused.put(client_id, record)
         hot_store().client_record_drop(client_id)
     else:
-        hot_store().client_record_put(record.stored(written_at=written_at))
+        # Only where the store has no record: a change that committed after this read wrote its own
+        # record, and the older one read here must not replace it (`RECORD_FILL_SCRIPT`).
+        hot_store().client_record_fill(record.stored(written_at=written_at))
         hot_store().application_put(record.application_id, record.pack_application())
     return record
+
+
+def client_record_put_on_commit(client: Client) -> None:
+    """Once the current transaction commits, write the record of `client` (its row as this transaction
+    left it, locked) over the store's, so that a read-through in flight, which only writes where no
+    record is, cannot leave the older one. Its time is taken now, under the row's lock: a revocation
+    committing after this one stamps a later time, and the gate finds this record stale."""
+    written_at = clock.wall()
+    application = client.registered_application
+    channels = tuple(c.slug for c in application_channels(application)) if application is not None else ()
+    record = client_record_from(client, channels=channels)
+    if record.revoked is not None:
+        transaction.on_commit(lambda: hot_store().client_record_drop(client.client_id))
+        return
+    transaction.on_commit(lambda: hot_store().client_record_put(record.stored(written_at=written_at)))
 
 
 def application_part(application_id: str) -> str:
@@ -214,7 +233,13 @@ def usage_day() -> str:
 def client_records_load_all(*, batch_size: int = 5000, progress: "ProgressMeter | None" = None) -> int:
     """Write the records of every active client to the store, in batches (keyset on the primary key);
     returns how many. For after Redis lost its data (a failover without persistence) or a bulk import:
-    without it the records come back one read-through at a time. `progress` is counted once per batch."""
+    without it the records come back one read-through at a time. `progress` is counted once per batch.
+
+    Its writes replace the store's records (unlike a read-through's): the database is the truth at the
+    batch's read, and this is how an operator repairs records a write missed while Redis was down. A
+    rotation committing between a batch's read and its write can still be undone by it (for that one
+    client, until its next rotation or the record's expiry); the command runs after a data loss or an
+    import, when clients are not rotating, and the window is one batch's read (tens of milliseconds)."""
     store = hot_store()
     active = Client.objects.filter(
         revoked_at__isnull=True,

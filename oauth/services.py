@@ -23,7 +23,7 @@ from .grants import StatementGrant
 from .hashers import client_secret_encode, client_secret_verify
 from .inserts import client_with_audit_insert
 from .models import Client, DeniedToken
-from .records import ClientRecord, client_record_forget, usage_day
+from .records import ClientRecord, client_record_forget, client_record_put_on_commit, usage_day
 from .tokens import access_token_claims, jwt_encode
 
 # RFC 7591 2: the only grant and authentication methods our clients use.
@@ -253,8 +253,9 @@ def client_configuration_rotate(*, client: Client, ip_address: str | None = None
         ip_address=ip_address,
         details={"software_id": str(locked.registered_application_id or ""), "grace_seconds": grace},
     )
-    # Every store forgets the record; the next token request reads the new one from the database.
-    client_record_drop_on_commit(locked.client_id)
+    # The new record replaces the store's once this commits (a read-through in flight does not write
+    # over it: README "Client records").
+    client_record_put_on_commit(locked)
     return locked, secret, registration_token
 
 

@@ -83,7 +83,15 @@ class LocalStore:
 
     # Client records
     def client_record_put(self, record: StoredRecord) -> None:
-        self._records.put(record.client_id, record)
+        with self._lock:
+            self._records.put(record.client_id, record)
+
+    def client_record_fill(self, record: StoredRecord) -> None:
+        """The read-through's write: only where no record is (as `RECORD_FILL_SCRIPT` in Redis), so a
+        record written after a commit while the read was in flight stays."""
+        with self._lock:
+            if self._records.get(record.client_id) is None:
+                self._records.put(record.client_id, record)
 
     def client_records_put(self, records: Sequence[StoredRecord]) -> None:
         for record in records:
@@ -151,9 +159,10 @@ class LocalStore:
         if now - record.last_used < LAST_USED_EVERY:
             return record.last_used
         local_last_used.increment(record.pk, int(now))
-        stored = self._records.get(record.client_id)
-        if stored is not None:
-            self._records.put(record.client_id, _with_last_used(stored, now))
+        with self._lock:  # never a record read before another write put back over it
+            stored = self._records.get(record.client_id)
+            if stored is not None:
+                self._records.put(record.client_id, _with_last_used(stored, now))
         return now
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:

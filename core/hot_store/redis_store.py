@@ -31,7 +31,15 @@ from .base import (
     usage_field,
 )
 from .local import LocalStore
-from .scripts import CLIENT_SCRIPT, COUNTED_SCRIPT, NEWEST_COMPLETE, NEWEST_STAMPS_KEY, STAMP_SCRIPT, THROTTLE_SCRIPT
+from .scripts import (
+    CLIENT_SCRIPT,
+    COUNTED_SCRIPT,
+    NEWEST_COMPLETE,
+    NEWEST_STAMPS_KEY,
+    RECORD_FILL_SCRIPT,
+    STAMP_SCRIPT,
+    THROTTLE_SCRIPT,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,6 +63,7 @@ class RedisStore:
         self._client_gate = client.register_script(CLIENT_SCRIPT)
         self._counted = client.register_script(COUNTED_SCRIPT)
         self._stamp = client.register_script(STAMP_SCRIPT)
+        self._record_fill = client.register_script(RECORD_FILL_SCRIPT)
         self._stamp_reads = local_cache("redis-stamp-reads", maxsize=100_000)
 
     def _available(self) -> bool:
@@ -182,28 +191,29 @@ class RedisStore:
             return float(last_used)
         return self.fallback.token_counted(record=record, day=day)
 
+    @staticmethod
+    def _record_fields(record: StoredRecord) -> dict[str, Any]:
+        return {
+            "r": record.packed,
+            "h": record.secret_hash,
+            "w": repr(record.written_at),
+            "a": record.application_id,
+            "s": record.statement_jti,
+            "p": record.platform.replace("|", ""),
+            "sc": " " + " ".join(record.scopes) + " ",
+            "lu": int(record.last_used),
+            "pk": record.pk,
+            "e": record.environment_id,
+            **(
+                {"h2": record.previous_secret_hash, "hx": repr(record.previous_secret_expires)}
+                if record.previous_secret_hash
+                else {}
+            ),
+        }
+
     def _record_commands(self, pipe: Any, record: StoredRecord) -> None:
         key = RECORD_PREFIX + record.client_id
-        pipe.hset(
-            key,
-            mapping={
-                "r": record.packed,
-                "h": record.secret_hash,
-                "w": repr(record.written_at),
-                "a": record.application_id,
-                "s": record.statement_jti,
-                "p": record.platform.replace("|", ""),
-                "sc": " " + " ".join(record.scopes) + " ",
-                "lu": int(record.last_used),
-                "pk": record.pk,
-                "e": record.environment_id,
-                **(
-                    {"h2": record.previous_secret_hash, "hx": repr(record.previous_secret_expires)}
-                    if record.previous_secret_hash
-                    else {}
-                ),
-            },
-        )
+        pipe.hset(key, mapping=self._record_fields(record))
         if not record.previous_secret_hash:
             # A record written over one that had a rotated secret must not keep it.
             pipe.hdel(key, "h2", "hx")
@@ -223,6 +233,15 @@ class RedisStore:
             return
         for record in records:
             self.fallback.client_record_put(record)
+
+    def client_record_fill(self, record: StoredRecord) -> None:
+        """The read-through's write: only where the store has no record (one script call,
+        `RECORD_FILL_SCRIPT`); the writes made after a commit (`client_records_put`) replace one."""
+        args: list[Any] = [RECORD_TTL]
+        for field, value in self._record_fields(record).items():
+            args += [field, value]
+        if self._call(lambda: self._record_fill(keys=[RECORD_PREFIX + record.client_id], args=args)) is None:
+            self.fallback.client_record_fill(record)
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
         field = usage_field(day, record.application_id, record.platform, "registrations")

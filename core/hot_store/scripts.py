@@ -70,7 +70,11 @@ local prefix = ARGV[8]
 local stamps = redis.call('MGET', prefix .. 'app:' .. r[4], prefix .. 'stmt:' .. r[5], prefix .. 'client:' .. ARGV[5])
 for i = 1, 3 do
   local value = tonumber(stamps[i])
-  if value ~= nil and value >= since then return {2, '0'} end
+  if value ~= nil and value >= since then
+    -- Stale: forgotten here, so that the read-through's write (RECORD_FILL_SCRIPT) can replace it.
+    redis.call('DEL', KEYS[2])
+    return {2, '0'}
+  end
 end
 local application = redis.call('GET', ARGV[13] .. r[4])
 local previous = r[11] or ''
@@ -97,6 +101,19 @@ end
 return {5, '0', r[1], r[2], string.format('%d', last_used), application, r[4], r[5], previous, previous_until}
 """
 )
+
+# The read-through's write (`oauth.records.client_record_load`, after a miss). KEYS[1] the record,
+# ARGV[1] its expiry in seconds, ARGV[2..] its fields and values. Writes only where no current record
+# is (one with an environment 'e'; a partial or pre-environment hash is replaced whole): the read may
+# have begun before a change committed whose own write (registration, rotation, re-hash) came first,
+# and the record written last must not be the older one. Returns 1 when written, else 0.
+RECORD_FILL_SCRIPT = """
+if redis.call('HEXISTS', KEYS[1], 'e') == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
 
 # KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record. ARGV[1] usage field, ARGV[2] client
 # pk, ARGV[3] last used known, ARGV[4] interval. Returns the last use now recorded.

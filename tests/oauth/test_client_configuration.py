@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
 from core.hot_store import Outcome, hot_store
 from oauth import usage_flush as flush
-from oauth.hashers import client_secret_candidate
+from oauth.hashers import client_secret_candidate, client_secret_verify
 from oauth.models import Client
 from oauth.records import client_record_load, usage_day
 from registered_apps.models import AuditEvent, Environment, UsageDaily
@@ -209,9 +210,35 @@ def test_the_store_gate_itself_passes_the_rotated_secret_and_forgets_it_with_the
     assert gate(rotated["client_secret"]) is Outcome.PASSED
     assert gate("wrong") is Outcome.UNVERIFIED
     Client.objects.filter(client_id=client_id).update(previous_secret_expires_at=timezone.now())
-    client_record_load(client_id)  # written over the stored record
+    hot_store().client_record_drop(client_id)  # a read-through writes only where no record is
+    client_record_load(client_id)
     assert gate(old_secret) is Outcome.UNVERIFIED
     assert gate(rotated["client_secret"]) is Outcome.PASSED
+
+
+def test_a_read_through_that_read_before_a_rotation_leaves_the_rotations_record(client, credentials):
+    """A token request misses the store and reads the client from the database (`client_record_load`);
+    before it writes what it read, a rotation commits and writes its record. The store keeps the
+    rotation's record: the new secret passes at once (the old one for its grace period), rather than
+    being refused until the read-through's stale record expires."""
+    client_id, old_secret = credentials["client_id"], credentials["client_secret"]
+    hot_store().client_record_drop(client_id)  # a miss: the next use reads through
+    rotated: dict[str, Any] = {}
+    state = {"queries": 0}
+
+    def rotate_after_the_clients_read(execute, sql, params, many, context):
+        state["queries"] += 1
+        if state["queries"] == 2:  # the client row is read (the first query); the rotation commits now
+            rotated.update(_update(client, credentials, {"client_id": client_id}).json())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(rotate_after_the_clients_read):
+        record = client_record_load(client_id)
+    assert rotated["client_secret"] and record is not None
+    assert client_secret_verify(old_secret, record.secret_encoded).matches  # it did read the old row
+
+    assert _token_status(client, client_id, rotated["client_secret"]) < 300
+    assert _token_status(client, client_id, old_secret) < 300
 
 
 @pytest.mark.parametrize(

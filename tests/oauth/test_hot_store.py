@@ -4,6 +4,7 @@ store's own pieces (usage field format shared with `oauth.usage`, counts handed 
 
 import datetime
 import uuid
+from dataclasses import replace
 
 import pytest
 from django.db import connection
@@ -11,10 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import clock
-from core.hot_store import LAST_USED_EVERY, RECORD_PREFIX, hot_store, local_usage, usage_field
+from core.hot_store import LAST_USED_EVERY, RECORD_PREFIX, STAMP_MARGIN, Outcome, hot_store, local_usage, usage_field
 from core.redis import redis_client
+from core.revocation import Revoked
+from core.stamps import revocation_stamp_write
 from oauth.models import Client
-from oauth.records import REFUSED_TTL
+from oauth.records import REFUSED_TTL, client_record_load, usage_day
 from oauth.usage import usage_field as documented_usage_field
 from oauth.usage_flush import last_used_flush
 from registered_apps.services import registered_application_restore, registered_application_revoke
@@ -108,6 +111,43 @@ def test_a_stored_record_is_read_again_after_its_application_is_revoked_and_rest
     registered_application_restore(application=application, actor="tests")
     clock.advance(REFUSED_TTL)
     assert token_request(client, _good(credentials)).status_code == 200
+
+
+def test_a_read_through_write_fills_only_a_missing_record_and_later_writes_replace_it(credentials):
+    """The store half of a rotation racing a read-through: the read-through's write (`client_record_fill`)
+    never replaces a record, a write after a commit (`client_record_put`) does, and a record the gate
+    finds stale (a stamp newer than it) is forgotten, so the next read-through replaces it."""
+    client_id, store = credentials["client_id"], hot_store()
+    record = client_record_load(client_id)
+    assert record is not None
+    current = record.stored(written_at=clock.wall())
+    older = replace(current, secret_hash=bytes(len(current.secret_hash)))
+
+    def gate() -> Outcome:  # PASSED: the store holds `current`; UNVERIFIED: `older`; MISSING, STALE
+        found = store.client_gate(
+            client_id=client_id,
+            secret_hash=current.secret_hash,
+            scopes=None,
+            day=usage_day(),
+            environment_id=record.environment_id,
+        )
+        return found.outcome
+
+    store.client_record_put(current)
+    store.client_record_fill(older)
+    assert gate() is Outcome.PASSED
+    store.client_record_put(older)
+    assert gate() is Outcome.UNVERIFIED
+    store.client_record_drop(client_id)
+    store.client_record_fill(current)
+    assert gate() is Outcome.PASSED
+
+    store.client_record_put(older)
+    revocation_stamp_write(Revoked.CLIENT, client_id, clock.wall())
+    assert gate() is Outcome.STALE
+    assert gate() is Outcome.MISSING  # the stale record is gone
+    store.client_record_fill(replace(current, written_at=clock.wall() + 2 * STAMP_MARGIN))
+    assert gate() is Outcome.PASSED
 
 
 def test_a_wrong_secret_is_refused_and_counts_nothing(client, credentials):
