@@ -91,7 +91,7 @@ API_MIDDLEWARE = [
     "core.request_log.RequestLogMiddleware",
     "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "dcr_project.middleware.ApiContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oauth.middleware.APIJSONErrorsMiddleware",
     "dcr_project.middleware.RejectNulQueryMiddleware",

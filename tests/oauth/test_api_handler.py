@@ -154,3 +154,22 @@ def test_the_pages_keep_the_whole_chain(db):
     # /api/docs/ is a page: the whole chain too.
     status, headers, _ = call(application, "GET", "/api/docs/")
     assert status == 200 and "Cookie" in headers.get("vary", "")
+
+
+def test_the_content_security_policy_follows_the_settings_as_through_the_whole_chain(db, settings):
+    """The API's chain builds its Content-Security-Policy once per policy (dcr_project.middleware.
+    ApiContentSecurityPolicyMiddleware): a changed policy, a report-only one and an excluded prefix still
+    give the headers django-csp's middleware gives the pages' chain."""
+    before = same_answer("GET", "/.well-known/jwks.json")["headers"]["content-security-policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    changed = same_answer("GET", "/.well-known/jwks.json")["headers"]
+    assert changed["content-security-policy"] != before
+    assert sorted(changed["content-security-policy"].split("; ")) == ["default-src 'none'", "frame-ancestors 'none'"]
+    assert changed["content-security-policy-report-only"] == "default-src 'self'"
+    settings.CONTENT_SECURITY_POLICY = {
+        "EXCLUDE_URL_PREFIXES": ["/.well-known/"],
+        "DIRECTIVES": {"default-src": ["'none'"]},
+    }
+    excluded = same_answer("GET", "/.well-known/jwks.json")["headers"]
+    assert "content-security-policy" not in excluded and "content-security-policy-report-only" in excluded
