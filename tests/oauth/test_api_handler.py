@@ -173,3 +173,15 @@ def test_the_content_security_policy_follows_the_settings_as_through_the_whole_c
     }
     excluded = same_answer("GET", "/.well-known/jwks.json")["headers"]
     assert "content-security-policy" not in excluded and "content-security-policy-report-only" in excluded
+
+
+@pytest.mark.parametrize("path", [TOKEN, INTROSPECT, "/o/client/revoke", REGISTER])
+def test_a_post_to_a_client_endpoint_answers_with_drf_s_allow_header(db, path):
+    """The /o/client/* POSTs skip DRF's dispatch (oauth.views._ClientEndpoint.as_view): their answers
+    still carry the Allow header DRF added, and a GET still gets DRF's 405."""
+    content_type = "application/json" if path == REGISTER else FORM
+    posted = call(application, "POST", path, "{}" if path == REGISTER else "token=x", content_type=content_type)
+    assert posted[0] in (400, 401) and posted[1]["allow"] == "POST"
+    refused = call(application, "GET", path)
+    assert refused[0] == 405 and refused[1]["allow"] == "POST"
+    assert json.loads(refused[2])["error"] == "invalid_request"
