@@ -2,6 +2,9 @@
 
 from collections.abc import Callable
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.utils import build_policy
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 
@@ -55,3 +58,50 @@ class RequestHeadLimitMiddleware:
 
 def _too_large() -> HttpResponse:
     return HttpResponse("Request header fields too large.\n", status=431, content_type="text/plain; charset=utf-8")
+
+
+class ApiContentSecurityPolicyMiddleware:
+    """django-csp's `CSPMiddleware` for the API's chain (dcr_project/api_handler.py), with the header
+    built once per policy instead of once per response.
+
+    django-csp rebuilds both headers from the settings on every response (two `dataclasses.asdict` and
+    two `build_policy` calls): about a sixth of a token request's CPU in-process. The API's responses use
+    no nonce and no per-view `csp_*` decorator, so the header is a function of the two settings alone;
+    it is rebuilt when either setting object changes (tests' `override_settings`). The rules for setting
+    it are django-csp's (`csp.middleware.CSPMiddleware.process_response`): not over a header already set,
+    nor on a response marked exempt, nor under an `EXCLUDE_URL_PREFIXES` prefix; in DEBUG, not on a 404
+    or 500 (Django's debug pages)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self._built_for: tuple[object, object] | None = None
+        self._headers: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+
+    def _policy_headers(self) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        if self._built_for is None or self._built_for[0] is not policy or self._built_for[1] is not report_only:
+            headers = []
+            for name, value, config, exempt in (
+                (HEADER, build_policy(), policy, "_csp_exempt"),
+                (HEADER_REPORT_ONLY, build_policy(report_only=True), report_only, "_csp_exempt_ro"),
+            ):
+                if value:
+                    prefixes = tuple((config or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
+                    headers.append((name, value, exempt, prefixes))
+            self._headers = tuple(headers)
+            self._built_for = (policy, report_only)
+        return self._headers
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.DEBUG and response.status_code in (404, 500):
+            return response
+        for name, value, exempt, prefixes in self._policy_headers():
+            if (
+                name not in response
+                and getattr(response, exempt, False) is False
+                and not request.path_info.startswith(prefixes)
+            ):
+                response[name] = value
+        return response

@@ -52,8 +52,7 @@ LOCAL_APPS = [
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
-# The outer part of both chains below: the pages' (MIDDLEWARE) and the JSON API's (API_MIDDLEWARE).
-_OUTER_MIDDLEWARE = [
+MIDDLEWARE = [
     # Outermost: one structured log line per request with its final status, and X-Request-ID on every response.
     "core.request_log.RequestLogMiddleware",
     # Prometheus request metrics (core.metrics): latency per URL pattern, tokens, registrations, refusals.
@@ -67,10 +66,6 @@ _OUTER_MIDDLEWARE = [
     "dcr_project.middleware.RejectNulQueryMiddleware",
     # Header fields over 8 KiB each or 32 KiB in all: 431 (JSON on the API paths, by the middleware above).
     "dcr_project.middleware.RequestHeadLimitMiddleware",
-]
-
-MIDDLEWARE = [
-    *_OUTER_MIDDLEWARE,
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,7 +87,18 @@ MIDDLEWARE = [
 # security headers, JSON errors and request hygiene, in the same order, without what only the pages
 # need (static files, sessions, CSRF, sign-in, second factor, messages, lock-out). The API reads no
 # cookie and no session; its responses lose only the `Vary: Cookie` the session middleware added.
-API_MIDDLEWARE = [*_OUTER_MIDDLEWARE, "django.middleware.common.CommonMiddleware"]
+# django-csp's middleware is replaced by one that builds the (fixed) policy header once, not per response.
+API_MIDDLEWARE = [
+    "core.request_log.RequestLogMiddleware",
+    "core.metrics.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "dcr_project.middleware.ApiContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "oauth.middleware.APIJSONErrorsMiddleware",
+    "dcr_project.middleware.RejectNulQueryMiddleware",
+    "dcr_project.middleware.RequestHeadLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 
 # --- Browser-facing security headers (every environment; HTTPS-only ones are in production) ---------
 X_FRAME_OPTIONS = "DENY"

@@ -154,3 +154,34 @@ def test_the_pages_keep_the_whole_chain(db):
     # /api/docs/ is a page: the whole chain too.
     status, headers, _ = call(application, "GET", "/api/docs/")
     assert status == 200 and "Cookie" in headers.get("vary", "")
+
+
+def test_the_content_security_policy_follows_the_settings_as_through_the_whole_chain(db, settings):
+    """The API's chain builds its Content-Security-Policy once per policy (dcr_project.middleware.
+    ApiContentSecurityPolicyMiddleware): a changed policy, a report-only one and an excluded prefix still
+    give the headers django-csp's middleware gives the pages' chain."""
+    before = same_answer("GET", "/.well-known/jwks.json")["headers"]["content-security-policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    changed = same_answer("GET", "/.well-known/jwks.json")["headers"]
+    assert changed["content-security-policy"] != before
+    assert sorted(changed["content-security-policy"].split("; ")) == ["default-src 'none'", "frame-ancestors 'none'"]
+    assert changed["content-security-policy-report-only"] == "default-src 'self'"
+    settings.CONTENT_SECURITY_POLICY = {
+        "EXCLUDE_URL_PREFIXES": ["/.well-known/"],
+        "DIRECTIVES": {"default-src": ["'none'"]},
+    }
+    excluded = same_answer("GET", "/.well-known/jwks.json")["headers"]
+    assert "content-security-policy" not in excluded and "content-security-policy-report-only" in excluded
+
+
+@pytest.mark.parametrize("path", [TOKEN, INTROSPECT, "/o/client/revoke", REGISTER])
+def test_a_post_to_a_client_endpoint_answers_with_drf_s_allow_header(db, path):
+    """The /o/client/* POSTs skip DRF's dispatch (oauth.views._ClientEndpoint.as_view): their answers
+    still carry the Allow header DRF added, and a GET still gets DRF's 405."""
+    content_type = "application/json" if path == REGISTER else FORM
+    posted = call(application, "POST", path, "{}" if path == REGISTER else "token=x", content_type=content_type)
+    assert posted[0] in (400, 401) and posted[1]["allow"] == "POST"
+    refused = call(application, "GET", path)
+    assert refused[0] == 405 and refused[1]["allow"] == "POST"
+    assert json.loads(refused[2])["error"] == "invalid_request"

@@ -264,3 +264,16 @@ def test_bearer_checks_read_no_stamp_of_their_own_while_no_revocation_is_newer_t
     response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert_api_error(response, 401, "invalid_access_token_client_application", "application-registration")
     assert _mget_calls() == before + 1
+
+
+@requires_redis
+def test_a_token_is_issued_and_counted_after_redis_forgets_its_scripts(client, credentials):
+    """The scripts are called by EVALSHA on a pooled connection (`RedisStore._script`): when Redis no
+    longer holds them (a restart, SCRIPT FLUSH) they are loaded again and the call answers as before."""
+    get_token(client, credentials)
+    counted = _pending_tokens()
+    redis_client().script_flush()
+    assert get_token(client, credentials)["access_token"]
+    assert _pending_tokens() == counted + 1
+    wrong = {**_good(credentials), "client_secret": "w" * 43}
+    assert_json_error(token_request(client, wrong), 400, "invalid_client")
