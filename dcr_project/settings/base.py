@@ -154,6 +154,12 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded default serves `make run` while `manage.py` commands (the README's walk-through) write
+    # to the same file. IMMEDIATE transactions take SQLite's write lock at BEGIN and wait for it (the
+    # busy timeout); a deferred one that read first and then writes cannot wait and fails at once with
+    # "database is locked" when another process is writing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 # PgBouncer in transaction pooling mode between us and PostgreSQL (README "PgBouncer"): each transaction
 # may run on another server connection, so nothing may outlive one. Server-side cursors (`.iterator()`
 # declares a WITH HOLD cursor outside a transaction) are off; psycopg's prepared statements are off
