@@ -77,8 +77,36 @@ def _client_id(request: HttpRequest) -> str | None:
     return user_client if isinstance(user_client, str) else None
 
 
+def request_log_enter(request: HttpRequest) -> tuple[str, contextvars.Token[str | None]]:
+    """The request's id (`request.request_id`, and this context's for every record written meanwhile);
+    the token `request_log_leave` takes back."""
+    request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
+    request.request_id = request_id  # type: ignore[attr-defined]
+    return request_id, _current_request_id.set(request_id)
+
+
+def request_log_leave(token: contextvars.Token[str | None]) -> None:
+    _current_request_id.reset(token)
+
+
+def request_log_line(request: HttpRequest, status: int, started: float) -> None:
+    """The request's line (`started`: its time.perf_counter() on arrival); none for a quiet path's success."""
+    if status < 400 and request.path in QUIET_PATHS:
+        return
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    fields = {
+        "method": request.method,
+        "path": request.path,
+        "status": status,
+        "duration_ms": duration_ms,
+        "client_id": _client_id(request),
+    }
+    logger.info("%s %s %s %.2fms", request.method, _printable(request.path), status, duration_ms, extra=fields)
+
+
 class RequestLogMiddleware:
-    """Outermost middleware: sees the final status and the whole duration."""
+    """Outermost middleware: sees the final status and the whole duration. (dcr_project.fast_lane does
+    the same with the same functions for the hot paths.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -86,32 +114,15 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        request_id = request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
-        request.request_id = request_id  # type: ignore[attr-defined]
-        token = _current_request_id.set(request_id)
+        request_id, token = request_log_enter(request)
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
-            if self.enabled and not (response.status_code < 400 and request.path in QUIET_PATHS):
-                duration_ms = round((time.perf_counter() - started) * 1000, 2)
-                fields = {
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": duration_ms,
-                    "client_id": _client_id(request),
-                }
-                logger.info(
-                    "%s %s %s %.2fms",
-                    request.method,
-                    _printable(request.path),
-                    response.status_code,
-                    duration_ms,
-                    extra=fields,
-                )
+            if self.enabled:
+                request_log_line(request, response.status_code, started)
             return response
         finally:
-            _current_request_id.reset(token)
+            request_log_leave(token)
 
 
 # --- Celery tasks ----------------------------------------------------------------------------------

@@ -60,6 +60,26 @@ def _too_large() -> HttpResponse:
     return HttpResponse("Request header fields too large.\n", status=431, content_type="text/plain; charset=utf-8")
 
 
+def api_policy_rules() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    """The API's CSP headers from the settings: (header, value, exempt attribute, excluded path prefixes)."""
+    policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+    report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+    headers = []
+    for name, value, config, exempt in (
+        (HEADER, build_policy(), policy, "_csp_exempt"),
+        (HEADER_REPORT_ONLY, build_policy(report_only=True), report_only, "_csp_exempt_ro"),
+    ):
+        if value:
+            prefixes = tuple((config or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
+            headers.append((name, value, exempt, prefixes))
+    return tuple(headers)
+
+
+def api_policy_headers(path: str) -> list[tuple[str, str]]:
+    """The API's CSP headers a response to `path` gets (dcr_project.fast_lane builds its list with it)."""
+    return [(name, value) for name, value, _exempt, prefixes in api_policy_rules() if not path.startswith(prefixes)]
+
+
 class ApiContentSecurityPolicyMiddleware:
     """django-csp's `CSPMiddleware` for the API's chain (dcr_project/api_handler.py), with the header
     built once per policy instead of once per response.
@@ -81,15 +101,7 @@ class ApiContentSecurityPolicyMiddleware:
         policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
         report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
         if self._built_for is None or self._built_for[0] is not policy or self._built_for[1] is not report_only:
-            headers = []
-            for name, value, config, exempt in (
-                (HEADER, build_policy(), policy, "_csp_exempt"),
-                (HEADER_REPORT_ONLY, build_policy(report_only=True), report_only, "_csp_exempt_ro"),
-            ):
-                if value:
-                    prefixes = tuple((config or {}).get("EXCLUDE_URL_PREFIXES", None) or ())
-                    headers.append((name, value, exempt, prefixes))
-            self._headers = tuple(headers)
+            self._headers = api_policy_rules()
             self._built_for = (policy, report_only)
         return self._headers
 

@@ -1,5 +1,6 @@
-"""WSGI entry point: the JSON API's paths through a shorter middleware chain (dcr_project.api_handler),
-the pages (dashboard, admin, sign-in, probes, static files) through the whole one."""
+"""WSGI entry point: the hot paths' lane (dcr_project.fast_lane), the JSON API's other paths through a
+shorter middleware chain (dcr_project.api_handler), the pages (dashboard, admin, sign-in, probes, static
+files) through the whole one."""
 
 import os
 
@@ -11,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dcr_project.settings.production
 pages_application = get_wsgi_application()
 
 from dcr_project.api_handler import ApiWSGIHandler, path_dispatcher  # noqa: E402
+from dcr_project.fast_lane import fast_lane  # noqa: E402
 
 api_application = ApiWSGIHandler()
-application = path_dispatcher(api_application, pages_application)
+application = fast_lane(path_dispatcher(api_application, pages_application))
