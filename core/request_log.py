@@ -59,6 +59,8 @@ def request_id_from(header: str | None) -> str:
 
 def _printable(text: str) -> str:
     """Control characters escaped, so a path cannot start a forged line in a plain-text log."""
+    if text.isprintable():
+        return text
     return "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
 
 

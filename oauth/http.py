@@ -82,14 +82,13 @@ def query_string_refuse(request: HttpRequest) -> None:
         raise invalid_request("Send the parameters in the request body; the query string must be empty.")
 
 
-def form_parse(request: HttpRequest) -> dict[str, str]:
-    """An application/x-www-form-urlencoded body as a dict. RFC 6749 3.2: parameters sent without a
-    value are treated as omitted, and request parameters must not be included more than once."""
-    query_string_refuse(request)
-    content_type_require(request, "application/x-www-form-urlencoded")
-    body = body_read(request)
-    try:
-        pairs = parse_qsl(
+def form_pairs(body: bytes) -> list[tuple[str, str]]:
+    """`urllib.parse.parse_qsl` as form_parse calls it (blank values kept, UTF-8 strict, at most
+    MAX_FORM_FIELDS fields), with a shortcut for a body that nothing escapes (no `%`, no `+`, ASCII), as
+    a client_credentials request with our URL-safe ids and secrets is: split, nothing to decode. Raises
+    ValueError or UnicodeDecodeError as parse_qsl does."""
+    if b"%" in body or b"+" in body or not body.isascii():
+        return parse_qsl(
             body.decode("utf-8"),
             keep_blank_values=True,
             strict_parsing=False,
@@ -97,6 +96,25 @@ def form_parse(request: HttpRequest) -> dict[str, str]:
             errors="strict",
             max_num_fields=MAX_FORM_FIELDS,
         )
+    text = body.decode("ascii")
+    if text.count("&") >= MAX_FORM_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    pairs = []
+    for piece in text.split("&"):
+        if piece:
+            name, _, value = piece.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
+def form_parse(request: HttpRequest) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body as a dict. RFC 6749 3.2: parameters sent without a
+    value are treated as omitted, and request parameters must not be included more than once."""
+    query_string_refuse(request)
+    content_type_require(request, "application/x-www-form-urlencoded")
+    body = body_read(request)
+    try:
+        pairs = form_pairs(body)
     except (UnicodeDecodeError, ValueError):
         raise invalid_request("The request body is not a valid UTF-8 form.") from None
     form: dict[str, str] = {}
