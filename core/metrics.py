@@ -77,10 +77,19 @@ def _error_code(response: HttpResponse) -> str | None:
     return error if _ERROR_CODE.match(error) else "other"
 
 
+# (route, status class) -> the two labelled series every response updates: `labels()` takes a lock and
+# builds its key on each call; the series it returns never change, so they are looked up once.
+_series: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
 def response_count(route: str, response: HttpResponse, seconds: float) -> None:
     status = response.status_code
-    REQUEST_DURATION.labels(route).observe(seconds)
-    RESPONSES.labels(route, f"{status // 100}xx").inc()
+    series = _series.get((route, status // 100))
+    if series is None:
+        series = (REQUEST_DURATION.labels(route), RESPONSES.labels(route, f"{status // 100}xx"))
+        _series[(route, status // 100)] = series
+    series[0].observe(seconds)
+    series[1].inc()
     if 200 <= status < 300:
         # Token success is 200 or 201 (DCR_TOKEN_SUCCESS_STATUS); registration's is 201.
         if route == "oauth:token":
