@@ -49,7 +49,8 @@ def call(app: Any, method: str, path: str, body: str = "", content_type: str = F
     try:
         result = app(environ, start_response)
         content = b"".join(result)
-        result.close()
+        if hasattr(result, "close"):  # optional in WSGI (PEP 3333); Django's response has it, the lane's list not
+            result.close()
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
