@@ -35,6 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signals
 from django.core.cache import caches, close_caches
+from django.core.cache.backends.base import BaseCache
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.base import reset_urlconf
 from django.core.handlers.wsgi import WSGIRequest
@@ -44,6 +45,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test.signals import setting_changed
 from django.urls import resolve, set_script_prefix, set_urlconf
 from django.utils.log import log_response
+from django.utils.module_loading import import_string
 
 from core.metrics import response_count
 from core.request_log import request_log_enter, request_log_leave, request_log_line
@@ -299,12 +301,27 @@ def _request_finished() -> None:
         return
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()
-    caches.close_all()
+    if not _caches_close_nothing():
+        caches.close_all()
     set_urlconf(None)
 
 
-def fast_lane(whole: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application of dcr_project.wsgi; DCR_FAST_LANE=false serves everything the whole way."""
-    if not getattr(settings, "DCR_FAST_LANE", True):
-        return whole
+_closes_nothing: dict[int, bool] = {}
+
+
+def _caches_close_nothing() -> bool:
+    """Whether every configured cache's close() is BaseCache's, which does nothing (Django's Redis,
+    local-memory and dummy caches): close_caches then has nothing to do. Looked up once per CACHES."""
+    configured = settings.CACHES
+    known = _closes_nothing.get(id(configured))
+    if known is None:
+        backends = [import_string(entry["BACKEND"]) for entry in configured.values()]
+        known = all(backend.close is BaseCache.close for backend in backends)
+        _closes_nothing.clear()
+        _closes_nothing[id(configured)] = known
+    return known
+
+
+def fast_lane(whole: Callable[..., Iterable[bytes]]) -> FastLane:
+    """The WSGI application of dcr_project.wsgi."""
     return FastLane(whole)
