@@ -1,25 +1,51 @@
-"""Profile a scenario in-process with pyinstrument: the same request through Django's whole handler
-and middleware stack (django.test.Client), against the benchmark's database and Redis.
+"""Profile a scenario in-process with pyinstrument: the same request through the WSGI application the
+server runs (dcr_project.wsgi: the hot paths' lane, else Django's handler and middleware), against the
+benchmark's database and Redis.
 
 `BENCH_PROFILE=token,token_fleet,register make bench` writes bench/results/profile-<scenario>.txt."""
 
 from pathlib import Path
 from typing import Any
 
-from django.test import Client
+from django.conf import settings
+from django.test import RequestFactory
 from pyinstrument import Profiler
 
 from .wrk import Request
 
-_client = Client()
+
+class Answer:
+    def __init__(self, status_code: int, content: bytes):
+        self.status_code = status_code
+        self.content = content
 
 
-def in_process(request: Request) -> Any:
+def in_process(request: Request) -> Answer:
+    """`request` through dcr_project.wsgi.application, the WSGI callable the server runs (the hot paths'
+    lane included), as the server would hand it over (behind the TLS proxy production settings expect)."""
+    from dcr_project.wsgi import application
+
     headers = dict(request.headers)
     content_type = headers.pop("Content-Type", "application/octet-stream")
-    return _client.generic(
-        request.method, request.path, data=request.body.encode(), content_type=content_type, headers=headers
+    environ = (
+        RequestFactory()
+        .generic(request.method, request.path, data=request.body.encode(), content_type=content_type, headers=headers)
+        .environ
     )
+    if settings.SECURE_SSL_REDIRECT:
+        environ.setdefault("HTTP_X_FORWARDED_PROTO", "https")
+    answered: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        answered["status"] = int(status.split(" ", 1)[0])
+
+    result = application(environ, start_response)
+    try:
+        content = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return Answer(answered["status"], content)
 
 
 def profile_scenarios(scenarios: dict[str, Any], names: list[str], *, requests: int, directory: Path) -> None:
