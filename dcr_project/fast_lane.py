@@ -95,6 +95,22 @@ def _session_view() -> View:
     return session
 
 
+class LaneRequest(WSGIRequest):
+    """Django's request, with the two answers the lane works out before the view runs kept for the view:
+    the host (get_host(), once checked against ALLOWED_HOSTS) and whether the request is secure."""
+
+    known_host: str | None = None
+    _secure: bool | None = None
+
+    def get_host(self) -> str:
+        return self.known_host if self.known_host is not None else super().get_host()
+
+    def is_secure(self) -> bool:
+        if self._secure is None:
+            self._secure = super().is_secure()
+        return self._secure
+
+
 class _Settings:
     """What the lane reads of the settings, read once (and again when a test changes a setting)."""
 
@@ -112,7 +128,7 @@ class _Settings:
         self.debug = bool(settings.DEBUG)
         self.hsts = _hsts_value()
         self.security = _security_headers()
-        self.hosts: dict[tuple[str, str, str, str], bool] = {}
+        self.hosts: dict[tuple[str, str, str, str], str] = {}
         self._by_path: dict[tuple[str, bool], tuple[tuple[str, str], ...]] = {}
 
     def headers_for(self, path: str, status: int) -> tuple[tuple[str, str], ...]:
@@ -169,7 +185,7 @@ class FastLane:
         route = self.routes.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
         if route is None or not self._ordinary(environ):
             return self.whole(environ, start_response)
-        request = WSGIRequest(environ)
+        request = LaneRequest(environ)
         if not self._host_allowed(request) or (self.settings.ssl_redirect and not request.is_secure()):
             return self.whole(environ, start_response)
         answered = self._answer(request, *route)
@@ -195,8 +211,9 @@ class FastLane:
         length = environ.get("CONTENT_LENGTH") or "0"
         return length.isdigit() and int(length) <= self.settings.upload_limit
 
-    def _host_allowed(self, request: WSGIRequest) -> bool:
-        """request.get_host()'s check, remembered per Host (the lane's callers use a handful of names)."""
+    def _host_allowed(self, request: LaneRequest) -> bool:
+        """request.get_host()'s check, remembered per Host (the lane's callers use a handful of names); the
+        host found is kept on the request for the endpoint's own get_host()."""
         meta = request.META
         key = (
             meta.get("HTTP_X_FORWARDED_HOST", ""),
@@ -205,17 +222,18 @@ class FastLane:
             str(meta.get("SERVER_PORT", "")),
         )
         hosts = self.settings.hosts
-        if key in hosts:
-            return True
-        try:
-            request.get_host()
-        except DisallowedHost:
-            return False
-        if len(hosts) < 256:
-            hosts[key] = True
+        host = hosts.get(key)
+        if host is None:
+            try:
+                host = request.get_host()
+            except DisallowedHost:
+                return False
+            if len(hosts) < 256:
+                hosts[key] = host
+        request.known_host = host
         return True
 
-    def _answer(self, request: WSGIRequest, route: str, view: View) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    def _answer(self, request: LaneRequest, route: str, view: View) -> tuple[str, list[tuple[str, str]], bytes] | None:
         """What Django's WSGIHandler and the API's middleware make of `view`'s answer (None: go the whole
         way; nothing was written then)."""
         started = time.perf_counter()
@@ -249,7 +267,7 @@ class FastLane:
         return f"{status} {response.reason_phrase}", headers, content
 
     def _headers(
-        self, request: WSGIRequest, response: HttpResponse, request_id: str, length: int
+        self, request: LaneRequest, response: HttpResponse, request_id: str, length: int
     ) -> list[tuple[str, str]]:
         headers = list(response.items())
         present = {name.lower() for name, _ in headers}
