@@ -32,6 +32,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from . import machine, peer_report, services
+from .config import env_float, env_int, scenarios_chosen
 from .peer_scenarios import PEER_OF, SCENARIOS, Pair
 from .peer_servers import Ours, Peer, node_missing, node_version, npm_ci, peer_version
 from .serve_command import serve_command
@@ -41,33 +42,21 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SETTINGS = "dcr_project.settings.production"
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name) or default)
-
-
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
-
-
 class Config:
     def __init__(self) -> None:
         self.database_url = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dcr_bench"
         self.redis_url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/6"
-        self.duration = _env_float("PEER_BENCH_DURATION", 10)
-        self.rounds = max(1, _env_int("PEER_BENCH_ROUNDS", 3))
-        self.connections = _env_int("PEER_BENCH_CONNECTIONS", 8)
-        self.threads = _env_int("PEER_BENCH_THREADS", 1)
-        self.warmup = _env_float("PEER_BENCH_WARMUP", 2)
-        self.workers = _env_int("PEER_BENCH_WORKERS", 2)
-        self.clients = max(1, _env_int("PEER_BENCH_CLIENTS", 1000))
+        self.duration = env_float("PEER_BENCH_DURATION", 10)
+        self.rounds = max(1, env_int("PEER_BENCH_ROUNDS", 3))
+        self.connections = env_int("PEER_BENCH_CONNECTIONS", 8)
+        self.threads = env_int("PEER_BENCH_THREADS", 1)
+        self.warmup = env_float("PEER_BENCH_WARMUP", 2)
+        self.workers = env_int("PEER_BENCH_WORKERS", 2)
+        self.clients = max(1, env_int("PEER_BENCH_CLIENTS", 1000))
         self.timeout = 30.0
-        self.port = _env_int("PEER_BENCH_PORT", 0) or services.free_port()
-        self.peer_port = _env_int("PEER_BENCH_PEER_PORT", 0) or services.free_port()
-        wanted = [s.strip() for s in (os.environ.get("PEER_BENCH_SCENARIOS") or "").split(",") if s.strip()]
-        unknown = sorted(set(wanted) - set(SCENARIOS))
-        if unknown:
-            raise SystemExit(f"Unknown PEER_BENCH_SCENARIOS {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
-        self.scenarios = [name for name in SCENARIOS if not wanted or name in wanted]
+        self.port = env_int("PEER_BENCH_PORT", 0) or services.free_port()
+        self.peer_port = env_int("PEER_BENCH_PEER_PORT", 0) or services.free_port()
+        self.scenarios = scenarios_chosen("PEER_BENCH_SCENARIOS", SCENARIOS)
         for name, other in PEER_OF.items():  # the bearer call's peer column is the peer's introspection
             if name in self.scenarios and other not in self.scenarios:
                 self.scenarios.insert(self.scenarios.index(name), other)
@@ -216,7 +205,7 @@ def main() -> int:
 
     services.unwind_on_signals()
     try:
-        with services.exclusive_run(_env_float("BENCH_LOCK_WAIT", 1800)):
+        with services.exclusive_run(env_float("BENCH_LOCK_WAIT", 1800)):
             return _main(config)
     except KeyboardInterrupt as exc:
         print(f"make bench-peer interrupted ({exc or 'Ctrl-C'}); both servers stopped", file=sys.stderr)
