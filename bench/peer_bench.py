@@ -153,19 +153,14 @@ def _wrk(config: Config, server: Any, request: Any, duration: float) -> dict[str
 def measure(config: Config, servers: dict[str, Any], pairs: dict[str, Pair]) -> dict[str, Any]:
     """Every scenario on both servers, alternating, in rounds; the runs of each server per scenario."""
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {name: {"ours": []} for name in config.scenarios}
-    broken: dict[tuple[str, str], str] = {}
-    jobs = []
+    jobs: list[tuple[str, str, Any, Any]] = []
     for name in config.scenarios:
         pair = pairs[name]
         jobs.append((name, "ours", pair.ours, pair.ours_sample))
         if pair.peer is not None and pair.peer_sample is not None:
             runs[name]["peer"] = []
             jobs.append((name, "peer", pair.peer, pair.peer_sample))
-    for name, server, _request, sample in jobs:
-        failure = _check(servers[server].base_url, sample, 2 * config.workers)
-        if failure:
-            broken[(name, server)] = failure
-            _log(f"{name} on {server}: FAILED before measuring ({failure})")
+    broken = _checked(config, servers, jobs)
     if config.warmup > 0:
         _log(f"warm-up: {config.warmup:g} s per scenario and server")
         for name, server, request, _sample in jobs:
@@ -180,20 +175,38 @@ def measure(config: Config, servers: dict[str, Any], pairs: dict[str, Pair]) -> 
             if number % 2:
                 order.reverse()  # the peer first in every other round: both see the same drift
             for _name, server, request, _sample in order:
-                if (name, server) in broken:
-                    runs[name][server].append({"failure": broken[(name, server)]})
-                    continue
-                try:
-                    entry = _wrk(config, servers[server], request, config.duration)
-                except (RuntimeError, OSError) as exc:
-                    runs[name][server].append({"failure": str(exc)})
-                    _log(f"{name} on {server}: FAILED: {exc}")
-                    continue
-                runs[name][server].append(entry)
-                _log(f"{name} on {server}: {entry['rps']:,.0f} req/s, p50 {entry['p50_ms']:.1f} ms, "
-                     f"p99 {entry['p99_ms']:.1f} ms, non-2xx {entry['non_2xx']}, "
-                     f"server CPU {entry['cpu_ms_per_request']} ms/request")  # fmt: skip
+                runs[name][server].append(_run(config, servers, name, server, request, broken))
     return {"runs": runs, "load_by_round": load}
+
+
+def _checked(
+    config: Config, servers: dict[str, Any], jobs: list[tuple[str, str, Any, Any]]
+) -> dict[tuple[str, str], str]:
+    """Each (scenario, server) whose sample request does not answer as expected, with what went wrong."""
+    broken: dict[tuple[str, str], str] = {}
+    for name, server, _request, sample in jobs:
+        failure = _check(servers[server].base_url, sample, 2 * config.workers)
+        if failure:
+            broken[(name, server)] = failure
+            _log(f"{name} on {server}: FAILED before measuring ({failure})")
+    return broken
+
+
+def _run(
+    config: Config, servers: dict[str, Any], name: str, server: str, request: Any, broken: dict[tuple[str, str], str]
+) -> dict[str, Any]:
+    """One wrk run of a scenario on a server; {"failure": ...} when it is broken or wrk fails."""
+    if (name, server) in broken:
+        return {"failure": broken[(name, server)]}
+    try:
+        entry = _wrk(config, servers[server], request, config.duration)
+    except (RuntimeError, OSError) as exc:
+        _log(f"{name} on {server}: FAILED: {exc}")
+        return {"failure": str(exc)}
+    _log(f"{name} on {server}: {entry['rps']:,.0f} req/s, p50 {entry['p50_ms']:.1f} ms, "
+         f"p99 {entry['p99_ms']:.1f} ms, non-2xx {entry['non_2xx']}, "
+         f"server CPU {entry['cpu_ms_per_request']} ms/request")  # fmt: skip
+    return entry
 
 
 def main() -> int:

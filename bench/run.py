@@ -320,7 +320,7 @@ def _main(config: Config) -> int:
     _log_to_file(config.results.with_suffix(".harness.log"))
     from django.core.management import call_command
 
-    from . import dashboard, fleet, scenarios
+    from . import dashboard, dashboard_seed, fleet, scenarios
     from .seed import seed_api
 
     started = time.monotonic()
@@ -336,7 +336,7 @@ def _main(config: Config) -> int:
     dashboard_failure = ""
     if any(name in config.scenarios for name in DASHBOARD_SCENARIOS):
         try:
-            dashboard_data = dashboard.seed(
+            dashboard_data = dashboard_seed.seed(
                 applications=config.dashboard_applications, programmers=config.dashboard_programmers
             )
         except Exception as exc:  # a model change must not lose the API numbers
