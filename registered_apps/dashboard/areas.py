@@ -155,21 +155,24 @@ READ = ("GET", "HEAD")
 READ_WRITE = ("GET", "HEAD", "POST")
 
 
-def for_programmer(view: AreaView, methods: tuple[str, ...] = READ) -> Callable[..., HttpResponse]:
+def _area_view(
+    view: AreaView, methods: tuple[str, ...], kind: str, area_of: Callable[[HttpRequest, str], Area]
+) -> Callable[..., HttpResponse]:
+    """The URL view of a tab for a programmer or a channel: signed in, the allowed methods, the area
+    found (404 when the person may not see it), then `view`."""
+
     @login_required
     @require_http_methods(list(methods))
-    def programmer_view(request: HttpRequest, programmer_slug: str) -> HttpResponse:
-        return view(request, _programmer_area(request, programmer_slug))
+    def area_view(request: HttpRequest, **slug: str) -> HttpResponse:
+        return view(request, area_of(request, slug[f"{kind}_slug"]))
 
-    programmer_view.__name__ = programmer_view.__qualname__ = f"programmer_{view.__name__}"
-    return programmer_view
+    area_view.__name__ = area_view.__qualname__ = f"{kind}_{view.__name__}"
+    return area_view
+
+
+def for_programmer(view: AreaView, methods: tuple[str, ...] = READ) -> Callable[..., HttpResponse]:
+    return _area_view(view, methods, "programmer", _programmer_area)
 
 
 def for_channel(view: AreaView, methods: tuple[str, ...] = READ) -> Callable[..., HttpResponse]:
-    @login_required
-    @require_http_methods(list(methods))
-    def channel_view(request: HttpRequest, channel_slug: str) -> HttpResponse:
-        return view(request, _channel_area(request, channel_slug))
-
-    channel_view.__name__ = channel_view.__qualname__ = f"channel_{view.__name__}"
-    return channel_view
+    return _area_view(view, methods, "channel", _channel_area)

@@ -88,6 +88,21 @@ def _stage(
     return change
 
 
+def _stage_of_channel(
+    user: User, environment: Environment, channel: Channel, kind: str, payload: dict[str, Any]
+) -> PendingChange:
+    """`_stage` for a change of one channel (its settings, a domain, a custom scheme)."""
+    return _stage(
+        user=user,
+        environment=environment,
+        programmer=channel.programmer,
+        kind=kind,
+        payload=payload,
+        channel=channel,
+        channel_ids=[channel.pk],
+    )
+
+
 def application_create_stage(*, user: User, environment: Environment, spec: ApplicationSpec) -> PendingChange:
     """A new registered application, waiting to be pushed (it gets its id, the software_id, then)."""
     channel = spec.channel if spec.level == ApplicationLevel.CHANNEL else None
@@ -172,53 +187,21 @@ def channel_settings_stage(
     if earlier is not None:
         # Rehearsed without the earlier edit, which this one replaces.
         earlier.delete()
-    return _stage(
-        user=user,
-        environment=environment,
-        programmer=channel.programmer,
-        kind=ChangeKind.CHANNEL_SETTINGS,
-        payload=payload,
-        channel=channel,
-        channel_ids=[channel.pk],
-    )
+    return _stage_of_channel(user, environment, channel, ChangeKind.CHANNEL_SETTINGS, payload)
 
 
 def channel_domain_add_stage(*, user: User, environment: Environment, channel: Channel, host: str) -> PendingChange:
     payload = {"channel": channel.slug, "host": channel_domain_host_clean(host)}
-    return _stage(
-        user=user,
-        environment=environment,
-        programmer=channel.programmer,
-        kind=ChangeKind.DOMAIN_ADD,
-        payload=payload,
-        channel=channel,
-        channel_ids=[channel.pk],
-    )
+    return _stage_of_channel(user, environment, channel, ChangeKind.DOMAIN_ADD, payload)
 
 
 def channel_domain_remove_stage(*, user: User, environment: Environment, channel: Channel, host: str) -> PendingChange:
     """Delete a domain of the channel here when pushed; the applications that use it then lose it."""
     payload = {"channel": channel.slug, "host": (host or "").strip().lower()}
-    return _stage(
-        user=user,
-        environment=environment,
-        programmer=channel.programmer,
-        kind=ChangeKind.DOMAIN_DELETE,
-        payload=payload,
-        channel=channel,
-        channel_ids=[channel.pk],
-    )
+    return _stage_of_channel(user, environment, channel, ChangeKind.DOMAIN_DELETE, payload)
 
 
 def custom_scheme_create_stage(*, user: User, environment: Environment, channel: Channel) -> PendingChange:
     """A custom scheme generated now (the person sees the value), created here when pushed."""
     payload = {"channel": channel.slug, "scheme": generate_custom_scheme()}
-    return _stage(
-        user=user,
-        environment=environment,
-        programmer=channel.programmer,
-        kind=ChangeKind.CUSTOM_SCHEME_GENERATE,
-        payload=payload,
-        channel=channel,
-        channel_ids=[channel.pk],
-    )
+    return _stage_of_channel(user, environment, channel, ChangeKind.CUSTOM_SCHEME_GENERATE, payload)
