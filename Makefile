@@ -40,6 +40,7 @@ lint: install
 	DJANGO_SETTINGS_MODULE=dcr_project.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
 	$(BIN)/vulture
+	$(BIN)/python tools/house_limits.py
 	@$(MAKE) --no-print-directory audit
 
 # Known vulnerabilities in the pinned dependencies, from PyPI's vulnerability data (per-release JSON API).

@@ -1,6 +1,7 @@
 """The configuration of `make bench` (bench.run), from the environment; see bench.run for the variables."""
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,29 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
 
+def env_list(name: str) -> list[str]:
+    """A comma-separated list from the environment, blanks dropped."""
+    return [s.strip() for s in (os.environ.get(name) or "").split(",") if s.strip()]
+
+
+def scenarios_chosen(variable: str, known: Sequence[str]) -> list[str]:
+    """The scenarios the environment variable names (all when it names none), in `known`'s order; an
+    unknown name stops the run."""
+    wanted = env_list(variable)
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise SystemExit(f"Unknown {variable} {', '.join(unknown)}; known: {', '.join(known)}")
+    return [name for name in known if not wanted or name in wanted]
+
+
+def _profiled() -> list[str]:
+    """BENCH_PROFILE: the scenarios to profile in-process (1: the usual three; 0: none)."""
+    profile = os.environ.get("BENCH_PROFILE", "token,token_fleet,register")
+    if profile in ("1", "yes", "true"):
+        return ["token", "token_fleet", "register"]
+    return [s.strip() for s in profile.split(",") if s.strip() and s.strip() not in ("0", "no", "false")]
+
+
 class Config:
     def __init__(self) -> None:
         self.database_url = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dcr_bench"
@@ -31,12 +55,7 @@ class Config:
         self.workers = env_int("BENCH_WORKERS", 2)
         self.rounds = max(1, env_int("BENCH_ROUNDS", 5))
         self.port = env_int("BENCH_PORT", 0) or services.free_port()
-        wanted = [s.strip() for s in (os.environ.get("BENCH_SCENARIOS") or "").split(",") if s.strip()]
-        known = (*API_SCENARIOS, *DASHBOARD_SCENARIOS, *FLEET_PAGES)
-        unknown = sorted(set(wanted) - set(known))
-        if unknown:
-            raise SystemExit(f"Unknown BENCH_SCENARIOS {', '.join(unknown)}; known: {', '.join(known)}")
-        self.scenarios = [name for name in known if not wanted or name in wanted]
+        self.scenarios = scenarios_chosen("BENCH_SCENARIOS", (*API_SCENARIOS, *DASHBOARD_SCENARIOS, *FLEET_PAGES))
         if "floor" not in self.scenarios:
             self.scenarios.insert(0, "floor")  # every ratio needs it
         self.dashboard_applications = env_int("BENCH_DASHBOARD_APPLICATIONS", 10000)
@@ -47,10 +66,7 @@ class Config:
         self.fleet_tokens = max(1, env_int("BENCH_FLEET_TOKENS", 2000))
         self.fleet_page_requests = max(1, env_int("BENCH_FLEET_PAGE_REQUESTS", 5))
         self.fleet_load_records = os.environ.get("BENCH_FLEET_LOAD_RECORDS", "1") not in ("0", "no", "false")
-        profile = os.environ.get("BENCH_PROFILE", "token,token_fleet,register")
-        self.profile = ["token", "token_fleet", "register"] if profile in ("1", "yes", "true") else [
-            s.strip() for s in profile.split(",") if s.strip() and s.strip() not in ("0", "no", "false")
-        ]  # fmt: skip
+        self.profile = _profiled()
         self.profile_requests = env_int("BENCH_PROFILE_REQUESTS", 500)
         self.results = Path(os.environ.get("BENCH_RESULTS") or RESULTS_DIR / "latest.json")
 

@@ -1,6 +1,5 @@
-"""The dashboard under data (issue 7, point 4): many applications across many programmers, bulk-created
-straight into the tables (one service call each would take minutes and measure nothing of interest),
-then the application list and detail pages timed through gunicorn with a logged-in session, and their
+"""The dashboard under data (issue 7, point 4; seeded by bench.dashboard_seed): the application list and
+detail pages timed through gunicorn with a logged-in session, and their
 queries counted in-process with the same session.
 
 Over the fleet (issue 10, point 8; the fleet is seeded by bench.fleet): the admin's client list and its
@@ -10,233 +9,25 @@ that owns the million clients, signed in as a read-write member of its programme
 import re
 import secrets
 import statistics
-import uuid
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
-from django.db import connection, models, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 
 from registered_apps.models import (
     Access,
-    ApplicationLevel,
-    ApplicationStatus,
-    AuditEvent,
-    Channel,
-    ChannelDomain,
-    CustomScheme,
     Membership,
-    Platform,
-    Programmer,
     RegisteredApplication,
-    Scope,
-    UsageDaily,
 )
 
 from . import http
+from .dashboard_seed import DashboardSeed
 from .names import DASHBOARD_TARGET_MS as TARGET_MS
 from .names import FLEET_PAGE_TARGET_MS as FLEET_TARGET_MS
-
-BATCH = 2000
-CHANNELS_PER_PROGRAMMER = 3
-# The detail page shows the statement history, the client count and 30 days of usage: the measured
-# application carries a lot of each, the small one next to nothing, and both must cost the same queries.
-BIG_STATEMENTS = 200
-BIG_CLIENTS = 500
-
-
-@dataclass(frozen=True)
-class DashboardSeed:
-    username: str
-    password: str
-    big_programmer: Programmer
-    small_programmer: Programmer
-    big_application: RegisteredApplication
-    small_application: RegisteredApplication
-    applications: int
-    programmers: int
-
-
-def _through_rows(field_name: str, pairs: list[tuple[uuid.UUID, int]]) -> None:
-    field = RegisteredApplication._meta.get_field(field_name)
-    assert isinstance(field, models.ManyToManyField)
-    through = field.remote_field.through
-    source, target = f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
-    through.objects.bulk_create([through(**{source: a, target: b}) for a, b in pairs], batch_size=BATCH)
-
-
-@transaction.atomic
-def seed(*, applications: int, programmers: int) -> DashboardSeed:
-    """`applications` applications spread evenly over `programmers` programmers (plus a small one)."""
-    now = timezone.now()
-    platforms = list(Platform.objects.filter(active=True).order_by("code"))
-    scopes = list(Scope.objects.filter(active=True).order_by("code"))
-    non_web = [p for p in platforms if p.code != "web"]
-    web = next(p for p in platforms if p.code == "web")
-
-    all_programmers = Programmer.objects.bulk_create(
-        [Programmer(slug=f"bench-p{i:03d}", name=f"Bench Programmer {i:03d}") for i in range(programmers)]
-        + [Programmer(slug="bench-small", name="Bench Small Programmer")]
-    )
-    *big_programmers, small_programmer = all_programmers
-    channels = Channel.objects.bulk_create(
-        [
-            Channel(programmer=p, slug=f"{p.slug}-c{j}", name=f"{p.name} channel {j}")
-            for p in all_programmers
-            for j in range(CHANNELS_PER_PROGRAMMER)
-        ],
-        batch_size=BATCH,
-    )
-    domains = ChannelDomain.objects.bulk_create(
-        [ChannelDomain(channel=c, host=f"watch.{c.slug}.example.com") for c in channels], batch_size=BATCH
-    )
-    schemes = CustomScheme.objects.bulk_create([CustomScheme(channel=c) for c in channels], batch_size=BATCH)
-    channels_of: dict[int, list[Channel]] = {}
-    for channel in channels:
-        channels_of.setdefault(channel.programmer_id, []).append(channel)
-    domain_of = {d.channel_id: d for d in domains}
-    scheme_of = {s.channel_id: s.scheme for s in schemes}
-
-    rows: list[RegisteredApplication] = []
-    subset: list[tuple[uuid.UUID, int]] = []
-    platform_pairs: list[tuple[uuid.UUID, int]] = []
-    scope_pairs: list[tuple[uuid.UUID, int]] = []
-    domain_pairs: list[tuple[uuid.UUID, int]] = []
-    owners = [(p, applications // programmers + (1 if i < applications % programmers else 0))
-              for i, p in enumerate(big_programmers)] + [(small_programmer, 1)]  # fmt: skip
-    for programmer, count in owners:
-        own = channels_of[programmer.pk]
-        for k in range(count):
-            kind = k % 5
-            application = RegisteredApplication(
-                id=uuid.uuid4(),
-                programmer=programmer,
-                name=f"{programmer.name} app {k // 3:03d}",
-                version=f"{1 + k % 3}.0.0",
-            )
-            # 3 in 5 on all channels, 1 in 5 on a subset of channels, 1 in 5 at channel level.
-            if kind < 3:
-                application.all_channels = True
-                covered = own
-            elif kind == 3:
-                covered = own[:2]
-                subset.extend((application.id, c.pk) for c in covered)
-            else:
-                application.level = ApplicationLevel.CHANNEL
-                application.channel = own[k % len(own)]
-                covered = [application.channel]
-            chosen = [non_web[(k + n) % len(non_web)] for n in range(1 + k % 3)]
-            uris = [f"{scheme_of[covered[0].pk]}://auth/callback"]
-            if k % 4 == 0:
-                chosen.append(web)
-                domain = domain_of[covered[0].pk]
-                domain_pairs.append((application.id, domain.pk))
-                uris.append(f"https://{domain.host}/callback")
-            application.redirect_uris = uris
-            platform_pairs.extend((application.id, p.pk) for p in chosen)
-            scope_pairs.extend((application.id, s.pk) for s in scopes[: 1 + k % 2])
-            if k % 10 == 9:
-                application.status = ApplicationStatus.REVOKED
-                application.revoked_at = now
-                application.revocation_reason = "Superseded by a newer version."
-            rows.append(application)
-    RegisteredApplication.objects.bulk_create(rows, batch_size=BATCH)
-    _through_rows("channels", subset)
-    _through_rows("platforms", platform_pairs)
-    _through_rows("scopes", scope_pairs)
-    _through_rows("domains", domain_pairs)
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                actor_label="command:bench",
-                action="application.create",
-                object_type="registeredapplication",
-                object_id=str(a.pk),
-                object_repr=str(a)[:255],
-                programmer_id=a.programmer_id,
-            )
-            for a in rows
-        ],
-        batch_size=BATCH,
-    )
-
-    big_application = next(a for a in rows if a.programmer_id == big_programmers[0].pk and a.is_active)
-    small_application = next(a for a in rows if a.programmer_id == small_programmer.pk)
-    _statements_clients_usage(big_application, statements=BIG_STATEMENTS, clients=BIG_CLIENTS, now=now)
-    _statements_clients_usage(small_application, statements=1, clients=0, now=now)
-    # Every application of the first programmer has a statement and a month of usage, as a list
-    # showing such columns would read them.
-    for application in rows:
-        if application.programmer_id == big_programmers[0].pk and application not in (big_application,):
-            _statements_clients_usage(application, statements=1, clients=1, now=now)
-
-    password = secrets.token_urlsafe(18)
-    viewer = User.objects.create_user(username="bench-viewer", email="bench-viewer@example.com", password=password)
-    Membership.objects.bulk_create(
-        [Membership(user=viewer, programmer=p, access=Access.READ_WRITE) for p in all_programmers], batch_size=BATCH
-    )
-    return DashboardSeed(
-        username=viewer.username,
-        password=password,
-        big_programmer=big_programmers[0],
-        small_programmer=small_programmer,
-        big_application=big_application,
-        small_application=small_application,
-        applications=len(rows),
-        programmers=len(all_programmers),
-    )
-
-
-def _statements_clients_usage(application: RegisteredApplication, *, statements: int, clients: int, now: Any) -> None:
-    from oauth.models import Client as OAuthClient
-    from software_statements.models import SoftwareStatement
-
-    issued = SoftwareStatement.objects.bulk_create(
-        [
-            SoftwareStatement(
-                application=application,
-                kid="bench-seed",
-                issued_at=now - timedelta(hours=n),
-                issued_by_label="command:bench",
-            )
-            for n in range(statements)
-        ]
-    )
-    OAuthClient.objects.bulk_create(
-        [
-            OAuthClient(
-                name=f"{application.name} client {n}",
-                client_type=OAuthClient.CLIENT_CONFIDENTIAL,
-                authorization_grant_type=OAuthClient.GRANT_CLIENT_CREDENTIALS,
-                registered_application=application,
-                statement=issued[n % len(issued)],
-                scopes=["api:client:v2"],
-                platform="ios",
-            )
-            for n in range(clients)
-        ],
-        batch_size=BATCH,
-    )
-    UsageDaily.objects.bulk_create(
-        [
-            UsageDaily(
-                application=application,
-                day=(now - timedelta(days=d)).date(),
-                platform=platform,
-                registrations=d + 1,
-                tokens=100 * (d + 1),
-            )
-            for d in range(30)
-            for platform in ("ios", "tvos")
-        ]
-    )
-
 
 # --- The pages --------------------------------------------------------------------------------------
 
@@ -302,6 +93,40 @@ def _queries(cookies: dict[str, str], path: str) -> tuple[int, int]:
     return response.status_code, len(captured.captured_queries)
 
 
+def _page_entry(
+    base_url: str, header: dict[str, str], cookies: dict[str, str], paths: tuple[str, str | None], *, requests: int
+) -> dict[str, Any]:
+    """One page: its median time over `requests` requests (after three that warm the workers up), and
+    its queries on the big data and on the small (`paths`)."""
+    path, small_path = paths
+    timings: list[float] = []
+    failures: list[str] = []
+    for attempt in range(requests + 3):
+        answer = http.request(base_url, "GET", path, headers=header)
+        if answer.status != 200:
+            failures.append(answer.describe())
+        elif attempt >= 3:  # the first few warm both workers up
+            timings.append(answer.elapsed_s * 1000)
+    status, queries = _queries(cookies, path)
+    small_status, small_queries = _queries(cookies, small_path) if small_path else (None, None)
+    ok = not failures and status == 200 and small_status in (None, 200)
+    entry = {
+        "status": "ok" if ok else "failed",
+        "path": path,
+        "p50_ms": round(statistics.median(timings), 2) if timings else None,
+        "p90_ms": round(statistics.quantiles(timings, n=10)[-1], 2) if len(timings) >= 2 else None,
+        "requests": len(timings),
+        "non_2xx": len(failures),
+        "queries": queries,
+        "queries_small_data": small_queries,
+        "queries_constant": small_queries is not None and queries == small_queries,
+        "target_p50_ms": TARGET_MS,
+    }
+    if failures:
+        entry["first_failure"] = failures[0]
+    return entry
+
+
 def measure(base_url: str, data: DashboardSeed, *, requests: int) -> dict[str, dict[str, Any]]:
     """Median render time through gunicorn (sequential requests, one at a time) and query counts."""
     results: dict[str, dict[str, Any]] = {}
@@ -316,31 +141,7 @@ def measure(base_url: str, data: DashboardSeed, *, requests: int) -> dict[str, d
         if path is None:
             results[name] = {"status": "not available", "reason": "the page is not routed yet"}
             continue
-        timings: list[float] = []
-        failures: list[str] = []
-        for attempt in range(requests + 3):
-            answer = http.request(base_url, "GET", path, headers=header)
-            if answer.status != 200:
-                failures.append(answer.describe())
-            elif attempt >= 3:  # the first few warm both workers up
-                timings.append(answer.elapsed_s * 1000)
-        status, queries = _queries(cookies, path)
-        small_status, small_queries = _queries(cookies, small_path) if small_path else (None, None)
-        ok = not failures and status == 200 and small_status in (None, 200)
-        results[name] = {
-            "status": "ok" if ok else "failed",
-            "path": path,
-            "p50_ms": round(statistics.median(timings), 2) if timings else None,
-            "p90_ms": round(statistics.quantiles(timings, n=10)[-1], 2) if len(timings) >= 2 else None,
-            "requests": len(timings),
-            "non_2xx": len(failures),
-            "queries": queries,
-            "queries_small_data": small_queries,
-            "queries_constant": small_queries is not None and queries == small_queries,
-            "target_p50_ms": TARGET_MS,
-        }
-        if failures:
-            results[name]["first_failure"] = failures[0]
+        results[name] = _page_entry(base_url, header, cookies, (path, small_path), requests=requests)
     return results
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from . import machine, peer_report, services
+from .config import env_float, env_int, scenarios_chosen
 from .peer_scenarios import PEER_OF, SCENARIOS, Pair
 from .peer_servers import Ours, Peer, node_missing, node_version, npm_ci, peer_version
 from .serve_command import serve_command
@@ -41,33 +42,21 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SETTINGS = "dcr_project.settings.production"
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name) or default)
-
-
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
-
-
 class Config:
     def __init__(self) -> None:
         self.database_url = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dcr_bench"
         self.redis_url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/6"
-        self.duration = _env_float("PEER_BENCH_DURATION", 10)
-        self.rounds = max(1, _env_int("PEER_BENCH_ROUNDS", 3))
-        self.connections = _env_int("PEER_BENCH_CONNECTIONS", 8)
-        self.threads = _env_int("PEER_BENCH_THREADS", 1)
-        self.warmup = _env_float("PEER_BENCH_WARMUP", 2)
-        self.workers = _env_int("PEER_BENCH_WORKERS", 2)
-        self.clients = max(1, _env_int("PEER_BENCH_CLIENTS", 1000))
+        self.duration = env_float("PEER_BENCH_DURATION", 10)
+        self.rounds = max(1, env_int("PEER_BENCH_ROUNDS", 3))
+        self.connections = env_int("PEER_BENCH_CONNECTIONS", 8)
+        self.threads = env_int("PEER_BENCH_THREADS", 1)
+        self.warmup = env_float("PEER_BENCH_WARMUP", 2)
+        self.workers = env_int("PEER_BENCH_WORKERS", 2)
+        self.clients = max(1, env_int("PEER_BENCH_CLIENTS", 1000))
         self.timeout = 30.0
-        self.port = _env_int("PEER_BENCH_PORT", 0) or services.free_port()
-        self.peer_port = _env_int("PEER_BENCH_PEER_PORT", 0) or services.free_port()
-        wanted = [s.strip() for s in (os.environ.get("PEER_BENCH_SCENARIOS") or "").split(",") if s.strip()]
-        unknown = sorted(set(wanted) - set(SCENARIOS))
-        if unknown:
-            raise SystemExit(f"Unknown PEER_BENCH_SCENARIOS {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
-        self.scenarios = [name for name in SCENARIOS if not wanted or name in wanted]
+        self.port = env_int("PEER_BENCH_PORT", 0) or services.free_port()
+        self.peer_port = env_int("PEER_BENCH_PEER_PORT", 0) or services.free_port()
+        self.scenarios = scenarios_chosen("PEER_BENCH_SCENARIOS", SCENARIOS)
         for name, other in PEER_OF.items():  # the bearer call's peer column is the peer's introspection
             if name in self.scenarios and other not in self.scenarios:
                 self.scenarios.insert(self.scenarios.index(name), other)
@@ -164,19 +153,14 @@ def _wrk(config: Config, server: Any, request: Any, duration: float) -> dict[str
 def measure(config: Config, servers: dict[str, Any], pairs: dict[str, Pair]) -> dict[str, Any]:
     """Every scenario on both servers, alternating, in rounds; the runs of each server per scenario."""
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {name: {"ours": []} for name in config.scenarios}
-    broken: dict[tuple[str, str], str] = {}
-    jobs = []
+    jobs: list[tuple[str, str, Any, Any]] = []
     for name in config.scenarios:
         pair = pairs[name]
         jobs.append((name, "ours", pair.ours, pair.ours_sample))
         if pair.peer is not None and pair.peer_sample is not None:
             runs[name]["peer"] = []
             jobs.append((name, "peer", pair.peer, pair.peer_sample))
-    for name, server, _request, sample in jobs:
-        failure = _check(servers[server].base_url, sample, 2 * config.workers)
-        if failure:
-            broken[(name, server)] = failure
-            _log(f"{name} on {server}: FAILED before measuring ({failure})")
+    broken = _checked(config, servers, jobs)
     if config.warmup > 0:
         _log(f"warm-up: {config.warmup:g} s per scenario and server")
         for name, server, request, _sample in jobs:
@@ -191,20 +175,38 @@ def measure(config: Config, servers: dict[str, Any], pairs: dict[str, Pair]) -> 
             if number % 2:
                 order.reverse()  # the peer first in every other round: both see the same drift
             for _name, server, request, _sample in order:
-                if (name, server) in broken:
-                    runs[name][server].append({"failure": broken[(name, server)]})
-                    continue
-                try:
-                    entry = _wrk(config, servers[server], request, config.duration)
-                except (RuntimeError, OSError) as exc:
-                    runs[name][server].append({"failure": str(exc)})
-                    _log(f"{name} on {server}: FAILED: {exc}")
-                    continue
-                runs[name][server].append(entry)
-                _log(f"{name} on {server}: {entry['rps']:,.0f} req/s, p50 {entry['p50_ms']:.1f} ms, "
-                     f"p99 {entry['p99_ms']:.1f} ms, non-2xx {entry['non_2xx']}, "
-                     f"server CPU {entry['cpu_ms_per_request']} ms/request")  # fmt: skip
+                runs[name][server].append(_run(config, servers, name, server, request, broken))
     return {"runs": runs, "load_by_round": load}
+
+
+def _checked(
+    config: Config, servers: dict[str, Any], jobs: list[tuple[str, str, Any, Any]]
+) -> dict[tuple[str, str], str]:
+    """Each (scenario, server) whose sample request does not answer as expected, with what went wrong."""
+    broken: dict[tuple[str, str], str] = {}
+    for name, server, _request, sample in jobs:
+        failure = _check(servers[server].base_url, sample, 2 * config.workers)
+        if failure:
+            broken[(name, server)] = failure
+            _log(f"{name} on {server}: FAILED before measuring ({failure})")
+    return broken
+
+
+def _run(
+    config: Config, servers: dict[str, Any], name: str, server: str, request: Any, broken: dict[tuple[str, str], str]
+) -> dict[str, Any]:
+    """One wrk run of a scenario on a server; {"failure": ...} when it is broken or wrk fails."""
+    if (name, server) in broken:
+        return {"failure": broken[(name, server)]}
+    try:
+        entry = _wrk(config, servers[server], request, config.duration)
+    except (RuntimeError, OSError) as exc:
+        _log(f"{name} on {server}: FAILED: {exc}")
+        return {"failure": str(exc)}
+    _log(f"{name} on {server}: {entry['rps']:,.0f} req/s, p50 {entry['p50_ms']:.1f} ms, "
+         f"p99 {entry['p99_ms']:.1f} ms, non-2xx {entry['non_2xx']}, "
+         f"server CPU {entry['cpu_ms_per_request']} ms/request")  # fmt: skip
+    return entry
 
 
 def main() -> int:
@@ -216,7 +218,7 @@ def main() -> int:
 
     services.unwind_on_signals()
     try:
-        with services.exclusive_run(_env_float("BENCH_LOCK_WAIT", 1800)):
+        with services.exclusive_run(env_float("BENCH_LOCK_WAIT", 1800)):
             return _main(config)
     except KeyboardInterrupt as exc:
         print(f"make bench-peer interrupted ({exc or 'Ctrl-C'}); both servers stopped", file=sys.stderr)

@@ -84,42 +84,57 @@ def _number(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _status(entry: dict[str, Any]) -> str:
+    """ok, or each side's problem; with a goal, whether the ratio met it."""
+    ours, peer = entry["ours"], entry["peer"]
+    problems = [f"{server}: {part['reason']}" for server, part in (("ours", ours), ("peer", peer))
+                if part and part["status"] != "ok"]  # fmt: skip
+    goal = entry.get("goal")
+    status = "; ".join(problems).replace("|", "/") if problems else "ok"
+    if goal is not None and entry["ratio"] is not None and not problems:
+        status += " (goal met)" if entry["ratio"] >= goal else f" (goal missed by {goal - entry['ratio']:.2f})"
+    return status
+
+
+def _pair(entry: dict[str, Any], key: str, digits: int) -> str:
+    """The "ours / peer" cell of one figure ("-" for a scenario without a peer)."""
+    ours, peer = entry["ours"], entry["peer"]
+    return f"{_number(ours[key], digits)} / {_number(peer[key], digits) if peer else '-'}"
+
+
+def _ratio_cell(entry: dict[str, Any]) -> str:
+    """The ours / peer ratio in bold, with each round's in brackets."""
+    if not entry["peer"]:
+        return "-"
+    rounds = ", ".join(_number(ratio, 2) for ratio in entry["ratio_rounds"])
+    return f"**{_number(entry['ratio'], 2)}**" + (f" ({rounds})" if rounds else "")
+
+
+def _cells(name: str, entry: dict[str, Any]) -> list[str]:
+    ours, peer = entry["ours"], entry["peer"]
+    goal = entry.get("goal")
+    peer_name = f" (its {entry['peer_is']})" if entry.get("peer_is") else ""
+    return [
+        name,
+        _number(ours["rps"]),
+        (_number(peer["rps"]) + peer_name) if peer else "-",
+        _ratio_cell(entry),
+        _number(goal, 1) if goal is not None else "-",
+        _pair(entry, "p50_ms", 1),
+        _pair(entry, "p99_ms", 1),
+        _pair(entry, "cpu_ms_per_request", 2),
+        _number(entry["ratio_to_floor"], 2),
+        _status(entry),
+    ]
+
+
 def table(summary: dict[str, Any]) -> str:
     lines = [
         "| scenario | ours req/s | peer req/s | ours / peer (rounds) | goal | p50 ours / peer ms "
         "| p99 ours / peer ms | server CPU ms/request ours / peer | ours x floor | status |",
         "| --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | --- |",
     ]
-    for name, entry in summary.items():
-        ours, peer = entry["ours"], entry["peer"]
-        rounds = ", ".join(_number(ratio, 2) for ratio in entry["ratio_rounds"])
-        ratio = f"**{_number(entry['ratio'], 2)}**" + (f" ({rounds})" if rounds else "") if peer else "-"
-        peer_name = f" (its {entry['peer_is']})" if entry.get("peer_is") else ""
-        problems = [f"{server}: {part['reason']}" for server, part in (("ours", ours), ("peer", peer))
-                    if part and part["status"] != "ok"]  # fmt: skip
-        goal = entry.get("goal")
-        status = "; ".join(problems).replace("|", "/") if problems else "ok"
-        if goal is not None and entry["ratio"] is not None and not problems:
-            status += " (goal met)" if entry["ratio"] >= goal else f" (goal missed by {goal - entry['ratio']:.2f})"
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    name,
-                    _number(ours["rps"]),
-                    (_number(peer["rps"]) + peer_name) if peer else "-",
-                    ratio,
-                    _number(goal, 1) if goal is not None else "-",
-                    f"{_number(ours['p50_ms'], 1)} / {_number(peer['p50_ms'], 1) if peer else '-'}",
-                    f"{_number(ours['p99_ms'], 1)} / {_number(peer['p99_ms'], 1) if peer else '-'}",
-                    f"{_number(ours['cpu_ms_per_request'], 2)} / "
-                    + (_number(peer["cpu_ms_per_request"], 2) if peer else "-"),
-                    _number(entry["ratio_to_floor"], 2),
-                    status,
-                ]
-            )
-            + " |"
-        )
+    lines.extend("| " + " | ".join(_cells(name, entry)) + " |" for name, entry in summary.items())
     return "\n".join(lines)
 
 

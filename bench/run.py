@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,8 @@ from cryptography.fernet import Fernet
 
 from . import machine, services
 from .config import SETTINGS, Config, env_float
-from .names import API_SCENARIOS, DASHBOARD_SCENARIOS, FLEET_PAGES, FLEET_SCENARIOS
+from .names import DASHBOARD_SCENARIOS, FLEET_PAGES, FLEET_SCENARIOS
+from .rounds import run_in_rounds
 from .table import _rss, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,155 +93,6 @@ def _versions() -> tuple[str, str]:
         postgres = str(cursor.fetchone()[0])
     info = redis.Redis.from_url(settings.REDIS_URL).info("server")
     return postgres, str(info.get("redis_version", ""))
-
-
-def _preflight(config: Config, base_url: str, scenario: Any, entry: dict[str, Any]) -> bool:
-    """Two requests per worker before measuring: they must succeed, and they load each worker's caches."""
-    from .scenarios import call
-
-    for _ in range(config.workers * 2):
-        request = scenario.example()
-        answer = call(base_url, request)
-        if answer.status // 100 != 2 or not request.body_matches(answer.body.decode("utf-8", "replace")):
-            entry.update(status="failed", reason=f"the first requests answered {answer.describe()}")
-            _log(f"{scenario.name}: FAILED before measuring ({entry['reason']})")
-            return False
-    return True
-
-
-def _wrk(config: Config, base_url: str, scenario: Any, duration: float) -> Any:
-    """One wrk run, then a pause: requests still in the workers must not spill into the next run."""
-    from . import wrk
-
-    result = wrk.run(
-        base_url,
-        scenario.request,
-        duration=duration,
-        connections=scenario.connections or config.connections,
-        threads=config.threads,
-        timeout=config.timeout,
-    )
-    time.sleep(min(10.0, max(0.5, 2 * result.p99_ms / 1000)))
-    return result
-
-
-def _fill(entry: dict[str, Any], runs: list[Any]) -> None:
-    """The entry of one scenario from its wrk runs: throughput over all of them; p50 the median of the
-    runs' medians and p99 the worst run's p99 (wrk's histograms cannot be merged from outside)."""
-    requests = sum(run.requests for run in runs)
-    duration = sum(run.duration_s for run in runs)
-    p50s = sorted(run.p50_ms for run in runs)
-    errors: dict[str, int] = {}
-    for run in runs:
-        for kind, count in run.errors.items():
-            if kind != "status":
-                errors[kind] = errors.get(kind, 0) + count
-    entry.update(
-        rps=round(requests / duration, 1) if duration else 0.0,
-        p50_ms=round(p50s[len(p50s) // 2], 2),
-        p99_ms=round(max(run.p99_ms for run in runs), 2),
-        non_2xx=sum(run.non_2xx for run in runs),
-        ratio_to_floor=None,
-        requests=requests,
-        bad_body=sum(run.bad_body for run in runs),
-        socket_errors=errors,
-    )
-    problems = []
-    if requests == 0:
-        problems.append("no request completed")
-    if entry["non_2xx"] or entry["bad_body"]:
-        first = next(run.first_failure for run in runs if run.first_failure)
-        problems.append(f"{entry['non_2xx']} non-2xx, {entry['bad_body']} unexpected bodies; first: {first}")
-    if any(errors.values()):
-        problems.append(f"wrk errors {errors}")
-    entry["status"] = "failed" if problems else "ok"
-    if problems:
-        entry["reason"] = "; ".join(problems)
-
-
-def _run_wrk(
-    config: Config, base_url: str, scenarios: dict[str, Any], worker_rss: Callable[[], list[dict[str, Any]]]
-) -> dict[str, dict[str, Any]]:
-    """The floor once, then each scenario in rounds that alternate a floor slice and a scenario slice.
-
-    wrk, the server, PostgreSQL and Redis share the machine's cores with whatever else runs, and that load
-    drifts; interleaving exposes the scenario and its floor to the same drift, so their ratio holds up
-    better than either number. The floor row is its own uninterrupted run; `floor_rps` of a scenario is
-    the floor measured in its rounds, and its ratio is against that. After each fleet scenario, the
-    resident memory of each web worker (`worker_rss`) goes into its entry."""
-    results: dict[str, dict[str, Any]] = {}
-    floor: dict[str, Any] = {}
-    floor_slices: list[float] = []
-    slice_s = config.duration / config.rounds
-    for name in API_SCENARIOS:
-        if name not in config.scenarios:
-            continue
-        scenario = scenarios[name]
-        entry: dict[str, Any] = floor if name == "floor" else {}
-        entry["what"] = scenario.what
-        entry.update(scenario.facts)
-        if scenario.target is not None:
-            entry["target_ratio"] = scenario.target
-        results[name] = entry
-        if scenario.missing:
-            entry.update(status="not available", reason=scenario.missing)
-            _log(f"{name}: not available ({scenario.missing})")
-            continue
-        if scenario.failed or scenario.request is None:
-            entry.update(status="failed", reason=scenario.failed or "no request could be built")
-            _log(f"{name}: FAILED before measuring ({entry['reason']})")
-            continue
-        if name != "floor" and floor.get("status") != "ok":
-            entry.update(status="failed", reason="no floor to compare with")
-            continue
-        if not _preflight(config, base_url, scenario, entry):
-            continue
-        entry["connections"] = scenario.connections or config.connections
-        try:
-            if scenario.warm_up and config.warmup > 0:
-                _wrk(config, base_url, scenario, config.warmup)
-            if name == "floor":
-                _log(f"floor: wrk {config.duration:g} s, {config.connections} connections")
-                _fill(entry, [_wrk(config, base_url, scenario, config.duration)])
-            else:
-                _log(f"{name}: {config.rounds} x ({slice_s:g} s floor, {slice_s:g} s {name})")
-                own, floors = [], []
-                for _ in range(config.rounds):
-                    floors.append(_wrk(config, base_url, scenarios["floor"], slice_s))
-                    own.append(_wrk(config, base_url, scenario, slice_s))
-                _fill(entry, own)
-                reference: dict[str, Any] = {}
-                _fill(reference, floors)
-                if reference["status"] != "ok":
-                    entry.update(status="failed", reason=f"its floor slices: {reference['reason']}")
-                entry["floor_rps"] = reference["rps"]
-                entry["rounds"] = [
-                    {"rps": round(run.rps, 1), "floor_rps": round(base.rps, 1)}
-                    for run, base in zip(own, floors, strict=True)
-                ]
-                floor_slices.extend(base.rps for base in floors)
-        except (RuntimeError, OSError) as exc:
-            entry.update(status="failed", reason=str(exc))
-        if name in FLEET_SCENARIOS:
-            entry["worker_rss_mib"] = [worker["rss_mib"] for worker in worker_rss()]
-            _log(f"{name}: web workers' RSS afterwards {_rss(entry['worker_rss_mib'])}")
-        if entry.get("rps") is not None:
-            _log(f"{name}: {entry['rps']:.1f} req/s, p50 {entry['p50_ms']:.1f} ms, p99 {entry['p99_ms']:.1f} ms"
-                 + (f" (floor {entry['floor_rps']:.1f} req/s)" if "floor_rps" in entry else ""))  # fmt: skip
-        if entry.get("status") == "failed":
-            _log(f"{name}: FAILED: {entry['reason']}")
-
-    if floor_slices:
-        floor["slices_rps_min"] = round(min(floor_slices), 1)
-        floor["slices_rps_max"] = round(max(floor_slices), 1)
-    for entry in results.values():
-        # The same keys on every scenario, null when it did not run.
-        for key in ("rps", "p50_ms", "p99_ms", "non_2xx", "ratio_to_floor"):
-            entry.setdefault(key, None)
-        reference_rps = entry.get("floor_rps") or floor.get("rps")
-        if entry.get("rps") is not None and reference_rps:
-            entry["ratio_to_floor"] = round(entry["rps"] / reference_rps, 4)
-    return results
 
 
 def _queries_per_request(scenarios: dict[str, Any], results: dict[str, dict[str, Any]], samples: int = 20) -> None:
@@ -305,45 +156,12 @@ def main() -> int:
 
 
 def _main(config: Config) -> int:
-    environment = _environment(config)
-    os.environ.update(environment)
-    Path(environment["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
-    _log(f"PostgreSQL and Redis; fresh database {config.database_url.rsplit('/', 1)[-1]}, Redis {config.redis_url}")
-    services.ensure_wrk()
-    services.ensure_postgres_and_redis(config.database_url, config.redis_url)
-    services.recreate_database(config.database_url)
-    services.flush_redis(config.redis_url)
+    environment = _prepared(config)
+    from . import fleet, scenarios
 
-    import django
-
-    django.setup()
-    _log_to_file(config.results.with_suffix(".harness.log"))
-    from django.core.management import call_command
-
-    from . import dashboard, fleet, scenarios
-    from .seed import seed_api
-
-    started = time.monotonic()
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    _log(f"migrated and collected static files in {time.monotonic() - started:.1f} s")
     postgres_version, redis_version = _versions()
     info = machine.describe(postgres_version=postgres_version, redis_version=redis_version)
-
-    started = time.monotonic()
-    api_seed = seed_api()
-    dashboard_data = None
-    dashboard_failure = ""
-    if any(name in config.scenarios for name in DASHBOARD_SCENARIOS):
-        try:
-            dashboard_data = dashboard.seed(
-                applications=config.dashboard_applications, programmers=config.dashboard_programmers
-            )
-        except Exception as exc:  # a model change must not lose the API numbers
-            traceback.print_exc()
-            dashboard_failure = f"seeding the dashboard data failed: {exc}"
-    _log(f"seeded in {time.monotonic() - started:.1f} s")
-
+    api_seed, dashboard_data, dashboard_failure = _seeded(config)
     server = services.WebServer(
         port=config.port,
         workers=config.workers,
@@ -351,9 +169,6 @@ def _main(config: Config) -> int:
         log_path=config.results.with_suffix(".server.log"),
         settings_module=SETTINGS,
     )
-    results: dict[str, dict[str, Any]] = {}
-    built: dict[str, Any] = {}
-    rss_at_end: list[float] = []
     try:
         from .urls import FLOOR_PATH
 
@@ -371,35 +186,19 @@ def _main(config: Config) -> int:
         def worker_rss() -> list[dict[str, Any]]:
             return fleet.worker_rss(server.process.pid) if server.process is not None else []
 
-        results = _run_wrk(config, server.base_url, built, worker_rss)
+        results = run_in_rounds(config, server.base_url, built, worker_rss)
         _queries_per_request(built, results)
-        if dashboard_data is not None:
-            _log("dashboard pages under data")
-            try:
-                pages = dashboard.measure(server.base_url, dashboard_data, requests=config.dashboard_requests)
-            except Exception as exc:  # a broken page must not lose the API numbers
-                traceback.print_exc()
-                pages = {name: {"status": "failed", "reason": str(exc)} for name in DASHBOARD_SCENARIOS}
-            results.update({name: pages[name] for name in DASHBOARD_SCENARIOS if name in config.scenarios})
-        elif dashboard_failure:
-            results.update({name: {"status": "failed", "reason": dashboard_failure} for name in DASHBOARD_SCENARIOS})
+        results.update(_dashboard_pages(config, server.base_url, dashboard_data, dashboard_failure))
         wanted_pages = [name for name in FLEET_PAGES if name in config.scenarios]
         if wanted_pages:
             results.update(_fleet_pages(config, server.base_url, api_seed, built, wanted_pages))
         rss_at_end = [worker["rss_mib"] for worker in worker_rss()]
-        profiled = [name for name in config.profile if name in config.scenarios]
-        if profiled:
-            from .profile import profile_scenarios
-
-            profile_scenarios(built, profiled, requests=config.profile_requests, directory=config.results.parent)
+        _profiled(config, built)
     finally:
         server.stop()
 
     info["load_average_at_end"] = machine.load_average()
-    rss = {f"after_{name}": results[name].get("worker_rss_mib") for name in FLEET_SCENARIOS if name in results}
-    rss = {key: value for key, value in rss.items() if value}
-    if rss_at_end:
-        rss["at_end"] = rss_at_end
+    rss = _worker_rss(results, rss_at_end)
     document = {
         "machine": info,
         "run": {
@@ -412,6 +211,101 @@ def _main(config: Config) -> int:
     }
     config.results.parent.mkdir(parents=True, exist_ok=True)
     config.results.write_text(json.dumps(document, indent=2) + "\n")
+    _summary_printed(config, info, results, rss, built)
+    failed = [name for name, entry in results.items() if entry.get("status") == "failed"]
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _prepared(config: Config) -> dict[str, str]:
+    """PostgreSQL, Redis and wrk there, a fresh database and Redis, Django set up, migrated, static files
+    collected; returns the environment of the harness and the server."""
+    environment = _environment(config)
+    os.environ.update(environment)
+    Path(environment["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+    _log(f"PostgreSQL and Redis; fresh database {config.database_url.rsplit('/', 1)[-1]}, Redis {config.redis_url}")
+    services.ensure_wrk()
+    services.ensure_postgres_and_redis(config.database_url, config.redis_url)
+    services.recreate_database(config.database_url)
+    services.flush_redis(config.redis_url)
+
+    import django
+
+    django.setup()
+    _log_to_file(config.results.with_suffix(".harness.log"))
+    from django.core.management import call_command
+
+    started = time.monotonic()
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    _log(f"migrated and collected static files in {time.monotonic() - started:.1f} s")
+    return environment
+
+
+def _seeded(config: Config) -> tuple[Any, Any, str]:
+    """The API's seed, the dashboard's data when a dashboard scenario runs, and why seeding that failed."""
+    from . import dashboard_seed
+    from .seed import seed_api
+
+    started = time.monotonic()
+    api_seed = seed_api()
+    dashboard_data = None
+    dashboard_failure = ""
+    if any(name in config.scenarios for name in DASHBOARD_SCENARIOS):
+        try:
+            dashboard_data = dashboard_seed.seed(
+                applications=config.dashboard_applications, programmers=config.dashboard_programmers
+            )
+        except Exception as exc:  # a model change must not lose the API numbers
+            traceback.print_exc()
+            dashboard_failure = f"seeding the dashboard data failed: {exc}"
+    _log(f"seeded in {time.monotonic() - started:.1f} s")
+    return api_seed, dashboard_data, dashboard_failure
+
+
+def _dashboard_pages(
+    config: Config, base_url: str, dashboard_data: Any, dashboard_failure: str
+) -> dict[str, dict[str, Any]]:
+    """The dashboard's pages under data (or why they could not be measured)."""
+    from . import dashboard
+
+    if dashboard_data is None:
+        if dashboard_failure:
+            return {name: {"status": "failed", "reason": dashboard_failure} for name in DASHBOARD_SCENARIOS}
+        return {}
+    _log("dashboard pages under data")
+    try:
+        pages = dashboard.measure(base_url, dashboard_data, requests=config.dashboard_requests)
+    except Exception as exc:  # a broken page must not lose the API numbers
+        traceback.print_exc()
+        pages = {name: {"status": "failed", "reason": str(exc)} for name in DASHBOARD_SCENARIOS}
+    return {name: pages[name] for name in DASHBOARD_SCENARIOS if name in config.scenarios}
+
+
+def _profiled(config: Config, built: dict[str, Any]) -> None:
+    """BENCH_PROFILE: the chosen scenarios profiled in-process."""
+    profiled = [name for name in config.profile if name in config.scenarios]
+    if profiled:
+        from .profile import profile_scenarios
+
+        profile_scenarios(built, profiled, requests=config.profile_requests, directory=config.results.parent)
+
+
+def _worker_rss(results: dict[str, dict[str, Any]], rss_at_end: list[float]) -> dict[str, Any]:
+    """The web workers' memory after each fleet scenario and at the end."""
+    rss = {f"after_{name}": results[name].get("worker_rss_mib") for name in FLEET_SCENARIOS if name in results}
+    rss = {key: value for key, value in rss.items() if value}
+    if rss_at_end:
+        rss["at_end"] = rss_at_end
+    return rss
+
+
+def _summary_printed(
+    config: Config, info: dict[str, Any], results: dict[str, dict[str, Any]], rss: dict[str, Any], built: dict[str, Any]
+) -> None:
+    """The machine, the run's settings, the table, the workers' memory, the fleet and where it was written."""
     print()
     print(
         f"Machine: {info['cpu_model']}, {info['cores']} cores, {info['memory_gb']} GB; Python {info['python']}, "
@@ -432,18 +326,19 @@ def _main(config: Config) -> int:
             "web workers' RSS (VmRSS): "
             + "; ".join(f"{key.replace('_', ' ')} {_rss(value)}" for key, value in rss.items())
         )
-    if config.fleet_clients:
-        facts = next((built[name].facts for name in FLEET_SCENARIOS if built[name].facts), {})
-        if facts:
-            loaded = facts.get("fleet_records_loaded_s")
-            print(
-                f"Fleet: {facts['fleet_clients']:,} clients copied in {facts['fleet_seed_s']:.1f} s "
-                f"(VACUUM ANALYZE {facts['fleet_vacuum_analyze_s']:.1f} s); their records "
-                + (f"written to the store in {loaded:.1f} s" if loaded is not None else "not in the store (misses)")
-            )
+    _fleet_printed(config, built)
     print(f"Written to {config.results.relative_to(ROOT) if config.results.is_relative_to(ROOT) else config.results}")
-    failed = [name for name, entry in results.items() if entry.get("status") == "failed"]
-    if failed:
-        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+
+
+def _fleet_printed(config: Config, built: dict[str, Any]) -> None:
+    """How the fleet was seeded, when there is one."""
+    if not config.fleet_clients:
+        return
+    facts = next((built[name].facts for name in FLEET_SCENARIOS if built[name].facts), {})
+    if facts:
+        loaded = facts.get("fleet_records_loaded_s")
+        print(
+            f"Fleet: {facts['fleet_clients']:,} clients copied in {facts['fleet_seed_s']:.1f} s "
+            f"(VACUUM ANALYZE {facts['fleet_vacuum_analyze_s']:.1f} s); their records "
+            + (f"written to the store in {loaded:.1f} s" if loaded is not None else "not in the store (misses)")
+        )

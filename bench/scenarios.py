@@ -116,7 +116,48 @@ def build(
 
     With `fleet_clients`, the registered client is copied that many times (bench.fleet) and the fleet
     scenarios are built on the copies, `session_fleet` with tokens of `fleet_tokens` of them."""
-    scenarios = {
+    scenarios = _scenarios(seed, workers=workers, fleet_clients=fleet_clients, fleet_tokens=fleet_tokens)
+    _mark_missing(scenarios, seed)
+    if scenarios["register"].missing and scenarios["token"].missing:
+        return scenarios
+    credentials = _registered(base_url, scenarios, seed)
+    if credentials is None or scenarios["token"].missing:
+        return scenarios
+    access_token = _token(base_url, scenarios, credentials)
+    if access_token is None:
+        return scenarios
+    scenarios["session"].request = Request(
+        "GET",
+        SESSION_PATH,
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+        expect_body='"client_id"',
+    )
+    scenarios["introspect"].request = _form_post(
+        INTROSPECT_PATH, {"token": access_token, **credentials}, '"active"%s*:%s*true'
+    )
+    if fleet_clients > 0 and not scenarios["token_fleet"].missing:
+        _build_fleet(
+            base_url,
+            scenarios,
+            credentials,
+            fleet_clients=fleet_clients,
+            fleet_tokens=fleet_tokens,
+            load_records=fleet_load_records,
+        )
+    elif fleet_clients <= 0:
+        for name in ("token_fleet", "session_fleet"):
+            scenarios[name].missing = "BENCH_FLEET_CLIENTS is 0"
+    _stamps_republished()
+    return scenarios
+
+
+# The scenarios that need the set-up registration (and, after "register", its token).
+DEPENDENT = ("register", "token", "token_fleet", "session", "session_fleet", "introspect")
+
+
+def _scenarios(seed: ApiSeed, *, workers: int, fleet_clients: int, fleet_tokens: int) -> dict[str, Scenario]:
+    """Every scenario, before the set-up calls give the dependent ones their requests."""
+    return {
         "floor": Scenario("floor", "GET a trivial JSON view", Request("GET", FLOOR_PATH, expect_body='"status"')),
         "token": Scenario("token", f"POST {TOKEN_PATH} (client_credentials)", target=TARGETS["token"]),
         "token_fleet": Scenario(
@@ -163,6 +204,10 @@ def build(
             ),
         ),
     }
+
+
+def _mark_missing(scenarios: dict[str, Scenario], seed: ApiSeed) -> None:
+    """Mark the scenarios whose endpoint is not routed, or that need a statement the seed has not."""
     for path, names in (
         (REGISTER_PATH, ("register", "token", "token_fleet", "session", "session_fleet", "introspect")),
         (TOKEN_PATH, ("token", "token_fleet", "session", "session_fleet", "introspect")),
@@ -172,61 +217,38 @@ def build(
         if not routed(path):
             for name in names:
                 scenarios[name].missing = scenarios[name].missing or f"{path} is not routed yet"
-    dependent = ("register", "token", "token_fleet", "session", "session_fleet", "introspect")
     if seed.statement is None:
-        for name in dependent:
+        for name in DEPENDENT:
             scenarios[name].missing = scenarios[name].missing or seed.statement_missing
-    if scenarios["register"].missing and scenarios["token"].missing:
-        return scenarios
 
-    # One registration through the real endpoint gives the client the other scenarios use.
+
+def _registered(base_url: str, scenarios: dict[str, Scenario], seed: ApiSeed) -> dict[str, str] | None:
+    """One registration through the real endpoint gives the client the other scenarios use; None (the
+    dependent scenarios marked failed) when it fails."""
     assert seed.statement is not None
     registration = register_request(seed.statement)
     scenarios["register"].request = registration
     answer = call(base_url, registration)
     if answer.status // 100 != 2:
         reason = f"the set-up registration answered {answer.describe()}"
-        for name in dependent:
+        for name in DEPENDENT:
             scenarios[name].failed = scenarios[name].failed or reason
-        return scenarios
+        return None
     client = answer.json()
-    credentials = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
-    if scenarios["token"].missing:
-        return scenarios
+    return {"client_id": client["client_id"], "client_secret": client["client_secret"]}
 
+
+def _token(base_url: str, scenarios: dict[str, Scenario], credentials: dict[str, str]) -> str | None:
+    """One token for the client; None (the scenarios after "register" marked failed) when it fails."""
     token_request = _form_post(TOKEN_PATH, {"grant_type": "client_credentials", **credentials}, '"access_token"')
     scenarios["token"].request = token_request
     answer = call(base_url, token_request)
     if answer.status // 100 != 2:
         reason = f"the set-up token request answered {answer.describe()}"
-        for name in dependent[1:]:
+        for name in DEPENDENT[1:]:
             scenarios[name].failed = scenarios[name].failed or reason
-        return scenarios
-    access_token = answer.json()["access_token"]
-
-    scenarios["session"].request = Request(
-        "GET",
-        SESSION_PATH,
-        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-        expect_body='"client_id"',
-    )
-    scenarios["introspect"].request = _form_post(
-        INTROSPECT_PATH, {"token": access_token, **credentials}, '"active"%s*:%s*true'
-    )
-    if fleet_clients > 0 and not scenarios["token_fleet"].missing:
-        _build_fleet(
-            base_url,
-            scenarios,
-            credentials,
-            fleet_clients=fleet_clients,
-            fleet_tokens=fleet_tokens,
-            load_records=fleet_load_records,
-        )
-    elif fleet_clients <= 0:
-        for name in ("token_fleet", "session_fleet"):
-            scenarios[name].missing = "BENCH_FLEET_CLIENTS is 0"
-    _stamps_republished()
-    return scenarios
+        return None
+    return answer.json()["access_token"]
 
 
 def _stamps_republished() -> None:

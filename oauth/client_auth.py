@@ -73,16 +73,10 @@ def client_authenticate(
         raise _scope_exceeded()
     if gate.outcome is Outcome.PASSED and gate.packed is not None:
         return _unpacked(credentials.client_id, gate, environment_id)
-    if gate.outcome is Outcome.UNVERIFIED and gate.packed is not None:
-        record: ClientRecord | None = _unpacked(credentials.client_id, gate, environment_id)
-    else:
-        record = client_record_load(credentials.client_id)
+    record = _gate_record(credentials.client_id, gate, environment_id)
     if record is None:
         raise invalid_client(credentials, "Client authentication failed.")
-    check = client_secret_verify(credentials.client_secret, record.secret_encoded)
-    if not check.matches and record.previous_secret_matches(credentials.client_secret, now=clock.wall()):
-        # RFC 7592 2.2: the secret a rotation replaced, within DCR_ROTATED_SECRET_GRACE (never re-hashed).
-        check = MATCH_PREVIOUS
+    check = _secret_check(credentials, record)
     if record.environment_id != environment_id:
         # Checked after the secret would be wrong too: an unknown client and another environment's
         # client read the same to whoever does not hold the secret.
@@ -101,6 +95,22 @@ def client_authenticate(
     if scopes is not None and not set(scopes) <= set(record.scopes):
         raise _scope_exceeded()
     return client_token_counted(record) if count else record
+
+
+def _gate_record(client_id: str, gate: ClientGate, environment_id: int) -> ClientRecord | None:
+    """The record the gate read but could not verify the secret of, else the one loaded from the database."""
+    if gate.outcome is Outcome.UNVERIFIED and gate.packed is not None:
+        return _unpacked(client_id, gate, environment_id)
+    return client_record_load(client_id)
+
+
+def _secret_check(credentials: ClientCredentials, record: ClientRecord) -> SecretCheck:
+    """The client secret checked against the record's, then against the one a rotation replaced."""
+    check = client_secret_verify(credentials.client_secret, record.secret_encoded)
+    if not check.matches and record.previous_secret_matches(credentials.client_secret, now=clock.wall()):
+        # RFC 7592 2.2: the secret a rotation replaced, within DCR_ROTATED_SECRET_GRACE (never re-hashed).
+        check = MATCH_PREVIOUS
+    return check
 
 
 def _unpacked(client_id: str, gate: ClientGate, environment_id: int) -> ClientRecord:

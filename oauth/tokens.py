@@ -152,12 +152,30 @@ def jwt_verify_signature(token: object, keys: Mapping[str, tuple[str, Any]]) -> 
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenError("malformed", "The access token is malformed.")
+    algorithm, kid, public_key = _header_key(_json_object(parts[0]), keys)
     try:
-        header = untrusted_json.loads(b64url_decode(parts[0]))
+        signature = b64url_decode(parts[2])
     except ValueError:
         raise TokenError("malformed", "The access token is malformed.") from None
-    if not isinstance(header, dict):
+    if not _signature_valid(algorithm, public_key, (parts[0] + "." + parts[1]).encode("ascii"), signature):
+        raise TokenError("signature", "The access token signature is not valid.")
+    return _json_object(parts[1]), kid
+
+
+def _json_object(segment: str) -> dict[str, Any]:
+    """A compact JWS's header or payload segment, which must be a JSON object."""
+    try:
+        value = untrusted_json.loads(b64url_decode(segment))
+    except ValueError:
+        raise TokenError("malformed", "The access token is malformed.") from None
+    if not isinstance(value, dict):
         raise TokenError("malformed", "The access token is malformed.")
+    return value
+
+
+def _header_key(header: dict[str, Any], keys: Mapping[str, tuple[str, Any]]) -> tuple[str, str, Any]:
+    """(alg, kid, public key) of a header whose `typ` is an access token's and whose `alg` is the named
+    key's own (RFC 9068 4, RFC 8725 3.1)."""
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower() not in (ACCESS_TOKEN_TYPE, "application/" + ACCESS_TOKEN_TYPE):
         raise TokenError("type", "The token is not an access token.")
@@ -170,19 +188,7 @@ def jwt_verify_signature(token: object, keys: Mapping[str, tuple[str, Any]]) -> 
     key_algorithm, public_key = entry
     if key_algorithm != algorithm:
         raise TokenError("algorithm", "The access token is not signed with an accepted algorithm.")
-    try:
-        signature = b64url_decode(parts[2])
-    except ValueError:
-        raise TokenError("malformed", "The access token is malformed.") from None
-    if not _signature_valid(algorithm, public_key, (parts[0] + "." + parts[1]).encode("ascii"), signature):
-        raise TokenError("signature", "The access token signature is not valid.")
-    try:
-        claims = untrusted_json.loads(b64url_decode(parts[1]))
-    except ValueError:
-        raise TokenError("malformed", "The access token is malformed.") from None
-    if not isinstance(claims, dict):
-        raise TokenError("malformed", "The access token is malformed.")
-    return claims, kid
+    return algorithm, kid, public_key
 
 
 def _number(value: object) -> bool:

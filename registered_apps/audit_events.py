@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -139,18 +140,9 @@ def _object_name(event: AuditEvent, environment: EnvironmentInfo | None, applica
     details = event.details if isinstance(event.details, dict) else {}
     kind = OBJECT_NAMES.get(event.object_type, event.object_type.replace("_", " ").capitalize())
     if event.object_type == "push":
-        if event.action == "push.promote":
-            source = _environment_named(details.get("from"))
-            return f"Push #{event.object_id}" + (f" of {source.name}" if source else "")
-        return f"Push #{event.object_id}" + (f" to {environment.name}" if environment else "")
-    if event.object_type == "registeredapplication":
-        return event.object_repr
-    if event.object_type == "softwarestatement":
-        application = applications.get(_application_id(event))
-        return f"Statement of {application}" if application else "Software statement"
-    if event.object_type == "client":
-        application = applications.get(_application_id(event))
-        return f"{kind} {event.object_repr}" + (f" of {application}" if application else "")
+        return _push_name(event, details, environment)
+    if event.object_type in {"registeredapplication", "softwarestatement", "client"}:
+        return _application_object_name(event, kind, applications.get(_application_id(event)))
     if event.object_type in {"channeldomain", "customscheme"} and details.get("channel"):
         return f"{kind} {event.object_repr} of {details['channel']}"
     if event.action == "pending_changes.dismiss":
@@ -163,26 +155,31 @@ def _object_name(event: AuditEvent, environment: EnvironmentInfo | None, applica
     return f"{kind} {event.object_repr}".strip()
 
 
+def _push_name(event: AuditEvent, details: dict[str, Any], environment: EnvironmentInfo | None) -> str:
+    """ "Push #4 to Release Staging"; a promotion names the environment the push came from."""
+    if event.action == "push.promote":
+        source = _environment_named(details.get("from"))
+        return f"Push #{event.object_id}" + (f" of {source.name}" if source else "")
+    return f"Push #{event.object_id}" + (f" to {environment.name}" if environment else "")
+
+
+def _application_object_name(event: AuditEvent, kind: str, application: str | None) -> str:
+    """An application, one of its statements or one of its clients, named with the application."""
+    if event.object_type == "registeredapplication":
+        return event.object_repr
+    if event.object_type == "softwarestatement":
+        return f"Statement of {application}" if application else "Software statement"
+    return f"{kind} {event.object_repr}" + (f" of {application}" if application else "")
+
+
 def audit_rows(events: Sequence[AuditEvent]) -> list[AuditRow]:
     """The page's events with their names and environments (one query for the applications they name)."""
-    wanted = {_application_id(event) for event in events} - {""}
-    applications: dict[str, tuple[str, int | None]] = {}
-    if wanted:
-        valid = [pk for pk in wanted if _is_uuid(pk)]
-        for pk, name, version, environment_id in RegisteredApplication.objects.filter(pk__in=valid).values_list(
-            "pk", "name", "version", "environment_id"
-        ):
-            applications[str(pk)] = (f"{name} {version}", environment_id)
+    applications = _applications_named(events)
     names = {pk: label for pk, (label, _) in applications.items()}
     rows = []
     for event in events:
-        details = event.details if isinstance(event.details, dict) else {}
-        environment = _environment_named(details.get("environment"))
-        if environment is None and event.object_type == "environment" and event.object_id.isdigit():
-            environment = environment_by_id(int(event.object_id))
         application_id = _application_id(event)
-        if environment is None and application_id in applications:
-            environment = environment_by_id(applications[application_id][1] or 0)
+        environment = _event_environment(event, applications.get(application_id))
         rows.append(
             AuditRow(
                 event=event,
@@ -193,6 +190,31 @@ def audit_rows(events: Sequence[AuditEvent]) -> list[AuditRow]:
             )
         )
     return rows
+
+
+def _applications_named(events: Sequence[AuditEvent]) -> dict[str, tuple[str, int | None]]:
+    """The applications the events name (one query): id -> ("name version", environment id)."""
+    wanted = {_application_id(event) for event in events} - {""}
+    applications: dict[str, tuple[str, int | None]] = {}
+    if wanted:
+        valid = [pk for pk in wanted if _is_uuid(pk)]
+        for pk, name, version, environment_id in RegisteredApplication.objects.filter(pk__in=valid).values_list(
+            "pk", "name", "version", "environment_id"
+        ):
+            applications[str(pk)] = (f"{name} {version}", environment_id)
+    return applications
+
+
+def _event_environment(event: AuditEvent, application: tuple[str, int | None] | None) -> EnvironmentInfo | None:
+    """The environment an event happened in: named in its details, the environment it is about, or its
+    application's."""
+    details = event.details if isinstance(event.details, dict) else {}
+    environment = _environment_named(details.get("environment"))
+    if environment is None and event.object_type == "environment" and event.object_id.isdigit():
+        environment = environment_by_id(int(event.object_id))
+    if environment is None and application is not None:
+        environment = environment_by_id(application[1] or 0)
+    return environment
 
 
 def audit_events_in_environment(

@@ -5,7 +5,7 @@ Everything here is a function of a change's kind and payload, except the old val
 `changes_describe` reads for a whole list at once (a constant number of queries for one change or a
 hundred). A push records the old values it read in its own transaction instead (services.changes)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,53 +146,11 @@ def changes_describe(changes: Sequence[PendingChange], environment_id: int) -> l
     """Describe changes of one environment, reading the old values they need in a constant number of
     queries: the channels' settings there (2 queries when any change is about settings) and the domains
     that deletions take away with the applications using them (2 queries when any change deletes one)."""
-    settings_slugs = {c.payload.get("channel") for c in changes if c.kind == ChangeKind.CHANNEL_SETTINGS}
-    current_settings: dict[str, tuple[str, str]] = {}
-    if settings_slugs:
-        here = ChannelSettings.objects.filter(environment_id=environment_id)
-        for channel in Channel.objects.filter(slug__in=settings_slugs).prefetch_related(
-            Prefetch("settings", queryset=here, to_attr="settings_here")
-        ):
-            found = channel.settings_here[0] if channel.settings_here else None  # type: ignore[attr-defined]
-            current_settings[channel.slug] = (
-                (found.display_name, found.default_redirect_url) if found else (channel.name, "")
-            )
-    deleted = [(c.payload.get("channel"), c.payload.get("host")) for c in changes if c.kind == ChangeKind.DOMAIN_DELETE]
-    domain_users: dict[tuple[str, str], tuple[list[str], int]] = {}
-    if deleted:
-        first_users = RegisteredApplication.objects.order_by("name", "version").only("id", "name", "version")
-        domains = (
-            ChannelDomain.objects.filter(
-                environment_id=environment_id,
-                channel__slug__in={slug for slug, _ in deleted},
-                host__in={host for _, host in deleted},
-            )
-            .select_related("channel")
-            .annotate(user_count=Count("applications"))
-            .prefetch_related(
-                Prefetch("applications", queryset=first_users[:DOMAIN_USERS_SHOWN], to_attr="first_users")
-            )
-        )
-        for domain in domains:
-            names = [str(app) for app in domain.first_users]  # type: ignore[attr-defined]
-            domain_users[(domain.channel.slug, domain.host)] = (names, domain.user_count - len(names))  # type: ignore[attr-defined]
+    current_settings = _current_settings(changes, environment_id)
+    domain_users = _deleted_domain_users(changes, environment_id)
     described = []
     for change in changes:
         payload = change.payload
-        if change.kind == ChangeKind.APPLICATION_CREATE:
-            properties = application_properties(payload)
-        elif change.kind == ChangeKind.CHANNEL_CREATE:
-            properties = channel_create_properties(payload)
-        elif change.kind == ChangeKind.CHANNEL_SETTINGS:
-            display_name, url = current_settings.get(payload.get("channel", ""), ("", ""))
-            properties = channel_settings_properties(payload, display_name, url)
-        elif change.kind == ChangeKind.DOMAIN_ADD:
-            properties = domain_add_properties(payload)
-        elif change.kind == ChangeKind.DOMAIN_DELETE:
-            names, more = domain_users.get((payload.get("channel", ""), payload.get("host", "")), ([], 0))
-            properties = domain_delete_properties(payload, names, more)
-        else:
-            properties = custom_scheme_properties(payload)
         entity_type, entity_label = change_entity(change.kind, payload)
         described.append(
             DescribedChange(
@@ -201,10 +159,73 @@ def changes_describe(changes: Sequence[PendingChange], environment_id: int) -> l
                 entity_type=entity_type,
                 entity_label=entity_label,
                 entity_id=_entity_id(change.kind, payload),
-                properties=properties,
+                properties=_properties(change, current_settings, domain_users),
             )
         )
     return described
+
+
+def _current_settings(changes: Sequence[PendingChange], environment_id: int) -> dict[str, tuple[str, str]]:
+    """Per channel whose settings change: its display name and default redirect URL there now."""
+    settings_slugs = {c.payload.get("channel") for c in changes if c.kind == ChangeKind.CHANNEL_SETTINGS}
+    current_settings: dict[str, tuple[str, str]] = {}
+    if not settings_slugs:
+        return current_settings
+    here = ChannelSettings.objects.filter(environment_id=environment_id)
+    for channel in Channel.objects.filter(slug__in=settings_slugs).prefetch_related(
+        Prefetch("settings", queryset=here, to_attr="settings_here")
+    ):
+        found = channel.settings_here[0] if channel.settings_here else None  # type: ignore[attr-defined]
+        current_settings[channel.slug] = (
+            (found.display_name, found.default_redirect_url) if found else (channel.name, "")
+        )
+    return current_settings
+
+
+def _deleted_domain_users(
+    changes: Sequence[PendingChange], environment_id: int
+) -> dict[tuple[str, str], tuple[list[str], int]]:
+    """Per (channel slug, host) that a change deletes: the first applications using it, and how many more."""
+    deleted = [(c.payload.get("channel"), c.payload.get("host")) for c in changes if c.kind == ChangeKind.DOMAIN_DELETE]
+    domain_users: dict[tuple[str, str], tuple[list[str], int]] = {}
+    if not deleted:
+        return domain_users
+    first_users = RegisteredApplication.objects.order_by("name", "version").only("id", "name", "version")
+    domains = (
+        ChannelDomain.objects.filter(
+            environment_id=environment_id,
+            channel__slug__in={slug for slug, _ in deleted},
+            host__in={host for _, host in deleted},
+        )
+        .select_related("channel")
+        .annotate(user_count=Count("applications"))
+        .prefetch_related(Prefetch("applications", queryset=first_users[:DOMAIN_USERS_SHOWN], to_attr="first_users"))
+    )
+    for domain in domains:
+        names = [str(app) for app in domain.first_users]  # type: ignore[attr-defined]
+        domain_users[(domain.channel.slug, domain.host)] = (names, domain.user_count - len(names))  # type: ignore[attr-defined]
+    return domain_users
+
+
+def _properties(
+    change: PendingChange,
+    current_settings: dict[str, tuple[str, str]],
+    domain_users: dict[tuple[str, str], tuple[list[str], int]],
+) -> list[Property]:
+    """The change's properties with their old and new values."""
+    payload = change.payload
+    if change.kind == ChangeKind.CHANNEL_SETTINGS:
+        display_name, url = current_settings.get(payload.get("channel", ""), ("", ""))
+        return channel_settings_properties(payload, display_name, url)
+    if change.kind == ChangeKind.DOMAIN_DELETE:
+        names, more = domain_users.get((payload.get("channel", ""), payload.get("host", "")), ([], 0))
+        return domain_delete_properties(payload, names, more)
+    simple: dict[str, Callable[[dict[str, Any]], list[Property]]] = {
+        ChangeKind.APPLICATION_CREATE: application_properties,
+        ChangeKind.CHANNEL_CREATE: channel_create_properties,
+        ChangeKind.DOMAIN_ADD: domain_add_properties,
+    }
+    return simple.get(change.kind, custom_scheme_properties)(payload)
 
 
 def _entity_id(kind: str, payload: dict[str, Any]) -> str:

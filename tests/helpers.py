@@ -50,7 +50,7 @@ def push_all(user, environment=None, description: str = "Pushed by the tests"):
     fails the test when the push fails."""
     from registered_apps.environments import environment_production
     from registered_apps.models import Environment, PushStatus
-    from registered_apps.services.changes import pending_changes_push
+    from registered_apps.services.changes.pushing import pending_changes_push
 
     if environment is None:
         environment = Environment.objects.get(pk=environment_production().id)

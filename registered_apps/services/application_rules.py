@@ -5,7 +5,7 @@ one function per rule. The service, the admin's add form and the dashboard all c
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.core.exceptions import ValidationError
 
@@ -204,13 +204,20 @@ def _check_redirect_uris(spec: ApplicationSpec, rows: ApplicationRows) -> Iterat
             yield "redirect_uris", message
 
 
+def _redirect_uri_parts(uri: str) -> SplitResult | None:
+    """The URI's parts; None for what is no URI at all (empty, too long, spaces, unparseable)."""
+    if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(ch.isspace() for ch in uri):
+        return None
+    try:
+        return urlsplit(uri)
+    except ValueError:
+        return None
+
+
 def redirect_uri_problem(uri: str, schemes: set[str], hosts: set[str]) -> str | None:
     """What is wrong with a redirect URI given these custom schemes and https hosts, or None."""
-    if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(ch.isspace() for ch in uri):
-        return f"“{uri}” is not a valid redirect URI."
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
+    parts = _redirect_uri_parts(uri)
+    if parts is None:
         return f"“{uri}” is not a valid redirect URI."
     if parts.fragment:
         return f"“{uri}”: redirect URIs must not contain a fragment."

@@ -6,6 +6,7 @@ value (old as read in the same transaction). A change that no longer applies rai
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -96,17 +97,22 @@ def _channel(programmer: Programmer, slug: str) -> Channel:
     return found
 
 
-def _apply_application_create(change: PendingChange, run: ChangeRun) -> Applied:
-    payload = change.payload
-    programmer = change.programmer
+def _application_channels(programmer: Programmer, payload: dict[str, Any]) -> tuple[Channel | None, list[Channel]]:
+    """The channel (channel level) and the chosen channels an application's payload names, as they
+    exist now; ValidationError naming those that do not."""
     slugs = [payload["channel"]] if payload.get("channel") else []
     slugs += list(payload.get("channels") or [])
     found = {c.slug: c for c in Channel.objects.filter(programmer=programmer, slug__in=slugs)}
     missing = [slug for slug in slugs if slug not in found]
     if missing:
         raise ValidationError({"channels": f"{programmer.name} has no channel {', '.join(missing)}."})
-    channel = found.get(payload.get("channel") or "")
-    chosen = [found[slug] for slug in payload.get("channels") or []]
+    return found.get(payload.get("channel") or ""), [found[slug] for slug in payload.get("channels") or []]
+
+
+def _apply_application_create(change: PendingChange, run: ChangeRun) -> Applied:
+    payload = change.payload
+    programmer = change.programmer
+    channel, chosen = _application_channels(programmer, payload)
     all_channels = bool(payload.get("all_channels"))
     covered = [c.pk for c in ([channel] if channel else chosen)]
     if covered or all_channels:

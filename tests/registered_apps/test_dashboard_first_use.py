@@ -21,7 +21,7 @@ from django.urls import reverse
 from oauth.models import Client as OAuthClient
 from registered_apps import services
 from registered_apps.audit_events import ACTION_NAMES
-from registered_apps.change_views import EVENTS_PER_PAGE
+from registered_apps.dashboard.changes_log import EVENTS_PER_PAGE
 from registered_apps.environments import environments_all
 from registered_apps.forms import ApplicationForm
 from registered_apps.models import (

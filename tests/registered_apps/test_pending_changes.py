@@ -21,6 +21,7 @@ from registered_apps.models import (
     RegisteredApplication,
 )
 from registered_apps.services import changes
+from registered_apps.services.changes import pushing
 
 from ..factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
 from ..helpers import push_all
@@ -505,14 +506,14 @@ def test_a_push_is_in_the_log_as_pending_with_its_changes_before_they_apply(
 ):
     changes.custom_scheme_create_stage(user=rw_user, environment=staging, channel=channels[0])
     seen = []
-    real_apply = changes.change_apply
+    real_apply = pushing.change_apply
 
     def watching(change, run):
         push = Push.objects.get()
         seen.append((push.status, [(c.kind, c.entity_id) for c in push.changes.all()]))
         return real_apply(change, run)
 
-    monkeypatch.setattr(changes, "change_apply", watching)
+    monkeypatch.setattr(pushing, "change_apply", watching)
     push = push_all(rw_user, staging)
     assert seen == [(PushStatus.PENDING, [("custom_scheme.generate", "")])]
     # Once applied, the log's row has the scheme's id.
@@ -525,7 +526,7 @@ def test_an_unexpected_error_fails_the_push_and_is_raised(monkeypatch, rw_user, 
     def broken(change, run):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(changes, "change_apply", broken)
+    monkeypatch.setattr(pushing, "change_apply", broken)
     with pytest.raises(RuntimeError):
         changes.pending_changes_push(user=rw_user, environment=staging, description="Boom")
     push = Push.objects.get()
