@@ -22,6 +22,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
+from . import process_state
+
 # No `*_created` series per counter and histogram: twice the series for a start time nobody charts.
 disable_created_metrics()
 
@@ -114,7 +116,7 @@ class MetricsMiddleware:
 # Unix time of the last flush that reached Redis (with REDIS_URL): the worker writes it, any web
 # process reads it when scraped. Without Redis the flush runs in the serving process (oauth.embedded).
 USAGE_FLUSHED_AT_KEY = "dcr:usage:flushed_at"
-_flushed_in_process: list[float] = []
+_flushed_in_process: list[float] = process_state.register("usage-flushed-in-process", [])
 
 
 def usage_flush_succeeded(client: Any) -> None:

@@ -21,11 +21,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
+
+from core import process_state
+from core.conf import dcr
 
 ALGORITHM = "client_secret_hmac"
 _KEY_ID_LENGTH = 8
@@ -91,7 +93,7 @@ class _Keyring:
         return f"<client secret keyring: {len(self.by_id)} keys>"
 
 
-@lru_cache(maxsize=8)
+@process_state.memoized("client-secret-keyrings", maxsize=8)
 def _keyring_for(configured: tuple[str, ...], secret_key: str, fallbacks: tuple[str, ...]) -> _Keyring:
     return _Keyring(configured, secret_key, fallbacks)
 
@@ -99,9 +101,9 @@ def _keyring_for(configured: tuple[str, ...], secret_key: str, fallbacks: tuple[
 def _keyring() -> _Keyring:
     # Keyed on the settings' values, so override_settings (and a reloaded configuration) is seen at once.
     return _keyring_for(
-        tuple(getattr(settings, "DCR_CLIENT_SECRET_KEYS", ())),
+        dcr.client_secret_keys,
         settings.SECRET_KEY,
-        tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ())),
+        tuple(settings.SECRET_KEY_FALLBACKS),
     )
 
 
@@ -120,7 +122,7 @@ def client_secret_current_key() -> tuple[str, bytes]:
     """(key id, HMAC key) of the current key: for tools that hash in bulk outside Python (the
     benchmark's fleet, in SQL). Never log or show the key."""
     keyring = _keyring()
-    configured = tuple(getattr(settings, "DCR_CLIENT_SECRET_KEYS", ()))
+    configured = dcr.client_secret_keys
     hmac_key = _configured_key(configured[0]) if configured else _pepper(settings.SECRET_KEY)
     if _key_id(hmac_key) != keyring.current_id:
         raise RuntimeError("the current client-secret key could not be derived")
