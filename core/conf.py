@@ -21,6 +21,7 @@ from django.conf import settings
 
 from . import process_state
 
+
 def _named(setting: str, default: Any) -> Any:
     """A field read from the Django setting `setting` rather than DCR_<NAME>."""
     return field(default=default, metadata={"setting": setting})
@@ -56,12 +57,14 @@ class DcrSettings:
     metrics_token: str = ""
     request_log: bool = True
     # --- Sign-in protection ----------------------------------------------------------------------------
-    sign_in_lockout: bool = True
-    sign_in_failure_limit: int = 5
+    # DCR_SIGN_IN_LOCKOUT, DCR_SIGN_IN_FAILURE_LIMIT and DCR_TOTP_ISSUER become django-axes' and
+    # django-otp's own settings (dcr_project/settings/sign_in.py).
+    sign_in_lockout: bool = _named("AXES_ENABLED", True)
+    sign_in_failure_limit: int = _named("AXES_FAILURE_LIMIT", 5)
     sign_in_cooloff_minutes: int = 15
     password_reset_limit: int = 3
     password_reset_window_seconds: int = 3600
-    totp_issuer: str = "DCR Registry"
+    totp_issuer: str = _named("OTP_TOTP_ISSUER", "DCR Registry")
     # --- Redis, and settings of libraries that Django does not define -------------------------------------
     redis_url: str = _named("REDIS_URL", "")
     redis_sentinels: tuple[str, ...] = _named("REDIS_SENTINELS", ())
@@ -113,4 +116,6 @@ class _Current:
 
 
 # Typed as the dataclass: `dcr.access_token_ttl` is an int to mypy, an attribute read at run time.
+# Registered before any cache (core.local_caches imports this module), so on a settings change it is
+# forgotten first and a cache emptied after it reads its new size.
 dcr = cast(DcrSettings, process_state.register("settings", _Current(), settings=process_state.ANY))

@@ -30,6 +30,9 @@ disable_created_metrics()
 # Seconds: the token path answers in about a millisecond; the dashboard in tens of milliseconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+# The metrics are module globals outside core.process_state: prometheus_client's own registry holds them
+# (it refuses a second metric of a name), /metrics reports them for the process's life, and no test resets
+# a counter (tests compare before and after).
 REQUEST_DURATION = Histogram(
     "dcr_http_request_duration_seconds",
     "Time from the request reaching Django to its response, per URL pattern.",

@@ -24,7 +24,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 from django.core.signals import setting_changed
 
@@ -54,21 +54,20 @@ class ProcessState:
         self, name: str, holder: T, *, reset: Callable[[], None] | None = None, settings: Iterable[str] = ()
     ) -> T:
         """`holder`, registered under `name` (`reset` defaults to its `clear` method)."""
-        if reset is None:
-            reset = holder.clear  # type: ignore[attr-defined]
         with self._lock:
             existing = self._registrations.get(name)
             if existing is not None:
                 held: T = existing.holder
                 return held
+            if reset is None:
+                reset = holder.clear  # type: ignore[attr-defined]
             self._registrations[name] = Registration(name, holder, reset, frozenset(settings))
         return holder
 
-    def memoized(self, name: str, *, maxsize: int, settings: Iterable[str] = ()) -> Callable[[F], F]:
+    def memoized(self, name: str, *, maxsize: int | None, settings: Iterable[str] = ()) -> Callable[[F], F]:
         def decorate(function: F) -> F:
             cached = functools.lru_cache(maxsize=maxsize)(function)
-            held: F = self.register(name, cached, reset=cached.cache_clear, settings=settings)  # type: ignore[arg-type]
-            return held
+            return cast(F, self.register(name, cached, reset=cached.cache_clear, settings=settings))
 
         return decorate
 

@@ -44,6 +44,8 @@ QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # The message header that carries the request id to a Celery task.
 TASK_HEADER = "dcr_request_id"
 
+# A module global outside core.process_state: a ContextVar is per request (each thread or task sees its
+# own value), not process state, and its reset is the token `RequestLogMiddleware` holds.
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
