@@ -22,9 +22,14 @@ from django.conf import settings
 from . import process_state
 
 
-def _named(setting: str, default: Any) -> Any:
+def _named(setting: str, default: Any, *, secret: bool = False) -> Any:
     """A field read from the Django setting `setting` rather than DCR_<NAME>."""
-    return field(default=default, metadata={"setting": setting})
+    return field(default=default, metadata={"setting": setting}, repr=not secret)
+
+
+def _secret(default: Any) -> Any:
+    """A field never shown by repr() (an error report's local variables, a log line): it is a key."""
+    return field(default=default, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +48,8 @@ class DcrSettings:
     trusted_proxies: int = 0
     local_cache_entries: int = 20000
     revocation_stamp_cache: float = 0.25
-    key_encryption_key: str = ""
-    client_secret_keys: tuple[str, ...] = ()
+    key_encryption_key: str = _secret("")
+    client_secret_keys: tuple[str, ...] = _secret(())
     rotated_secret_grace: int = 3600
     client_idle_days: int = 365
     client_purge_days: int = 400
@@ -54,7 +59,7 @@ class DcrSettings:
     # The embedded default's in-process usage flush (oauth.embedded); local settings turn it on.
     embedded_scheduler: bool = False
     metrics_enabled: bool = False
-    metrics_token: str = ""
+    metrics_token: str = _secret("")
     request_log: bool = True
     # --- Sign-in protection ----------------------------------------------------------------------------
     # DCR_SIGN_IN_LOCKOUT, DCR_SIGN_IN_FAILURE_LIMIT and DCR_TOTP_ISSUER become django-axes' and
@@ -72,6 +77,10 @@ class DcrSettings:
     content_security_policy: Mapping[str, Any] | None = _named("CONTENT_SECURITY_POLICY", None)
     content_security_policy_report_only: Mapping[str, Any] | None = _named("CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
     celery_task_default_queue: str = _named("CELERY_TASK_DEFAULT_QUEUE", "celery")
+    # Django's own, read here too because the client-secret HMAC (oauth.hashers) needs them on every
+    # token request, where LazySettings costs a microsecond a read.
+    secret_key: str = _named("SECRET_KEY", "", secret=True)
+    secret_key_fallbacks: tuple[str, ...] = _named("SECRET_KEY_FALLBACKS", (), secret=True)
 
     @classmethod
     def from_django(cls) -> "DcrSettings":

@@ -23,7 +23,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
 
 from core import process_state
@@ -102,8 +101,8 @@ def _keyring() -> _Keyring:
     # Keyed on the settings' values, so override_settings (and a reloaded configuration) is seen at once.
     return _keyring_for(
         dcr.client_secret_keys,
-        settings.SECRET_KEY,
-        tuple(settings.SECRET_KEY_FALLBACKS),
+        dcr.secret_key,
+        dcr.secret_key_fallbacks,
     )
 
 
@@ -123,7 +122,7 @@ def client_secret_current_key() -> tuple[str, bytes]:
     benchmark's fleet, in SQL). Never log or show the key."""
     keyring = _keyring()
     configured = dcr.client_secret_keys
-    hmac_key = _configured_key(configured[0]) if configured else _pepper(settings.SECRET_KEY)
+    hmac_key = _configured_key(configured[0]) if configured else _pepper(dcr.secret_key)
     if _key_id(hmac_key) != keyring.current_id:
         raise RuntimeError("the current client-secret key could not be derived")
     return keyring.current_id, hmac_key

@@ -35,3 +35,13 @@ def test_lists_and_dicts_are_read_only(settings):
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError):
         dcr.no_such_setting  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_keys_never_show_in_a_repr(settings):
+    settings.DCR_KEY_ENCRYPTION_KEY = "k" * 44
+    settings.DCR_CLIENT_SECRET_KEYS = ["c" * 32]
+    settings.DCR_METRICS_TOKEN = "m" * 20
+    settings.SECRET_KEY = "s" * 40
+    shown = repr(DcrSettings.from_django())
+    assert "k" * 44 not in shown and "c" * 32 not in shown and "m" * 20 not in shown and "s" * 40 not in shown
+    assert "issuer=" in shown
