@@ -4,6 +4,10 @@ times, last use) and monotonic time (expiry inside this process). Callers use `c
 
 import time
 
+from . import process_state
+
+# The offset stays a module global, not an attribute of a registered object: every hot-path call reads
+# it, and a global load is the cheapest read there is. `reset` below is registered in core.process_state.
 _offset = 0.0
 
 
@@ -24,3 +28,6 @@ def advance(seconds: float) -> None:
 def reset() -> None:
     global _offset
     _offset = 0.0
+
+
+process_state.register("clock-offset", None, reset=reset)

@@ -1,19 +1,19 @@
-"""Bounded in-process caches (LRU with a per-entry expiry) and the one registry that clears them all.
+"""Bounded in-process caches (LRU with a per-entry expiry), each registered in `core.process_state`.
 
-Every cache of the hot paths is made here: a full cache evicts its least recently used entries one at
-a time (never everything at once), and an entry past its expiry reads as missing. `local_caches_clear`
-is the one reset, used by the tests and on Django's `setting_changed`. Thread-safe (the test live
-server runs threads; a sync gunicorn worker pays an uncontended lock).
+Every bounded cache is made by `local_cache(name)`, a named registration in the process-state registry
+(which empties them on `reset()` and on any settings change: keys, issuer and sizes live in settings).
+A full cache evicts its least recently used entries one at a time (never everything at once), and an
+entry past its expiry reads as missing. Thread-safe (the test live server runs threads; a sync worker
+pays an uncontended lock).
 """
 
 import threading
 from typing import Any, Generic, TypeVar
 
 from cachetools import LRUCache
-from django.conf import settings
-from django.core.signals import setting_changed
 
-from . import clock
+from . import clock, process_state
+from .conf import dcr
 
 V = TypeVar("V")
 
@@ -28,7 +28,7 @@ class LocalCache(Generic[V]):
 
     @property
     def maxsize(self) -> int:
-        return self._maxsize or int(settings.DCR_LOCAL_CACHE_ENTRIES)
+        return self._maxsize or dcr.local_cache_entries
 
     def get(self, key: Any, default: Any = None) -> Any:
         with self._lock:
@@ -59,25 +59,11 @@ class LocalCache(Generic[V]):
         return len(self._entries)
 
 
-_registry: dict[str, LocalCache[Any]] = {}
-
-
 def local_cache(name: str, *, maxsize: int | None = None, ttl: float | None = None) -> LocalCache[Any]:
-    """The cache called `name` (made on first use; the same object afterwards)."""
-    cache = _registry.get(name)
+    """The cache called `name`, registered in `core.process_state` (made on first use; the same object
+    afterwards)."""
+    cache: LocalCache[Any] | None = process_state.registered(name)
     if cache is None:
-        cache = _registry[name] = LocalCache(name, maxsize=maxsize, ttl=ttl)
+        made: LocalCache[Any] = LocalCache(name, maxsize=maxsize, ttl=ttl)
+        cache = process_state.register(name, made, reset=made.clear, settings=process_state.ANY)
     return cache
-
-
-def local_caches_clear() -> None:
-    """Empty every cache (tests, and any settings change: keys, issuer and sizes live in settings)."""
-    for cache in _registry.values():
-        cache.clear()
-
-
-def _on_setting_changed(**kwargs: Any) -> None:
-    local_caches_clear()
-
-
-setting_changed.connect(_on_setting_changed, dispatch_uid="dcr-local-caches")

@@ -22,12 +22,17 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
+from . import process_state
+
 # No `*_created` series per counter and histogram: twice the series for a start time nobody charts.
 disable_created_metrics()
 
 # Seconds: the token path answers in about a millisecond; the dashboard in tens of milliseconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+# The metrics are module globals outside core.process_state: prometheus_client's own registry holds them
+# (it refuses a second metric of a name), /metrics reports them for the process's life, and no test resets
+# a counter (tests compare before and after).
 REQUEST_DURATION = Histogram(
     "dcr_http_request_duration_seconds",
     "Time from the request reaching Django to its response, per URL pattern.",
@@ -123,7 +128,7 @@ class MetricsMiddleware:
 # Unix time of the last flush that reached Redis (with REDIS_URL): the worker writes it, any web
 # process reads it when scraped. Without Redis the flush runs in the serving process (oauth.embedded).
 USAGE_FLUSHED_AT_KEY = "dcr:usage:flushed_at"
-_flushed_in_process: list[float] = []
+_flushed_in_process: list[float] = process_state.register("usage-flushed-in-process", [])
 
 
 def usage_flush_succeeded(client: Any) -> None:

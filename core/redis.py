@@ -13,17 +13,16 @@ pooled connection is disconnected by redis-py, so no reply is ever left behind f
 
 import logging
 import threading
-from functools import lru_cache
 from typing import Any
 
 import redis
-from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.connection import SSLConnection, parse_url
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
-from . import clock
+from . import clock, process_state
+from .conf import dcr
 from .metrics import REDIS_FALLBACK
 
 logger = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ class SentinelMasterPool(SentinelConnectionPool):
         return cls(service, _sentinel(sentinels, options), **_master_target(url), **options)
 
 
-@lru_cache(maxsize=4)
+@process_state.memoized("redis-clients", maxsize=4)
 def _client(url: str, sentinels: tuple[str, ...], service: str) -> redis.Redis:
     return redis_connect(
         url,
@@ -89,11 +88,7 @@ def _client(url: str, sentinels: tuple[str, ...], service: str) -> redis.Redis:
 
 def redis_settings() -> tuple[str, tuple[str, ...], str]:
     """REDIS_URL, REDIS_SENTINELS and REDIS_SENTINEL_SERVICE, hashable (the clients are cached by them)."""
-    return (
-        settings.REDIS_URL,
-        tuple(getattr(settings, "REDIS_SENTINELS", ()) or ()),
-        getattr(settings, "REDIS_SENTINEL_SERVICE", "dcr"),
-    )
+    return dcr.redis_url, dcr.redis_sentinels, dcr.redis_sentinel_service
 
 
 def redis_client() -> redis.Redis | None:
@@ -144,3 +139,4 @@ class RedisHealth:
 
 
 redis_health = RedisHealth()
+process_state.register("redis-health", redis_health, reset=redis_health.reset)

@@ -4,8 +4,9 @@ number of trusted proxies (`DCR_TRUSTED_PROXIES`) put in X-Forwarded-For."""
 import functools
 import ipaddress
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from .conf import dcr
 
 
 # A pure function of its text: remembered (a token request parsed its REMOTE_ADDR each time, about 15 us).
@@ -21,7 +22,7 @@ def request_ip(request: HttpRequest) -> str | None:
     """Each trusted proxy appends the address it received the request from, so the client is the
     entry that many places from the right; anything left of it can be forged by the client."""
     remote = _valid(request.META.get("REMOTE_ADDR", "") or "")
-    proxies = int(getattr(settings, "DCR_TRUSTED_PROXIES", 0) or 0)
+    proxies = dcr.trusted_proxies
     if proxies <= 0:
         return remote
     forwarded = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]

@@ -26,8 +26,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+from . import process_state
+from .conf import dcr
 
 logger = logging.getLogger("dcr.request")
 
@@ -42,6 +44,8 @@ QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # The message header that carries the request id to a Celery task.
 TASK_HEADER = "dcr_request_id"
 
+# A module global outside core.process_state: a ContextVar is per request (each thread or task sees its
+# own value), not process state, and its reset is the token `RequestLogMiddleware` holds.
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
@@ -112,7 +116,7 @@ class RequestLogMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
-        self.enabled = getattr(settings, "DCR_REQUEST_LOG", True)
+        self.enabled = dcr.request_log
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -130,7 +134,7 @@ class RequestLogMiddleware:
 # --- Celery tasks ----------------------------------------------------------------------------------
 
 # task id -> the token that restores the worker's context once the task ends.
-_task_tokens: dict[str, contextvars.Token[str | None]] = {}
+_task_tokens: dict[str, contextvars.Token[str | None]] = process_state.register("task-request-ids", {})
 
 
 def task_request_id_publish(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:

@@ -8,7 +8,7 @@ a client record written before a stamp of its application, statement or client i
 
 from enum import StrEnum
 
-from django.conf import settings
+from .conf import dcr
 
 PREFIX = "dcr:revoked:"
 # Client records stay in Redis this long after they were written (then they are read again).
@@ -37,4 +37,4 @@ def stamp_key(kind: Revoked, ident: object) -> str:
 
 
 def stamp_lifetime() -> int:
-    return max(int(settings.DCR_ACCESS_TOKEN_TTL), RECORD_TTL) + MARGIN_SECONDS
+    return max(int(dcr.access_token_ttl), RECORD_TTL) + MARGIN_SECONDS

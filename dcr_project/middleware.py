@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 
+from core.conf import dcr
+
 
 class RejectNulQueryMiddleware:
     """A NUL character in the query string is a 400 on every path.
@@ -98,8 +100,8 @@ class ApiContentSecurityPolicyMiddleware:
         self._headers: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
     def _policy_headers(self) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
-        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
-        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        policy = dcr.content_security_policy
+        report_only = dcr.content_security_policy_report_only
         if self._built_for is None or self._built_for[0] is not policy or self._built_for[1] is not report_only:
             self._headers = api_policy_rules()
             self._built_for = (policy, report_only)

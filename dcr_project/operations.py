@@ -18,7 +18,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -29,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
+from core.conf import dcr
 from core.metrics import usage_flushed_at
 from core.redis import redis_client
 from software_statements.keys import NoActiveKey, active_signing_material
@@ -127,7 +127,7 @@ class ScrapeTimeCollector(Collector):
             flushed_at = usage_flushed_at(client)
             lag.add_metric([], max(0.0, time.time() - flushed_at) if flushed_at is not None else math.inf)
             if client is not None:
-                queue = str(getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery"))
+                queue = dcr.celery_task_default_queue
                 depth.add_metric([queue], float(client.llen(queue)))
         except Exception as exc:
             # Redis down: these read as unknown; dcr_redis_fallback tells why.
@@ -157,9 +157,9 @@ def _digest(value: str) -> bytes:
 @require_safe
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
-    if not settings.DCR_METRICS_ENABLED:
+    if not dcr.metrics_enabled:
         raise Http404
-    expected = settings.DCR_METRICS_TOKEN
+    expected = dcr.metrics_token
     if expected:
         scheme, _, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer" or not given.strip():

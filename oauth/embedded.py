@@ -12,9 +12,11 @@ import logging
 import threading
 from typing import Any
 
-from django.conf import settings
 from django.core.signals import request_started
 from django.db import close_old_connections, connections
+
+from core import process_state
+from core.conf import dcr
 
 from .usage_flush import usage_flush
 
@@ -22,14 +24,21 @@ logger = logging.getLogger(__name__)
 
 DISPATCH_UID = "dcr-embedded-usage-flush"
 
-_lock = threading.Lock()
-# The running thread and the Event that stops it; one fresh Event per thread, so that a stop can
-# never be undone by a later start.
-_running: tuple[threading.Thread, threading.Event] | None = None
+
+class _Scheduler:
+    """The running thread and the Event that stops it; one fresh Event per thread, so that a stop can
+    never be undone by a later start. Registered in core.process_state (its reset stops the thread)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running: tuple[threading.Thread, threading.Event] | None = None
+
+
+_scheduler = _Scheduler()
 
 
 def embedded_scheduler_wanted() -> bool:
-    return not settings.REDIS_URL and bool(getattr(settings, "DCR_EMBEDDED_SCHEDULER", False))
+    return not dcr.redis_url and dcr.embedded_scheduler
 
 
 def _loop(interval: float, stop: threading.Event) -> None:
@@ -46,16 +55,15 @@ def _loop(interval: float, stop: threading.Event) -> None:
 
 
 def _start_on_first_request(sender: Any, **kwargs: Any) -> None:
-    global _running
-    with _lock:
-        if _running is not None:
+    with _scheduler.lock:
+        if _scheduler.running is not None:
             return
         request_started.disconnect(dispatch_uid=DISPATCH_UID)
-        interval = max(1.0, float(settings.DCR_USAGE_FLUSH_SECONDS))
+        interval = max(1.0, float(dcr.usage_flush_seconds))
         stop = threading.Event()
         thread = threading.Thread(target=_loop, args=(interval, stop), name="embedded-usage-flush", daemon=True)
         thread.start()
-        _running = (thread, stop)
+        _scheduler.running = (thread, stop)
     logger.info("embedded default: usage counters flushed in process every %.0f s", interval)
 
 
@@ -67,11 +75,13 @@ def embedded_scheduler_connect() -> None:
 def embedded_scheduler_stop(*, timeout: float = 10.0) -> None:
     """Disconnect from requests and end the flush thread, waiting for a flush in progress to finish.
     Counts still in process stay there (the thread is gone; nothing flushes them until a new start)."""
-    global _running
-    with _lock:
+    with _scheduler.lock:
         request_started.disconnect(dispatch_uid=DISPATCH_UID)
-        running, _running = _running, None
+        running, _scheduler.running = _scheduler.running, None
     if running is not None:
         thread, stop = running
         stop.set()
         thread.join(timeout)
+
+
+process_state.register("embedded-scheduler", _scheduler, reset=embedded_scheduler_stop)

@@ -9,10 +9,10 @@ a response by `oauth.errors.error_response`.
 import re
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core import clock
+from core.conf import dcr
 from core.hot_store import hot_store
 from core.request_ip import request_ip
 from core.request_log import request_log_client
@@ -157,7 +157,7 @@ def token(request: HttpRequest) -> HttpResponse:
         "scope": scope,
     }
     # RFC 6749 5.1: 200; DCR_TOKEN_SUCCESS_STATUS=201 for clients that insist on the original's status.
-    return json_response(body, status=settings.DCR_TOKEN_SUCCESS_STATUS, headers=NO_STORE)
+    return json_response(body, status=dcr.token_success_status, headers=NO_STORE)
 
 
 # --- POST /o/client/register ------------------------------------------------------------------------

@@ -10,13 +10,13 @@ the original's enhanced-error-codes shape instead (`oauth.api_errors`); `api_exc
 from typing import Any
 
 import orjson
-from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core.conf import dcr
 from registered_apps.environments import request_environment
 
 from .api_errors import BAD_REQUEST, INVALID_HTTP_METHOD, NONE, ApiError
@@ -119,6 +119,6 @@ def api_error_response(exc: ApiError, request: Any) -> HttpResponse:
     try:
         issuer = request_environment(request).issuer
     except DisallowedHost:
-        issuer = str(settings.DCR_ISSUER).rstrip("/")
+        issuer = str(dcr.issuer).rstrip("/")
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers}
     return json_response(exc.body(help_url=f"{issuer}/api/docs/"), status=exc.status, headers=headers)

@@ -21,11 +21,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
+
+from core import process_state
+from core.conf import dcr
 
 ALGORITHM = "client_secret_hmac"
 _KEY_ID_LENGTH = 8
@@ -91,7 +92,7 @@ class _Keyring:
         return f"<client secret keyring: {len(self.by_id)} keys>"
 
 
-@lru_cache(maxsize=8)
+@process_state.memoized("client-secret-keyrings", maxsize=8)
 def _keyring_for(configured: tuple[str, ...], secret_key: str, fallbacks: tuple[str, ...]) -> _Keyring:
     return _Keyring(configured, secret_key, fallbacks)
 
@@ -99,9 +100,9 @@ def _keyring_for(configured: tuple[str, ...], secret_key: str, fallbacks: tuple[
 def _keyring() -> _Keyring:
     # Keyed on the settings' values, so override_settings (and a reloaded configuration) is seen at once.
     return _keyring_for(
-        tuple(getattr(settings, "DCR_CLIENT_SECRET_KEYS", ())),
-        settings.SECRET_KEY,
-        tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ())),
+        dcr.client_secret_keys,
+        dcr.secret_key,
+        dcr.secret_key_fallbacks,
     )
 
 
@@ -120,8 +121,8 @@ def client_secret_current_key() -> tuple[str, bytes]:
     """(key id, HMAC key) of the current key: for tools that hash in bulk outside Python (the
     benchmark's fleet, in SQL). Never log or show the key."""
     keyring = _keyring()
-    configured = tuple(getattr(settings, "DCR_CLIENT_SECRET_KEYS", ()))
-    hmac_key = _configured_key(configured[0]) if configured else _pepper(settings.SECRET_KEY)
+    configured = dcr.client_secret_keys
+    hmac_key = _configured_key(configured[0]) if configured else _pepper(dcr.secret_key)
     if _key_id(hmac_key) != keyring.current_id:
         raise RuntimeError("the current client-secret key could not be derived")
     return keyring.current_id, hmac_key

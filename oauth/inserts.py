@@ -13,30 +13,30 @@ none to django-oauth-toolkit's application; the audit event has none); a test co
 rows column by column.
 """
 
-from functools import cache
 from typing import Any
 
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from core import process_state
 from registered_apps.models import AuditEvent
 
 from .models import Client
 
 
-@cache
+@process_state.memoized("insert-fields", maxsize=None)
 def _insert_fields(model: type[models.Model]) -> list["models.Field[Any, Any]"]:
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
-@cache
+@process_state.memoized("insert-audit-value-fields", maxsize=None)
 def _audit_value_fields() -> list["models.Field[Any, Any]"]:
     """The audit event's fields sent as parameters: all but object_id, which the statement fills in."""
     object_id = AuditEvent._meta.get_field("object_id")
     return [f for f in _insert_fields(AuditEvent) if f is not object_id]
 
 
-@cache
+@process_state.memoized("insert-statements", maxsize=None)
 def _statement(alias: str) -> str:
     """WITH c AS (INSERT client RETURNING id) INSERT audit ... SELECT ..., c.id ... FROM c RETURNING ids."""
     connection = connections[alias]

@@ -5,7 +5,7 @@ hook gives the token endpoint's success the status this deployment serves (DCR_T
 
 from typing import Any
 
-from django.conf import settings
+from core.conf import dcr
 
 _CREDENTIALS_OF_THE_TOKEN_REQUEST = {
     "client_id": "$request.body#/client_id",
@@ -66,14 +66,14 @@ def links_add(result: dict[str, Any], generator: Any, request: Any, public: bool
 
 def _documented(operation: dict[str, Any], status: str) -> str:
     """LINKS names the token endpoint's success 200 whatever status the deployment serves."""
-    if operation.get("operationId") == "client_token" and status == str(settings.DCR_TOKEN_SUCCESS_STATUS):
+    if operation.get("operationId") == "client_token" and status == str(dcr.token_success_status):
         return "200"
     return status
 
 
 def _token_success_status(operation: dict[str, Any]) -> None:
     """The token endpoint is documented with 200 (RFC 6749 5.1); a deployment serving 201 says 201."""
-    status = str(settings.DCR_TOKEN_SUCCESS_STATUS)
+    status = str(dcr.token_success_status)
     responses = operation.get("responses", {})
     if operation.get("operationId") == "client_token" and status != "200" and "200" in responses:
         responses[status] = responses.pop("200")

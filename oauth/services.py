@@ -6,12 +6,12 @@ import secrets
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from core import clock
+from core.conf import dcr
 from core.hot_store import hot_store
 from core.revocation import Revoked
 from core.stamps import client_record_drop_on_commit, revocation_stamp_publish
@@ -148,7 +148,7 @@ def access_token_issue(
         channels=list(record.channels),
         scope=scope,
         issued_at=int(clock.wall()),
-        lifetime=int(settings.DCR_ACCESS_TOKEN_TTL),
+        lifetime=int(dcr.access_token_ttl),
         jti=str(uuid.uuid4()),
     )
     return jwt_encode(claims, kid=kid, algorithm=algorithm, private_key=private_key), claims
@@ -227,7 +227,7 @@ def client_configuration_rotate(*, client: Client, ip_address: str | None = None
         .get(pk=client.pk)
     )
     secret, registration_token = client_secret_generate(), registration_access_token_generate()
-    grace = int(settings.DCR_ROTATED_SECRET_GRACE)
+    grace = int(dcr.rotated_secret_grace)
     if grace > 0:
         locked.previous_client_secret = locked.client_secret
         locked.previous_secret_expires_at = timezone.now() + datetime.timedelta(seconds=grace)

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.conf import dcr
 from core.hot_store import hot_store
 from core.revocation import Revoked, stamp_lifetime
 from core.stamps import revocation_stamp_write
@@ -107,7 +107,7 @@ def clients_idle_mark(*, idle_days: int, now: datetime | None = None) -> int:
 
 @shared_task(name="oauth.clients_mark_idle")
 def clients_mark_idle() -> int:
-    return clients_idle_mark(idle_days=settings.DCR_CLIENT_IDLE_DAYS)
+    return clients_idle_mark(idle_days=dcr.client_idle_days)
 
 
 def clients_purge_cutoff(*, purge_days: int, now: datetime | None = None) -> datetime:
@@ -181,7 +181,7 @@ def clients_idle_purge(
 
 @shared_task(name="oauth.clients_purge_idle")
 def clients_purge_idle() -> int:
-    return clients_idle_purge(purge_days=settings.DCR_CLIENT_PURGE_DAYS)
+    return clients_idle_purge(purge_days=dcr.client_purge_days)
 
 
 def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:

@@ -8,7 +8,6 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from core import untrusted_json
+from core import process_state, untrusted_json
 
 # RFC 9068 2.1: the `typ` header of a JWT access token.
 ACCESS_TOKEN_TYPE = "at+jwt"
@@ -58,7 +57,7 @@ def _json(data: Any) -> bytes:
     return orjson.dumps(data)
 
 
-@lru_cache(maxsize=16)
+@process_state.memoized("access-token-headers", maxsize=16)
 def _header_segment(kid: str, algorithm: str) -> str:
     return b64url_encode(_json({"alg": algorithm, "kid": kid, "typ": ACCESS_TOKEN_TYPE}))
 

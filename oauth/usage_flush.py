@@ -26,12 +26,12 @@ import logging
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 import redis
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core import process_state
 from core.hot_store import LAST_USED_PENDING_KEY, local_last_used
 from core.metrics import usage_flush_succeeded
 from core.redis import redis_connect, redis_settings
@@ -66,7 +66,7 @@ class FlushReport:
     last_used: int = 0
 
 
-@lru_cache(maxsize=4)
+@process_state.memoized("usage-flush-redis-clients", maxsize=4)
 def _redis(url: str, sentinels: tuple[str, ...], service: str) -> redis.Redis:
     # Not the request path's client: a flush may read a large hash, so it gets longer timeouts.
     return redis_connect(url, sentinels, service, socket_connect_timeout=2, socket_timeout=30)

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -22,6 +21,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.conf import dcr
 from core.local_caches import local_cache
 from registered_apps.environments import EnvironmentInfo, request_environment
 from registered_apps.models import RegisteredApplication
@@ -383,7 +383,7 @@ def authorization_server_metadata(environment: EnvironmentInfo) -> dict[str, Any
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "scopes_supported": list(active_scopes().order_by("code").values_list("code", flat=True)),
-        "access_token_signing_alg_values_supported": [settings.DCR_ACCESS_TOKEN_ALGORITHM],
+        "access_token_signing_alg_values_supported": [dcr.access_token_algorithm],
         "software_statement_signing_alg_values_supported": list(SUPPORTED_ALGORITHMS),
         "service_documentation": f"{issuer}/api/docs/",
     }

@@ -19,6 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core.conf import dcr
 from core.window_limit import window_limit_key, window_limit_take
 
 from .models import Access, ApplicationStatus, RegisteredApplication, RevocationRequest
@@ -129,8 +130,8 @@ def password_reset_email_send(
             continue
         if not window_limit_take(
             window_limit_key("password-reset-account", str(user.pk)),
-            limit=settings.DCR_PASSWORD_RESET_LIMIT,
-            seconds=settings.DCR_PASSWORD_RESET_WINDOW_SECONDS,
+            limit=dcr.password_reset_limit,
+            seconds=dcr.password_reset_window_seconds,
         ):
             logger.info("password reset for user %s: over the limit, not sent", user.pk)
             continue
@@ -171,7 +172,7 @@ def _absolute(url_name: str, *args: Any) -> str:
         path = reverse(url_name, args=args)
     except NoReverseMatch:
         return ""
-    return settings.DCR_ISSUER.rstrip("/") + path
+    return dcr.issuer.rstrip("/") + path
 
 
 def _send_once(marker: str, template: str, context: dict[str, Any], recipients: list[str]) -> int:

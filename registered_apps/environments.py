@@ -14,6 +14,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 
+from core.conf import dcr
 from core.local_caches import local_cache
 
 from .models import Environment
@@ -63,7 +64,7 @@ def environment_hosts() -> dict[str, str]:
     """host -> slug from `DCR_ENVIRONMENT_HOSTS` (a dict slug -> host in settings; hosts lowercased,
     without a port)."""
     hosts: dict[str, str] = {}
-    for slug, host in dict(getattr(settings, "DCR_ENVIRONMENT_HOSTS", {}) or {}).items():
+    for slug, host in dict(dcr.environment_hosts).items():
         domain, _port = split_domain_port(str(host).strip().lower())
         if domain:
             hosts[domain] = str(slug)
@@ -73,7 +74,7 @@ def environment_hosts() -> dict[str, str]:
 def _derived_issuer(slug: str, is_production: bool, hosts: dict[str, str]) -> str:
     """Production: DCR_ISSUER. Another environment: DCR_ISSUER's scheme on the environment's host
     (with DCR_ISSUER's port when the host is `<slug>.localhost`)."""
-    base = str(settings.DCR_ISSUER).rstrip("/")
+    base = str(dcr.issuer).rstrip("/")
     if is_production:
         return base
     parts = urlsplit(base)

@@ -4,11 +4,11 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 
+from core.conf import dcr
 from core.service_errors import form_add_service_error
 from core.window_limit import window_limit_key, window_limit_take
 
@@ -237,8 +237,8 @@ class QueuedPasswordResetForm(PasswordResetForm):
             site_name, domain = site.name, site.domain
         allowed = window_limit_take(
             window_limit_key("password-reset-address", email.strip().casefold()),
-            limit=settings.DCR_PASSWORD_RESET_LIMIT,
-            seconds=settings.DCR_PASSWORD_RESET_WINDOW_SECONDS,
+            limit=dcr.password_reset_limit,
+            seconds=dcr.password_reset_window_seconds,
         )
         if not allowed:
             return

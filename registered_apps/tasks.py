@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from core.conf import dcr
 
 from . import emails
 from .models import AuditEvent
@@ -88,4 +89,4 @@ def audit_events_purge_old(*, retention_days: int, now: Any = None) -> int:
 
 @shared_task(name="registered_apps.audit_events_purge")
 def audit_events_purge() -> int:
-    return audit_events_purge_old(retention_days=settings.DCR_AUDIT_RETENTION_DAYS)
+    return audit_events_purge_old(retention_days=dcr.audit_retention_days)

@@ -22,12 +22,13 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jwcrypto.jwk import JWK
 
+from core import process_state
+from core.conf import dcr
 from registered_apps.environments import environment_production
 from registered_apps.services import Actor, audit_event_record
 
@@ -50,9 +51,9 @@ class _Conflict(Exception):
 def algorithm_for(purpose: str) -> str:
     """The configured signing algorithm of a purpose."""
     if purpose == KeyPurpose.STATEMENT:
-        algorithm = settings.DCR_STATEMENT_ALGORITHM
+        algorithm = dcr.statement_algorithm
     elif purpose == KeyPurpose.ACCESS_TOKEN:
-        algorithm = settings.DCR_ACCESS_TOKEN_ALGORITHM
+        algorithm = dcr.access_token_algorithm
     else:
         raise ValueError(f"Unknown signing key purpose {purpose!r}.")
     if algorithm not in SUPPORTED_ALGORITHMS:
@@ -64,7 +65,7 @@ def algorithm_for(purpose: str) -> str:
 
 
 def _fernet() -> MultiFernet:
-    raw = str(getattr(settings, "DCR_KEY_ENCRYPTION_KEY", "") or "")
+    raw = str(dcr.key_encryption_key or "")
     keys = [part.strip() for part in raw.split(",") if part.strip()]
     if not keys:
         raise ImproperlyConfigured("DCR_KEY_ENCRYPTION_KEY is not set; signing keys cannot be used.")
@@ -288,13 +289,28 @@ def signing_key_retire(*, key: SigningKey, actor: Actor, ip_address: str | None 
 
 # --- In-process caches of the hot path ------------------------------------------------------------
 
-# Re-entrant: loading the active key may create the first keys, which clears the caches.
-_lock = threading.RLock()
-# (environment id, purpose) -> (expires at (monotonic), (kid, alg, private key)). Bounded by the
-# environments times two purposes.
-_active_cache: dict[tuple[int, str], tuple[float, tuple[str, str, Any]]] = {}
-# (environment id, purpose) -> (expires at, {kid: (alg, public key)}, {kid: (alg, jwcrypto JWK)})
-_verification_cache: dict[tuple[int, str], tuple[float, dict[str, tuple[str, Any]], dict[str, tuple[str, JWK]]]] = {}
+
+class _KeyCaches:
+    """This process's signing-key caches, registered in core.process_state (its reset is `clear`)."""
+
+    def __init__(self) -> None:
+        # Re-entrant: loading the active key may create the first keys, which clears the caches.
+        self.lock = threading.RLock()
+        # (environment id, purpose) -> (expires at (monotonic), (kid, alg, private key)). Bounded by the
+        # environments times two purposes.
+        self.active: dict[tuple[int, str], tuple[float, tuple[str, str, Any]]] = {}
+        # (environment id, purpose) -> (expires at, {kid: (alg, public key)}, {kid: (alg, jwcrypto JWK)})
+        self.verification: dict[
+            tuple[int, str], tuple[float, dict[str, tuple[str, Any]], dict[str, tuple[str, JWK]]]
+        ] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.active.clear()
+            self.verification.clear()
+
+
+_caches = process_state.register("signing-keys", _KeyCaches())
 
 
 class NoActiveKey(LookupError):
@@ -310,11 +326,11 @@ def active_signing_material(
     With `create=False`, NoActiveKey is raised instead of making the first keys (a read-only caller)."""
     now = time.monotonic()
     cache_key = (_environment_id(environment_id), purpose)
-    entry = _active_cache.get(cache_key)
+    entry = _caches.active.get(cache_key)
     if entry is not None and entry[0] > now:
         return entry[1]
-    with _lock:
-        entry = _active_cache.get(cache_key)
+    with _caches.lock:
+        entry = _caches.active.get(cache_key)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
         if create:
@@ -327,7 +343,7 @@ def active_signing_material(
                 raise NoActiveKey(purpose)
             key = found
         material = (key.kid, key.algorithm, signing_private_key(key))
-        _active_cache[cache_key] = (time.monotonic() + ACTIVE_MATERIAL_TTL, material)
+        _caches.active[cache_key] = (time.monotonic() + ACTIVE_MATERIAL_TTL, material)
         return material
 
 
@@ -335,11 +351,11 @@ def _verification_entries(
     purpose: str, environment_id: int | None
 ) -> tuple[dict[str, tuple[str, Any]], dict[str, tuple[str, JWK]]]:
     cache_key = (_environment_id(environment_id), purpose)
-    entry = _verification_cache.get(cache_key)
+    entry = _caches.verification.get(cache_key)
     if entry is not None and entry[0] > time.monotonic():
         return entry[1], entry[2]
-    with _lock:
-        entry = _verification_cache.get(cache_key)
+    with _caches.lock:
+        entry = _caches.verification.get(cache_key)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1], entry[2]
         if purpose not in KeyPurpose.values:
@@ -351,7 +367,7 @@ def _verification_entries(
             jwk = JWK(**row.public_jwk)
             public_keys[row.kid] = (row.algorithm, jwk.get_op_key("verify"))
             jwks[row.kid] = (row.algorithm, jwk)
-        _verification_cache[cache_key] = (time.monotonic() + VERIFICATION_KEYS_TTL, public_keys, jwks)
+        _caches.verification[cache_key] = (time.monotonic() + VERIFICATION_KEYS_TTL, public_keys, jwks)
         return public_keys, jwks
 
 
@@ -377,6 +393,4 @@ def _forget_keys() -> None:
 
 def clear_key_caches() -> None:
     """Forget the cached keys of this process (called after every key change, and by tests)."""
-    with _lock:
-        _active_cache.clear()
-        _verification_cache.clear()
+    _caches.clear()

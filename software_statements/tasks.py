@@ -5,10 +5,10 @@ import logging
 from datetime import datetime, timedelta
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.conf import dcr
 from registered_apps.models import Environment
 
 from .keys import signing_key_rotate
@@ -46,4 +46,4 @@ def signing_keys_rotate_when_due(*, rotation_days: int, now: datetime | None = N
 
 @shared_task(name="software_statements.signing_keys_rotate_due")
 def signing_keys_rotate_due() -> list[str]:
-    return signing_keys_rotate_when_due(rotation_days=settings.DCR_KEY_ROTATION_DAYS)
+    return signing_keys_rotate_when_due(rotation_days=dcr.key_rotation_days)

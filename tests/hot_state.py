@@ -1,22 +1,14 @@
-"""Resetting the in-process state of the hot paths between tests: every bounded cache (one registry),
-the store's in-process parts and counters, the memory of a Redis outage, and the signing-key caches."""
+"""Resetting this process's state between tests: every holder registered in `core.process_state`
+(the bounded caches, the hot store, the usage counters, the memory of a Redis outage, the signing-key
+caches, the clock's offset, the Redis clients, ...)."""
 
-from core import clock
-from core.hot_store import hot_store, local_last_used, local_usage
-from core.local_caches import local_cache, local_caches_clear
-from core.redis import redis_client, redis_health
-from software_statements.keys import clear_key_caches
+from core import process_state
+from core.local_caches import local_cache
+from core.redis import redis_client
 
 
 def hot_state_clear() -> None:
-    local_caches_clear()
-    store = hot_store()
-    store.clear()
-    local_usage.clear()
-    local_last_used.clear()
-    redis_health.reset()
-    clear_key_caches()
-    clock.reset()
+    process_state.reset()
 
 
 def stamps_read(keys: list[str]) -> list[float | None]:

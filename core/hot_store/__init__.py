@@ -16,11 +16,7 @@ clients are stored. Every call that can fail on Redis is one redis-py command or
 connection: a failure disconnects that connection, so no reply is ever left for the next command.
 """
 
-from functools import lru_cache
-from typing import Any
-
-from django.core.signals import setting_changed
-
+from core import process_state
 from core.redis import redis_client
 
 from .base import (
@@ -80,16 +76,8 @@ __all__ = [
 HotStore = RedisStore | LocalStore
 
 
-@lru_cache(maxsize=1)
+@process_state.memoized("hot-store", maxsize=1, settings=("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_SERVICE"))
 def hot_store() -> HotStore:
     """The store for this process's settings, chosen once (again after the Redis settings change in tests)."""
     client = redis_client()
     return RedisStore(client) if client is not None else LocalStore()
-
-
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_SERVICE"):
-        hot_store.cache_clear()
-
-
-setting_changed.connect(_on_setting_changed, dispatch_uid="dcr-hot-store")

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from django.conf import settings
+from core import process_state
+from core.conf import dcr
 
 THROTTLE_PREFIX = "dcr:throttle"
 RECORD_PREFIX = "dcr:client:"
@@ -85,7 +86,7 @@ def usage_field(day: str, application_id: str, platform: str, kind: str) -> str:
 
 
 def throttle_settings() -> tuple[float, float]:
-    return float(settings.DCR_THROTTLE_RATE), float(settings.DCR_THROTTLE_BURST)
+    return float(dcr.throttle_rate), float(dcr.throttle_burst)
 
 
 def bucket_key(scope: str, ip_address: str | None) -> str:
@@ -132,5 +133,5 @@ class LocalCounter:
         return bool(self._values)
 
 
-local_usage = LocalCounter()
-local_last_used = LocalCounter(keep_max=True)
+local_usage = process_state.register("local-usage", LocalCounter())
+local_last_used = process_state.register("local-last-used", LocalCounter(keep_max=True))

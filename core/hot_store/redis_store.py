@@ -5,8 +5,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
-from django.conf import settings
 
+from core.conf import dcr
 from core.local_caches import local_cache
 from core.redis import redis_health
 from core.revocation import PREFIX, RECORD_TTL, stamp_lifetime
@@ -332,7 +332,7 @@ class RedisStore:
                 return self.fallback.revoked_since(keys, since)
             redis_health.succeeded()
             values = [float(value) if value is not None else None for value in raw]
-            ttl = float(settings.DCR_REVOCATION_STAMP_CACHE)
+            ttl = float(dcr.revocation_stamp_cache)
             if ttl > 0:
                 for key, value in zip(keys, values, strict=True):
                     self._stamp_reads.put(key, value, ttl=ttl)
@@ -354,7 +354,7 @@ class RedisStore:
         if newest is None:
             raw = self.client.hgetall(NEWEST_STAMPS_KEY)
             newest = {_text(kind): float(value) for kind, value in raw.items()}
-            ttl = float(settings.DCR_REVOCATION_STAMP_CACHE)
+            ttl = float(dcr.revocation_stamp_cache)
             if ttl > 0:
                 self._stamp_reads.put(NEWEST_STAMPS_KEY, newest, ttl=ttl)
         return newest

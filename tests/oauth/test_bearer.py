@@ -12,8 +12,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from core import clock
-from core.local_caches import local_caches_clear
+from core import clock, process_state
 from core.redis import redis_client
 from core.revocation import Revoked, stamp_key
 from oauth.bearer import VERDICT_TTL
@@ -251,7 +250,7 @@ def test_missing_scope_is_403_insufficient_scope(client, programmer, channels):
 
 def test_rotated_key_keeps_verifying_and_retired_key_does_not(client, access_token):
     signing_key_rotate(purpose="access_token", actor="tests")
-    local_caches_clear()
+    process_state.reset()
     from software_statements.keys import clear_key_caches
 
     clear_key_caches()

@@ -16,7 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from jwcrypto.jwk import JWK
 
-from core.local_caches import local_caches_clear
+from core import process_state
 from registered_apps.environments import environment_by_slug, environment_production
 from registered_apps.models import ChannelDomain, CustomScheme, Environment, RegisteredApplication
 from software_statements import keys
@@ -109,7 +109,7 @@ def test_migration_brings_existing_rows_into_production_and_old_statements_keep_
     finally:
         executor.loader.build_graph()
         executor.migrate(latest)
-    local_caches_clear()
+    process_state.reset()
     keys.clear_key_caches()
 
     production = Environment.objects.get(is_production=True)

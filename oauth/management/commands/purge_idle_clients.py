@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from django.conf import settings
-
+from core.conf import dcr
 from core.progress import ProgressMeter
 from oauth.models import Client
 from oauth.tasks import PURGE_BATCH, clients_idle_purge, clients_purge_cutoff, idle_before
@@ -24,7 +23,7 @@ class Command(RegistryCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = settings.DCR_CLIENT_PURGE_DAYS if options["days"] is None else options["days"]
+        days = dcr.client_purge_days if options["days"] is None else options["days"]
         if days < 0:
             self.fail("--days must be 0 (off) or more.")
         if options["batch"] < 1:
