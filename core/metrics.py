@@ -84,7 +84,7 @@ def _error_code(response: HttpResponse) -> str | None:
 
 # (route, status class) -> the two labelled series every response updates: `labels()` takes a lock and
 # builds its key on each call; the series it returns never change, so they are looked up once.
-_series: dict[tuple[str, int], tuple[Any, Any]] = {}
+_series: dict[tuple[str, int], tuple[Any, Any]] = process_state.register("metric-series", {})
 
 
 def response_count(route: str, response: HttpResponse, seconds: float) -> None:

@@ -1,16 +1,16 @@
 """The IP address a request came from, for audit events: REMOTE_ADDR, or the address the configured
 number of trusted proxies (`DCR_TRUSTED_PROXIES`) put in X-Forwarded-For."""
 
-import functools
 import ipaddress
 
 from django.http import HttpRequest
 
+from . import process_state
 from .conf import dcr
 
 
 # A pure function of its text: remembered (a token request parsed its REMOTE_ADDR each time, about 15 us).
-@functools.lru_cache(maxsize=4096)
+@process_state.memoized("request-ip-addresses", maxsize=4096)
 def _valid(address: str) -> str | None:
     try:
         return str(ipaddress.ip_address(address.strip()))

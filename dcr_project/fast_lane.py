@@ -47,6 +47,8 @@ from django.urls import resolve, set_script_prefix, set_urlconf
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
+from core import process_state
+from core.conf import dcr
 from core.metrics import response_count
 from core.request_log import request_log_enter, request_log_leave, request_log_line
 from dcr_project.middleware import HEADER_FIELD_LIMIT, HEADER_TOTAL_LIMIT, api_policy_headers
@@ -124,7 +126,7 @@ class _Settings:
     def build(self) -> None:
         self.ssl_redirect = bool(settings.SECURE_SSL_REDIRECT)
         self.upload_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        self.request_log = bool(getattr(settings, "DCR_REQUEST_LOG", True))
+        self.request_log = dcr.request_log
         self.debug = bool(settings.DEBUG)
         self.hsts = _hsts_value()
         self.security = _security_headers()
@@ -138,7 +140,7 @@ class _Settings:
         found = self._by_path.get(key)
         if found is None:
             csp = [] if key[1] else api_policy_headers(path)
-            frame = ("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper())
+            frame = ("X-Frame-Options", settings.X_FRAME_OPTIONS.upper())
             found = (*self.security, *csp, frame)
             self._by_path[key] = found
         return found
@@ -289,7 +291,7 @@ class FastLane:
 # about 40 us of a token request's CPU); with any other receiver connected, it sends the signals.
 _DJANGO_STARTED: frozenset[Callable[..., Any]] = frozenset({reset_queries, close_old_connections})
 _DJANGO_FINISHED: frozenset[Callable[..., Any]] = frozenset({close_old_connections, close_caches, reset_urlconf})
-_plain_signals: dict[int, tuple[tuple[int, int], bool]] = {}
+_plain_signals: dict[int, tuple[tuple[int, int], bool]] = process_state.register("lane-plain-signals", {})
 
 
 def _only_djangos(signal: Signal, expected: frozenset[Callable[..., Any]]) -> bool:
@@ -324,7 +326,7 @@ def _request_finished() -> None:
     set_urlconf(None)
 
 
-_closes_nothing: dict[int, bool] = {}
+_closes_nothing: dict[int, bool] = process_state.register("lane-caches-close-nothing", {})
 
 
 def _caches_close_nothing() -> bool:

@@ -64,8 +64,7 @@ def _too_large() -> HttpResponse:
 
 def api_policy_rules() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
     """The API's CSP headers from the settings: (header, value, exempt attribute, excluded path prefixes)."""
-    policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
-    report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+    policy, report_only = dcr.content_security_policy, dcr.content_security_policy_report_only
     headers = []
     for name, value, config, exempt in (
         (HEADER, build_policy(), policy, "_csp_exempt"),
