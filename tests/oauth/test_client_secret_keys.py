@@ -20,8 +20,7 @@ from oauth.hashers import SecretCheck, client_secret_encode, client_secret_key_i
 from oauth.models import Client
 from oauth.services import client_secret_rehash
 from tests.helpers import assert_json_error
-
-from .api import get_token, register, token_request
+from tests.oauth.api import get_token, register, token_request
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,8 +23,7 @@ from registered_apps.environments import environment_production
 from software_statements.keys import active_signing_material, clear_key_caches
 from software_statements.models import KeyPurpose
 from tests.helpers import requires_redis
-
-from .api import REVOKE, SESSION, get_token, register, token_request
+from tests.oauth.api import REVOKE, SESSION, get_token, register, token_request
 
 pytestmark = pytest.mark.django_db
 

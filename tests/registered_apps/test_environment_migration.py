@@ -23,8 +23,7 @@ from software_statements import keys
 from software_statements.jws import sign_compact
 from software_statements.models import SigningKey, SoftwareStatement
 from software_statements.verify import StatementError, software_statement_verify
-
-from ..factories import ChannelFactory, make_application
+from tests.factories import ChannelFactory, make_application
 
 BEFORE = [("registered_apps", "0002_catalogs"), ("software_statements", "0001_initial")]
 

@@ -19,8 +19,7 @@ from software_statements.services import (
 )
 from tests.factories import make_application
 from tests.hot_state import stamps_read
-
-from .helpers import b64decode
+from tests.software_statements.helpers import b64decode
 
 SPEC_CLAIMS = {
     "iss",
@@ -37,13 +36,6 @@ SPEC_CLAIMS = {
     "grant_types",
     "token_endpoint_auth_method",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
 
 
 def decode(token):
