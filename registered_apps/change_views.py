@@ -1,4 +1,4 @@
-"""Review and push (issue 12): the environment menu, the review page with push and dismiss, promotion,
+"""Review and push (README "Dashboard"): the environment menu, the review page with push and dismiss, promotion,
 the changes log with compare, and the CSV exports of the log and of the usage report. Thin views over
 `services.changes` and `selectors`."""
 

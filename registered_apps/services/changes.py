@@ -1,4 +1,4 @@
-"""Pending changes, pushes and promotions (issue 12).
+"""Pending changes, pushes and promotions (README "Dashboard", pending changes and the changes log).
 
 What a programmer edits in the dashboard waits as a pending change of that user in one environment
 until they review it and push. Staging checks a change the way its push will: it rehearses the user's

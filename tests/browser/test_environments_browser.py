@@ -1,5 +1,5 @@
-"""Issue 12 in a real browser: environments, pending changes, review and push, statement download per
-environment, promotion to production, dismiss; screenshots at 1280 px and 375 px."""
+"""README "Environments" and "Dashboard" in a real browser: environments, pending changes, review and push, statement
+download per environment, promotion to production, dismiss; screenshots at 1280 px and 375 px."""
 
 import re
 from pathlib import Path

@@ -69,8 +69,8 @@ def test_with_redis_unreachable_bearer_checks_fall_back_to_the_database(
         services.registered_application_revoke(application=application, reason="Leak", actor=tam)
     assert "not published" in caplog.text  # the stamp could not reach Redis...
 
-    # ...and the database refuses the token anyway, within the spec's second (the database answer is
-    # cached for at most a second per token while Redis is down).
+    # ...and the database refuses the token anyway, within a second (README "API walk-through with curl", step 6; the
+    # database answer is cached for at most a second per token while Redis is down).
     deadline = time.monotonic() + 1.5
     while True:
         response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {access_token}")

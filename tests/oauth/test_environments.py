@@ -1,6 +1,6 @@
 """Each environment is its own service: the API serves the environment of the request's host, with that
 environment's issuer and keys, and refuses the statements, clients and tokens of every other one with
-the documented error (issue 12, point 1)."""
+the documented error (README "Environments")."""
 
 from typing import Any
 from urllib.parse import urlencode

@@ -1,4 +1,4 @@
-"""Contract of POST /o/client/register (SPEC "REST API"; RFC 7591 3.1, 3.2.1, 3.2.2)."""
+"""Contract of POST /o/client/register (README "API walk-through with curl"; RFC 7591 3.1, 3.2.1, 3.2.2)."""
 
 import base64
 import json

@@ -1,4 +1,4 @@
-"""Contract of POST /o/client/token (SPEC "REST API"; RFC 6749 4.4, 2.3.1, 5.2; RFC 9068)."""
+"""Contract of POST /o/client/token (README "API walk-through with curl"; RFC 6749 4.4, 2.3.1, 5.2; RFC 9068)."""
 
 import os
 import subprocess

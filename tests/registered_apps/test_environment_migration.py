@@ -1,4 +1,4 @@
-"""Issue 12 point 6: the environments migration brings every existing row into production, and nothing
+"""README "Environments": the environments migration brings every existing row into production, and nothing
 issued before it stops working. The real migrations run backwards to the schema before environments,
 rows (and a signed statement) are written there with the models of that time, then the migrations run
 forwards again. Also: a row made today without an environment is production's."""

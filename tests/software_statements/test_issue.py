@@ -1,4 +1,5 @@
-"""Issuing and revoking statements: the claims of the spec, the registry row, the audit trail."""
+"""Issuing and revoking statements: the claims README "Software statements and signing keys" lists, the registry row,
+the audit trail."""
 
 import json
 import time
