@@ -1,10 +1,10 @@
-"""The dashboard under data (issue 7, point 4; seeded by bench.dashboard_seed): the application list and
-detail pages timed through gunicorn with a logged-in session, and their
-queries counted in-process with the same session.
+"""The dashboard under data (README "Against the floor: `make bench`"; seeded by bench.dashboard_seed): the
+application list and detail pages timed through the server with a logged-in session, and their queries counted
+in-process with the same session.
 
-Over the fleet (issue 10, point 8; the fleet is seeded by bench.fleet): the admin's client list and its
-search by one client id, signed in as a TAM, and the dashboard's list and detail of the application
-that owns the million clients, signed in as a read-write member of its programmer."""
+Over the fleet (README "Against the floor: `make bench`"; the fleet is seeded by bench.fleet): the admin's client list
+and its search by one client id, signed in as a TAM, and the dashboard's list and detail of the application that owns
+the million clients, signed in as a read-write member of its programmer."""
 
 import re
 import secrets
@@ -145,7 +145,7 @@ def measure(base_url: str, data: DashboardSeed, *, requests: int) -> dict[str, d
     return results
 
 
-# --- The pages over the fleet (issue 10, point 8) ----------------------------------------------------
+# --- The pages over the fleet ----------------------------------------------------------------------
 
 
 def _fleet_users(application: RegisteredApplication) -> tuple[tuple[str, str], tuple[str, str]]:

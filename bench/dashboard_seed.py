@@ -1,5 +1,5 @@
-"""The dashboard's data for `make bench` (issue 7, point 4): many applications across many programmers,
-bulk-created straight into the tables (one service call each would take minutes and measure nothing of
+"""The dashboard's data for `make bench` (README "Against the floor: `make bench`"): many applications across
+many programmers, bulk-created straight into the tables (one service call each would take minutes and measure nothing of
 interest), a big programmer whose first application has a long statement history, many clients and a
 month of usage, and a small one with next to nothing; bench.dashboard times their pages."""
 

@@ -1,5 +1,5 @@
 """The fleet: a million clients in the table, token requests from a client picked at random each time, and
-bearer calls with the tokens of thousands of clients (issue 10, point 7).
+bearer calls with the tokens of thousands of clients (README "Against the floor: `make bench`").
 
 Production never asks for tokens from one client over and over: every install registers its own client
 and comes back about once per token lifetime, so nearly every request is from a client that no worker

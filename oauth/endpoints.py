@@ -63,7 +63,7 @@ _SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 
 
 def too_many_requests(retry_after: float) -> HttpResponse:
-    """SPEC "Throttling" / RFC 6585 4: 429 with Retry-After (whole seconds, at least 1)."""
+    """429 with Retry-After, whole seconds, at least 1 (RFC 6585 4; README "API walk-through with curl")."""
     error = OAuthError(
         "too_many_requests",
         "Too many requests from this address; retry later.",
@@ -164,7 +164,7 @@ def token(request: HttpRequest) -> HttpResponse:
 
 
 def _registration_input(request: HttpRequest) -> tuple[str, str | None, dict[str, Any], str]:
-    """SPEC "POST /o/client/register", the well-formedness checks (RFC 7591 3.1)."""
+    """The well-formedness checks of a registration (RFC 7591 3.1; README "API walk-through with curl")."""
     if not accept_allows_json(request):
         raise invalid_request("The Accept header must allow application/json.")
     payload = json_object_parse(request)

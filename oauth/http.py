@@ -22,7 +22,8 @@ _MAX_SECRET_LENGTH = 512
 
 
 def body_read(request: HttpRequest) -> bytes:
-    """The request body, refused over 64 KiB (SPEC) before anything is read."""
+    """The request body, refused over 64 KiB (README "API walk-through with curl", what `/o/client/*` accepts)
+    before anything is read."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -28,7 +28,7 @@ from .tokens import access_token_claims, jwt_encode
 
 # RFC 7591 2: the only grant and authentication methods our clients use.
 GRANT_TYPES = ("client_credentials",)
-SECRET_BYTES = 32  # 256 bits (SPEC: at least 256 bits of randomness)
+SECRET_BYTES = 32  # 256 bits of randomness (README "API walk-through with curl", what `/o/client/*` accepts)
 
 
 def client_secret_generate() -> str:

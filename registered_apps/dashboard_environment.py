@@ -1,5 +1,5 @@
 """The environment the dashboard shows and edits: picked from the menu at the top of every dashboard page,
-kept in the session, production until the person picks another (issue 12)."""
+kept in the session, production until the person picks another (README "Dashboard", Environments)."""
 
 from django.http import HttpRequest
 

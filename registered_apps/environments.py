@@ -24,7 +24,7 @@ ENVIRONMENTS_TTL = 60.0
 # token path needs no database otherwise, and a restart of PostgreSQL must not stop it.
 STALE_RETRY = 5.0
 
-# slug, name, order; the last one is production (SPEC "Environments and pushing changes").
+# slug, name, order; the last one is production (README "Environments").
 DEFAULT_ENVIRONMENTS = (
     ("prequal-staging", "Prequal Staging", 10),
     ("prequal-production", "Prequal Production", 20),

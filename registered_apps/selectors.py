@@ -260,7 +260,7 @@ def audit_events_visible_in(
     )
 
 
-# --- Pending changes and the changes log (issue 12) ----------------------------------------------
+# --- Pending changes and the changes log (README "Dashboard") ------------------------------------
 
 
 def pending_changes_of(user: UserLike, environment_id: int) -> QuerySet[PendingChange]:

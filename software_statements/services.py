@@ -25,7 +25,7 @@ class ApplicationRevokedError(ValidationError):
 
 
 def statement_claims(*, application: RegisteredApplication, jti: uuid.UUID, issued_at: int) -> dict[str, Any]:
-    """The claims of SPEC "Software statement format" (RFC 7591 2.3 and 3.1.1); no `exp`. The issuer is
+    """The claims README "Software statements and signing keys" lists (RFC 7591 2.3 and 3.1.1); no `exp`. The issuer is
     the application's environment's."""
     environment = environment_by_id(int(application.environment_id or 0))
     if environment is None:

@@ -1,6 +1,7 @@
 """Verifying a software statement presented at registration (RFC 7591 2.3 and 3.2.2).
 
-The checks run in the order of SPEC "POST /o/client/register"; the first failure decides the error:
+The checks run in the order README "Software statements and signing keys" lists them (Verifying); the
+first failure decides the error:
 `invalid_software_statement` for anything wrong with the token, `unapproved_software_statement` for a
 genuine statement whose application or registry row is revoked (RFC 7591 3.2.2). Nothing here writes.
 """
@@ -22,7 +23,8 @@ from .models import KeyPurpose, SoftwareStatement
 
 INVALID = "invalid_software_statement"
 UNAPPROVED = "unapproved_software_statement"
-# SPEC: `iat` may be at most this far in the future (clock skew between us and ourselves across workers).
+# README "Software statements and signing keys": `iat` at most this far in the future (clock skew between
+# us and ourselves across workers).
 IAT_LEEWAY_SECONDS = 60
 
 
@@ -54,7 +56,7 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 def software_statement_verify(token: object, environment: EnvironmentInfo | None = None) -> VerifiedStatement:
     """Verify a compact JWS statement presented to `environment` (production when None) and return its
     registry row, application and claims. Each step below raises the first failure it finds; the steps
-    run in the order of the SPEC. A statement of another environment fails at its key (each environment
+    run in the order the README lists them. A statement of another environment fails at its key (each environment
     verifies with its own keys only), its issuer, and its application's environment."""
     environment = environment or environment_production()
     # Shape first, with a length cap, so nothing large or odd reaches JSON or cryptography.

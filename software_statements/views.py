@@ -43,7 +43,7 @@ def jwks(request: HttpRequest) -> HttpResponse:
 
 
 def statement_filename(application: RegisteredApplication, issued_at_text: str) -> str:
-    """SPEC: software_statement_<app-slug>_<UTC yyyymmddThhmmssZ>.txt"""
+    """README "Software statements and signing keys": software_statement_<name>-<version>_<UTC yyyymmddThhmmssZ>.txt"""
     name = slugify(application.name) or "application"
     version = slugify(application.version.replace(".", "-")) or "0"
     return f"software_statement_{name}-{version}_{issued_at_text}.txt"

@@ -1,15 +1,23 @@
-"""Shared fixtures: a programmer with three channels, its users, `login_as`, `eager_tasks`. Helpers that tests
-import live in tests/helpers.py."""
+"""Fixtures more than one test package uses: a programmer with three channels, its users, `login_as`,
+`eager_tasks`, the production and staging environments, a statement and the client registered with it,
+`unchanged_db`. Helpers that tests import live in tests/helpers.py (and tests/<package>/helpers.py,
+tests/oauth/api.py); every test module imports them as `from tests.<module> import ...`."""
+
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 
-from registered_apps.models import Access
+from registered_apps import services
+from registered_apps.models import Access, Environment
+from software_statements import keys
+from software_statements.services import software_statement_issue
+from tests.factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
+from tests.helpers import seed_catalogs
 from tests.hot_state import hot_state_clear
+from tests.oauth.api import db_snapshot, register
 from tests.two_factor import verify_session
-
-from .factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
-from .helpers import seed_catalogs
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +28,14 @@ def _clean_cache():
     yield
     cache.clear()
     hot_state_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_caches():
+    """No signing key cached in this process survives from another test (software_statements.keys)."""
+    keys.clear_key_caches()
+    yield
+    keys.clear_key_caches()
 
 
 def _is_transactional(request) -> bool:
@@ -114,3 +130,50 @@ def eager_tasks():
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def production(db) -> Environment:
+    return Environment.objects.get(is_production=True)
+
+
+@pytest.fixture
+def staging(db) -> Environment:
+    return Environment.objects.get(slug="release-staging")
+
+
+@pytest.fixture
+def staging_channels(channels, staging):
+    """The demo channels with the same host names and their own generated schemes in Release Staging."""
+    for channel in channels:
+        services.channel_domain_add(
+            channel=channel, host=f"watch.{channel.slug}.example.com", environment=staging, actor="tests"
+        )
+        services.custom_scheme_create(channel=channel, environment=staging, actor="tests")
+    return channels
+
+
+@pytest.fixture
+def statement(application) -> str:
+    token, _ = software_statement_issue(application=application, actor="tests")
+    return token
+
+
+@pytest.fixture
+def credentials(client, statement) -> dict[str, Any]:
+    response = register(client, statement, HTTP_USER_AGENT="MyApp/1.0 CFNetwork Darwin")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+@pytest.fixture
+def unchanged_db():
+    """Use as `with unchanged_db(): ...`: asserts that the block wrote no row anywhere."""
+
+    @contextmanager
+    def check():
+        before = db_snapshot()
+        yield
+        assert db_snapshot() == before
+
+    return check

@@ -5,6 +5,7 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
+from oauth.models import Client
 from registered_apps import services
 from registered_apps.models import Access, Channel, ChannelDomain, CustomScheme, Membership, Programmer
 
@@ -67,3 +68,19 @@ def make_application(programmer: Programmer, **overrides: Any):
     }
     options.update(overrides)
     return services.registered_application_create(**options)
+
+
+def make_clients(application, count: int, *, prefix: str = "fleet", platform: str = "ios") -> list[Client]:
+    return Client.objects.bulk_create(
+        Client(
+            client_id=f"{prefix}-{n:05d}",
+            name=f"{application.name} device",
+            registered_application=application,
+            client_type=Client.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
+            client_secret="not-a-secret",
+            hash_client_secret=False,
+            platform=platform,
+        )
+        for n in range(count)
+    )

@@ -1,7 +1,7 @@
 """Real processes for the tests that need them: free ports, waiting for a server, stopping a process group,
-the production HTTP server (`make serve`'s), and a PostgreSQL cluster and a Redis server of a test's own
-(started, stopped and restarted by the test, so that restarting them never touches the machine's services
-or another test's data)."""
+the production HTTP server (`make serve`'s), a Celery worker, and a PostgreSQL cluster and a Redis server of
+a test's own (started, stopped and restarted by the test, so that restarting them never touches the
+machine's services or another test's data)."""
 
 import os
 import shutil
@@ -11,9 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from glob import glob
 from pathlib import Path
+
+import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # The command of `make serve` (dcr_project/serve.py), followed by its options.
@@ -219,3 +223,70 @@ class OwnRedis:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+
+class Worker:
+    """A `celery -A dcr_project worker` process group we started, pointed at the test database."""
+
+    def __init__(self, name: str, log_dir: Path) -> None:
+        database = settings.DATABASES["default"]
+        self.name = f"{name}-{uuid.uuid4().hex[:6]}@127.0.0.1"
+        self.log = log_dir / f"{name}.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "dcr_project.settings.test",
+            "DATABASE_URL": (
+                f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:{database['PORT']}"
+                f"/{database['NAME']}"
+            ),
+            # A killed worker's unacknowledged message is handed to another worker after 3 s.
+            "CELERY_VISIBILITY_TIMEOUT": "3",
+        }
+        self.process = subprocess.Popen(
+            [
+                CELERY,
+                "-A",
+                "dcr_project",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "1",
+                "--hostname",
+                self.name,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_for("ready.")
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, needle: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            if self.process.poll() is not None:
+                pytest.fail(f"worker {self.name} exited:\n{self.text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker {self.name}: no {needle!r} within {timeout}s:\n{self.text()[-3000:]}")
+            time.sleep(0.1)
+
+    def pool_pids(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)

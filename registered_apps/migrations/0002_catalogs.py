@@ -1,4 +1,4 @@
-"""Seed the platform and scope catalogs with the spec's values."""
+"""Seed the platform and scope catalogs (README "Admin": TAMs add, retire and reactivate entries later)."""
 
 from django.db import migrations
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 import registered_apps.models
 
 # The four environments of the original dashboard; every row older than environments is production's
-# (issue 12: nothing already issued stops working).
+# (README "Environments": nothing already issued stops working).
 DEFAULTS = (
     ("prequal-staging", "Prequal Staging", 10, False),
     ("prequal-production", "Prequal Production", 20, False),

@@ -1,6 +1,11 @@
-"""Every state change of registered_apps, one module per entity; each writes its audit event in the same
-transaction. Import from here: `from registered_apps import services` or `from registered_apps.services
-import registered_application_create`."""
+"""Every state change of registered_apps; each writes its audit event in the same transaction. One module
+per entity, and four that are not: `application_rules` (the rules of a new application), `audit` (the
+event), `changes` and `change_apply` (the dashboard's pending changes, README "Dashboard").
+
+The services that act at once are re-exported here: `from registered_apps import services` or
+`from registered_apps.services import registered_application_create`. The pending-changes workflow is not:
+import its module (`from registered_apps.services import changes`), as the dashboard's views do; a rule's
+constant is read from its module (`services.application_rules.VERSION_RULE`, as the forms do)."""
 
 from .application_rules import ApplicationRows, ApplicationSpec, registered_application_check
 from .applications import (

@@ -1,4 +1,4 @@
-"""How one pending change applies (issue 12): through the service that makes the same change at once
+"""How one pending change applies (README "Dashboard"): through the service that makes the same change at once
 (`registered_application_create_from`, `channel_create`, `channel_settings_set`, `channel_domain_add`,
 `channel_domain_remove`, `custom_scheme_create`), after checking that the person may still make it, and
 with what the changes log records: the entity's type, id and label, and each property's old and new

@@ -1,7 +1,7 @@
 """Channels, their custom schemes, domains and settings. A channel (its slug is the requestor id) exists
 in every environment; its domains, custom schemes and settings belong to one environment each (None
 below means production). Slugs and schemes never change: statements, tokens and installed apps carry
-them. A deleted domain is taken from the applications that used it (issue 12, as the original does)."""
+them. A deleted domain is taken from the applications that used it (README "Dashboard", as the original does)."""
 
 from collections.abc import Iterable
 

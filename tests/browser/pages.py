@@ -27,3 +27,16 @@ def push_pending(page, description: str) -> None:
     page.get_by_label("Configuration description").fill(description)
     page.get_by_role("button", name="Push changes").click()
     page.wait_for_load_state()
+
+
+def create_application(page, *, name: str, channels: list[str] | None, platforms: list[str], scopes: list[str]):
+    page.get_by_label("Application name").fill(name)
+    if channels is not None:
+        page.get_by_label("Only the channels I choose").check()
+        for channel in channels:
+            page.get_by_role("group", name="Chosen channels").get_by_label(channel).check()
+    for platform in platforms:
+        page.get_by_role("group", name="Platforms").get_by_label(platform, exact=True).check()
+    for scope in scopes:
+        page.get_by_role("group", name="Scopes").get_by_label(scope).check()
+    page.get_by_role("button", name="Create application").click()

@@ -7,9 +7,9 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from ..factories import make_application
-from ..two_factor import authenticator, current_code
-from .pages import admin_sign_in, sign_in
+from tests.browser.pages import admin_sign_in, sign_in
+from tests.factories import make_application
+from tests.two_factor import authenticator, current_code
 
 
 def visit(page, path: str) -> None:

@@ -10,25 +10,11 @@ from playwright.sync_api import expect
 
 from registered_apps.models import RegisteredApplication, RevocationRequest, UsageDaily
 from software_statements.models import SoftwareStatement
-
-from ..factories import make_application
-from ..two_factor import authenticator, current_code
-from .pages import admin_sign_in, push_pending, sign_in
+from tests.browser.pages import admin_sign_in, create_application, push_pending, sign_in
+from tests.factories import make_application
+from tests.two_factor import authenticator, current_code
 
 JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
-
-
-def create_application(page, *, name: str, channels: list[str] | None, platforms: list[str], scopes: list[str]):
-    page.get_by_label("Application name").fill(name)
-    if channels is not None:
-        page.get_by_label("Only the channels I choose").check()
-        for channel in channels:
-            page.get_by_role("group", name="Chosen channels").get_by_label(channel).check()
-    for platform in platforms:
-        page.get_by_role("group", name="Platforms").get_by_label(platform, exact=True).check()
-    for scope in scopes:
-        page.get_by_role("group", name="Scopes").get_by_label(scope).check()
-    page.get_by_role("button", name="Create application").click()
 
 
 def test_read_write_programmer_creates_an_application_downloads_its_statement_registers_and_gets_a_token(

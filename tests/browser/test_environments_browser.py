@@ -1,5 +1,5 @@
-"""Issue 12 in a real browser: environments, pending changes, review and push, statement download per
-environment, promotion to production, dismiss; screenshots at 1280 px and 375 px."""
+"""README "Environments" and "Dashboard" in a real browser: environments, pending changes, review and push, statement
+download per environment, promotion to production, dismiss; screenshots at 1280 px and 375 px."""
 
 import re
 from pathlib import Path
@@ -9,9 +9,7 @@ import requests
 from playwright.sync_api import expect
 
 from registered_apps.models import ChannelDomain, CustomScheme, PendingChange, Push, RegisteredApplication
-
-from .pages import push_pending, sign_in
-from .test_dashboard_browser import create_application
+from tests.browser.pages import create_application, push_pending, sign_in
 
 PHONE = {"width": 375, "height": 812}
 

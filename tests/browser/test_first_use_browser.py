@@ -19,10 +19,9 @@ from registered_apps.models import AuditEvent, Environment, PendingChange, Push
 from registered_apps.services import changes
 from software_statements.models import SoftwareStatement
 from software_statements.services import software_statement_issue
-
-from ..factories import UserFactory, make_application, member
-from ..helpers import push_all
-from .pages import sign_in
+from tests.browser.pages import sign_in
+from tests.factories import UserFactory, make_application, member
+from tests.helpers import push_all
 
 WIDTHS = [pytest.param(1280, id="desktop"), pytest.param(375, id="phone")]
 # Four pushes of an application each (ten properties apiece) at 375 px: one card per change, its

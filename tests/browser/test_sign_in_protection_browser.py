@@ -10,10 +10,9 @@ from django.conf import settings
 from django_otp.oath import totp
 from playwright.sync_api import expect
 
+from tests.browser.pages import admin_sign_in, sign_in
 from tests.factories import UserFactory
-
-from ..two_factor import authenticator, current_code
-from .pages import admin_sign_in, sign_in
+from tests.two_factor import authenticator, current_code
 
 
 def code_from_uri(uri: str) -> str:

@@ -1,5 +1,5 @@
-"""Two web nodes, each a separate host in a Linux network namespace, sharing one PostgreSQL and one Redis,
-under load and under faults (issue 14, point 1). `python -m tests.cluster` (`make cluster-test`) runs the
+"""Two web nodes, each a separate host in a Linux network namespace, sharing one PostgreSQL and one Redis, under load
+and under faults (README "Several nodes: the cluster test"). `python -m tests.cluster` (`make cluster-test`) runs the
 full scenario and prints its table; tests/cluster/test_cluster.py runs a reduced one in `make test`.
 
 - harness.py: the namespaces and veth pairs, PostgreSQL and Redis, the nodes' web servers, the seeded data;

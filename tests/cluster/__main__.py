@@ -17,8 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .harness import namespaces_missing
-from .scenario import Config, problems, run, table, write_markdown
+from tests.cluster.harness import namespaces_missing
+from tests.cluster.scenario import Config, problems, run, table, write_markdown
 
 RESULTS = Path(__file__).resolve().parent.parent.parent / "bench" / "results" / "cluster.md"
 

@@ -19,8 +19,7 @@ from enum import StrEnum
 from http.client import HTTPException
 
 from bench import http
-
-from .harness import Node
+from tests.cluster.harness import Node
 
 TOKEN = "/o/client/token"
 SESSION = "/api/v2/session"

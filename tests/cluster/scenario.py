@@ -31,10 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.processes import process_cpu_seconds
-
-from .harness import Cluster, Node, Seed, admin_revoke, tam_sign_in, wait_workers_back, worker_kill
-from .load import (
+from tests.cluster.harness import Cluster, Node, Seed, admin_revoke, tam_sign_in, wait_workers_back, worker_kill
+from tests.cluster.load import (
     SESSION,
     TOKEN,
     Credential,
@@ -48,6 +46,7 @@ from .load import (
     send,
     tally,
 )
+from tests.processes import process_cpu_seconds
 
 FLUSH_EVERY = 5.0  # seconds between the background usage flushes (beat's default is 60)
 

@@ -55,3 +55,14 @@ def db_snapshot() -> dict[str, int]:
         for model in apps.get_models()
         if model._meta.app_label in {"oauth", "registered_apps", "software_statements", "oauth2_provider"}
     }
+
+
+def good(credentials, **overrides):
+    """A valid client-credentials token form for `credentials`; an override of None drops that field."""
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": credentials["client_id"],
+        "client_secret": credentials["client_secret"],
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

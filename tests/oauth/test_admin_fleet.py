@@ -6,30 +6,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from oauth.admin import EstimatedCountPaginator
-from oauth.models import Client
 from registered_apps.models import Programmer
-
-from ..factories import make_application
+from tests.factories import make_application, make_clients
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/admin/oauth/client/"
-
-
-def make_clients(application, count: int, *, prefix: str = "fleet", platform: str = "ios") -> list[Client]:
-    return Client.objects.bulk_create(
-        Client(
-            client_id=f"{prefix}-{n:05d}",
-            name=f"{application.name} device",
-            registered_application=application,
-            client_type=Client.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Client.GRANT_CLIENT_CREDENTIALS,
-            client_secret="not-a-secret",
-            hash_client_secret=False,
-            platform=platform,
-        )
-        for n in range(count)
-    )
 
 
 def client_table_queries(captured: CaptureQueriesContext) -> list[str]:

@@ -24,11 +24,9 @@ from software_statements.keys import active_signing_material, signing_key_retire
 from software_statements.models import SigningKey, SoftwareStatement
 from software_statements.services import software_statement_revoke
 from tests.helpers import assert_api_error, assert_json_error, requires_redis
+from tests.oauth.api import SESSION, get_token, good, register, token_request
+from tests.oauth.urls_device_bound import DEVICE_BOUND
 from tests.software_statements.helpers import foreign_key
-
-from .api import SESSION, get_token, register, token_request
-from .test_token_endpoint import good
-from .urls_device_bound import DEVICE_BOUND
 
 pytestmark = pytest.mark.django_db
 
@@ -54,11 +52,6 @@ def refused(response, code: str) -> dict:
     body = assert_api_error(response, 401, code, "application-registration")
     assert response["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
     return body
-
-
-@pytest.fixture
-def access_token(client, credentials) -> str:
-    return get_token(client, credentials)["access_token"]
 
 
 def test_session_says_who_the_token_speaks_for(client, credentials, access_token, application):

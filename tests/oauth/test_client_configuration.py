@@ -23,8 +23,7 @@ from registered_apps.services import registered_application_revoke
 from software_statements.services import software_statement_issue, software_statement_revoke
 from tests.factories import make_application
 from tests.helpers import assert_json_error, requires_redis
-
-from .api import INTROSPECT, SESSION, basic, get_token, register, token_request
+from tests.oauth.api import INTROSPECT, SESSION, basic, get_token, register, token_request
 
 STAGING = "release-staging.localhost"
 

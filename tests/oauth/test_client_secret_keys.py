@@ -1,5 +1,5 @@
-"""Client-secret keys (issue 10, point 5): DCR_CLIENT_SECRET_KEYS, the key id in each hash, legacy
-hashes under SECRET_KEY and SECRET_KEY_FALLBACKS, re-hashing by compare-and-set, production checks."""
+"""Client-secret keys (README "Configuration" and "Rotating keys"): DCR_CLIENT_SECRET_KEYS, the key id in each hash,
+legacy hashes under SECRET_KEY and SECRET_KEY_FALLBACKS, re-hashing by compare-and-set, production checks."""
 
 import hashlib
 import hmac
@@ -20,8 +20,7 @@ from oauth.hashers import SecretCheck, client_secret_encode, client_secret_key_i
 from oauth.models import Client
 from oauth.services import client_secret_rehash
 from tests.helpers import assert_json_error
-
-from .api import get_token, register, token_request
+from tests.oauth.api import get_token, register, token_request
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,7 +127,7 @@ def test_a_legacy_hash_verifies_after_secret_key_rotation_only_with_the_old_key_
 
 @override_settings(SECRET_KEY=OLD_SECRET_KEY, SECRET_KEY_FALLBACKS=[], DCR_CLIENT_SECRET_KEYS=[])
 def test_defect_rotating_secret_key_with_the_old_one_in_fallbacks_keeps_todays_hashes_verifying():
-    """Issue 10, defect 3. Only Django's public API, so it runs unchanged on the code before the fix
+    """A defect found at fleet scale. Only Django's public API, so it runs unchanged on the code before the fix
     (where it fails: the pepper came from SECRET_KEY alone)."""
     stored = legacy_encode(SECRET, OLD_SECRET_KEY)
     assert check_password(SECRET, stored)

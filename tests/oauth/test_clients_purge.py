@@ -11,8 +11,7 @@ from oauth.models import Client, DeniedToken
 from registered_apps.models import AuditEvent
 from software_statements.services import software_statement_issue
 from tests.factories import make_application
-
-from .api import register, token_request
+from tests.oauth.api import register, token_request
 
 
 def _days_ago(days: float) -> datetime.datetime:

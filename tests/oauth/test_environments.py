@@ -1,6 +1,6 @@
 """Each environment is its own service: the API serves the environment of the request's host, with that
 environment's issuer and keys, and refuses the statements, clients and tokens of every other one with
-the documented error (issue 12, point 1)."""
+the documented error (README "Environments")."""
 
 from typing import Any
 from urllib.parse import urlencode
@@ -11,20 +11,14 @@ from django.test import override_settings
 
 from oauth import usage_flush as flush
 from registered_apps.environments import environment_by_slug, environment_production, environments_forget
-from registered_apps.models import Environment, UsageDaily
+from registered_apps.models import UsageDaily
 from software_statements.services import software_statement_issue
 from tests.factories import make_application
 from tests.helpers import assert_api_error, assert_json_error
-
-from .api import INTROSPECT, SESSION, register, token_request
+from tests.oauth.api import INTROSPECT, SESSION, register, token_request
 
 STAGING = "release-staging.localhost"
 PRODUCTION = "testserver"
-
-
-@pytest.fixture
-def staging(db) -> Environment:
-    return Environment.objects.get(slug="release-staging")
 
 
 @pytest.fixture

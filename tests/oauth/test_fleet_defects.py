@@ -1,5 +1,5 @@
-"""Two defects of the token and bearer paths found at fleet scale (issue 10), each shown by a test that
-failed on the code before the hot-path store:
+"""Two defects of the token and bearer paths found at fleet scale (a million clients, README "Against the floor: `make
+bench`"), each shown by a test that failed on the code before the hot-path store:
 
 1. A fault between sending the gate script to Redis and reading its reply left the reply on the
    connection; the next command read it as its own, and a revoked token could pass.
@@ -23,8 +23,7 @@ from registered_apps.environments import environment_production
 from software_statements.keys import active_signing_material, clear_key_caches
 from software_statements.models import KeyPurpose
 from tests.helpers import requires_redis
-
-from .api import REVOKE, SESSION, get_token, register, token_request
+from tests.oauth.api import REVOKE, SESSION, get_token, register, token_request
 
 pytestmark = pytest.mark.django_db
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from software_statements.keys import active_signing_material
 from software_statements.models import KeyPurpose
+from tests.oauth.api import INTROSPECT, REGISTER, REVOKE, SESSION, TOKEN, basic, db_snapshot
 from tests.strategies import (
     accept_headers,
     authorization_headers,
@@ -31,8 +32,6 @@ from tests.strategies import (
     jws_like,
     registration_bodies,
 )
-
-from .api import INTROSPECT, REGISTER, REVOKE, SESSION, TOKEN, basic, db_snapshot, get_token
 
 pytestmark = pytest.mark.django_db
 
@@ -173,11 +172,6 @@ def _tampered(token: str) -> st.SearchStrategy[str]:
         st.just(f"{header}.{payload}.{signature[::-1]}"),
         st.just(f"{header}.{b64url('{}')}.{signature}"),
     )
-
-
-@pytest.fixture
-def access_token(client, credentials) -> str:
-    return get_token(client, credentials)["access_token"]
 
 
 # --- POST /o/client/token ---------------------------------------------------------------------------

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from software_statements.keys import active_signing_material
 from software_statements.models import KeyPurpose
 from tests.helpers import assert_api_error, assert_json_error
+from tests.oauth.api import INTROSPECT, REVOKE, SESSION, register
 from tests.strategies import deep_json, device_info_headers, jws_like
-
-from .api import INTROSPECT, REVOKE, SESSION, register
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from registered_apps.models import AuditEvent
 from software_statements.services import software_statement_issue
 from tests.factories import ChannelFactory, ProgrammerFactory, make_application
 from tests.helpers import assert_api_error, assert_json_error
-
-from .api import INTROSPECT, REVOKE, SESSION, basic, get_token, register
+from tests.oauth.api import INTROSPECT, REVOKE, SESSION, basic, get_token, register
 
 
 def post(client, path, data, **extra):

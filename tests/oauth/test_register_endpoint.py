@@ -1,4 +1,4 @@
-"""Contract of POST /o/client/register (SPEC "REST API"; RFC 7591 3.1, 3.2.1, 3.2.2)."""
+"""Contract of POST /o/client/register (README "API walk-through with curl"; RFC 7591 3.1, 3.2.1, 3.2.2)."""
 
 import base64
 import json
@@ -13,8 +13,7 @@ from software_statements.models import SoftwareStatement
 from software_statements.services import software_statement_issue, software_statement_revoke
 from tests.factories import make_application
 from tests.helpers import assert_json_error
-
-from .api import REGISTER, device_info_header, register
+from tests.oauth.api import REGISTER, device_info_header, register
 
 
 def test_registration_returns_201_with_every_documented_field(client, statement, application):

@@ -11,8 +11,7 @@ from oauth.tasks import clients_mark_idle, denied_tokens_purge, revocation_stamp
 from registered_apps import services
 from registered_apps.models import AuditEvent
 from tests.hot_state import stamps_read
-
-from .api import SESSION, get_token
+from tests.oauth.api import SESSION, get_token
 
 
 def _client(credentials) -> Client:

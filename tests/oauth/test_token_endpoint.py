@@ -1,4 +1,4 @@
-"""Contract of POST /o/client/token (SPEC "REST API"; RFC 6749 4.4, 2.3.1, 5.2; RFC 9068)."""
+"""Contract of POST /o/client/token (README "API walk-through with curl"; RFC 6749 4.4, 2.3.1, 5.2; RFC 9068)."""
 
 import os
 import subprocess
@@ -23,20 +23,9 @@ from software_statements.models import SoftwareStatement
 from software_statements.services import software_statement_revoke
 from tests.helpers import assert_json_error
 from tests.hot_state import hot_state_clear
-
-from .api import TOKEN, basic, get_token, register, token_request
+from tests.oauth.api import TOKEN, basic, get_token, good, register, token_request
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def good(credentials, **overrides):
-    data = {
-        "grant_type": "client_credentials",
-        "client_id": credentials["client_id"],
-        "client_secret": credentials["client_secret"],
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def other_secret(secret: str) -> str:

@@ -11,8 +11,7 @@ from core.hot_store import hot_store
 from core.redis import redis_client
 from oauth.usage import PENDING_KEY, LocalUsageCounter, local_usage, usage_field, usage_field_parse, usage_field_today
 from tests.helpers import assert_json_error, requires_redis
-
-from .api import get_token, register, token_request
+from tests.oauth.api import get_token, register, token_request
 
 
 def pending_counts() -> dict[str, int]:

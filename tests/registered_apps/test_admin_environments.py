@@ -30,46 +30,11 @@ from software_statements import keys
 from software_statements.models import SigningKey
 from software_statements.services import software_statement_issue
 from software_statements.verify import StatementError, software_statement_verify
-
-from ..factories import make_application
-from ..oauth.test_admin_fleet import make_clients
-from .test_admin import bulk_applications, channel_change_data
+from tests.factories import make_application, make_clients
+from tests.registered_apps.helpers import bulk_applications, channel_change_data
 
 ENVIRONMENTS = "admin:registered_apps_environment_changelist"
 APPLICATIONS = "admin:registered_apps_registeredapplication_changelist"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
-
-
-@pytest.fixture
-def admin_client(login_as, tam):
-    return login_as(tam)
-
-
-@pytest.fixture
-def staging(db) -> Environment:
-    return Environment.objects.get(slug="release-staging")
-
-
-@pytest.fixture
-def production(db) -> Environment:
-    return Environment.objects.get(is_production=True)
-
-
-@pytest.fixture
-def staging_channels(channels, staging):
-    """The demo channels with the same host names and their own generated schemes in Release Staging."""
-    for channel in channels:
-        services.channel_domain_add(
-            channel=channel, host=f"watch.{channel.slug}.example.com", environment=staging, actor="tests"
-        )
-        services.custom_scheme_create(channel=channel, environment=staging, actor="tests")
-    return channels
 
 
 def listed(client, url_name: str, **params) -> list:

@@ -13,8 +13,7 @@ from registered_apps.models import (
     RegisteredApplication,
     Scope,
 )
-
-from ..factories import ChannelFactory, ProgrammerFactory, make_application
+from tests.factories import ChannelFactory, ProgrammerFactory, make_application
 
 
 def refused(programmer, field: str, **overrides) -> list[str]:

@@ -18,7 +18,6 @@ from registered_apps.models import (
     Channel,
     ChannelDomain,
     CustomScheme,
-    Environment,
     PendingChange,
     Push,
     PushStatus,
@@ -26,9 +25,8 @@ from registered_apps.models import (
     UsageDaily,
 )
 from registered_apps.services import changes
-
-from ..factories import make_application
-from ..helpers import push_all
+from tests.factories import make_application
+from tests.helpers import push_all
 
 pytestmark = pytest.mark.django_db
 
@@ -47,16 +45,6 @@ def channel_url(name, channel):
 
 def detail_url(application):
     return reverse("registered_apps:application_detail", kwargs={"application_id": application.pk})
-
-
-@pytest.fixture
-def staging(db):
-    return Environment.objects.get(slug="release-staging")
-
-
-@pytest.fixture
-def production(db):
-    return Environment.objects.get(is_production=True)
 
 
 def switch(client, slug, next_path="/"):

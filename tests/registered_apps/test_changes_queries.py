@@ -6,21 +6,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registered_apps import services
-from registered_apps.models import Environment, PendingChange, Push
+from registered_apps.models import PendingChange, Push
 from registered_apps.services import changes
-
-from ..helpers import push_all
+from tests.helpers import push_all
 
 pytestmark = pytest.mark.django_db
 
 REVIEW_QUERY_BUDGET = 10
 LOG_QUERY_BUDGET = 12
 COMPARE_QUERY_BUDGET = 10
-
-
-@pytest.fixture
-def staging(db):
-    return Environment.objects.get(slug="release-staging")
 
 
 def count_queries(client, url, params=None):

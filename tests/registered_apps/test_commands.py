@@ -22,8 +22,7 @@ from registered_apps.models import (
     Programmer,
     RegisteredApplication,
 )
-
-from ..factories import ChannelFactory, ProgrammerFactory
+from tests.factories import ChannelFactory, ProgrammerFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -26,7 +26,6 @@ from registered_apps.environments import environments_all
 from registered_apps.forms import ApplicationForm
 from registered_apps.models import (
     AuditEvent,
-    Environment,
     PendingChange,
     Push,
     PushStatus,
@@ -34,9 +33,8 @@ from registered_apps.models import (
 )
 from registered_apps.services import changes
 from software_statements.services import software_statement_issue, software_statement_revoke
-
-from ..factories import UserFactory, make_application, member
-from ..helpers import push_all
+from tests.factories import UserFactory, make_application, member
+from tests.helpers import push_all
 
 pytestmark = pytest.mark.django_db
 
@@ -52,16 +50,6 @@ def programmer_url(name, programmer):
 
 def detail_url(application):
     return reverse("registered_apps:application_detail", kwargs={"application_id": application.pk})
-
-
-@pytest.fixture
-def production(db):
-    return Environment.objects.get(is_production=True)
-
-
-@pytest.fixture
-def staging(db):
-    return Environment.objects.get(slug="release-staging")
 
 
 def text_of(fragment: str) -> str:

@@ -14,9 +14,8 @@ from registered_apps.models import (
 )
 from registered_apps.services import changes
 from software_statements.models import SoftwareStatement
-
-from ..factories import make_application
-from ..helpers import push_all
+from tests.factories import make_application
+from tests.helpers import push_all
 
 pytestmark = pytest.mark.django_db
 

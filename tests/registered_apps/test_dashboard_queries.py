@@ -11,8 +11,7 @@ from django.utils import timezone
 from oauth.models import Client as OAuthClient
 from registered_apps.models import Platform, RegisteredApplication, Scope, UsageDaily
 from software_statements.models import SoftwareStatement
-
-from ..factories import make_application
+from tests.factories import make_application
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,8 @@ from registered_apps.models import (
     UsageDaily,
 )
 from software_statements.models import SoftwareStatement
-
-from ..factories import ChannelFactory, UserFactory, make_application, member
-from ..helpers import push_all
+from tests.factories import ChannelFactory, UserFactory, make_application, member
+from tests.helpers import push_all
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Issue 12 point 6: the environments migration brings every existing row into production, and nothing
+"""README "Environments": the environments migration brings every existing row into production, and nothing
 issued before it stops working. The real migrations run backwards to the schema before environments,
 rows (and a signed statement) are written there with the models of that time, then the migrations run
 forwards again. Also: a row made today without an environment is production's."""
@@ -23,8 +23,7 @@ from software_statements import keys
 from software_statements.jws import sign_compact
 from software_statements.models import SigningKey, SoftwareStatement
 from software_statements.verify import StatementError, software_statement_verify
-
-from ..factories import ChannelFactory, make_application
+from tests.factories import ChannelFactory, make_application
 
 BEFORE = [("registered_apps", "0002_catalogs"), ("software_statements", "0001_initial")]
 

@@ -22,21 +22,10 @@ from registered_apps.models import (
 )
 from registered_apps.services import changes
 from registered_apps.services.changes import pushing
-
-from ..factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
-from ..helpers import push_all
+from tests.factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
+from tests.helpers import push_all
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staging(db):
-    return Environment.objects.get(slug="release-staging")
-
-
-@pytest.fixture
-def production(db):
-    return Environment.objects.get(is_production=True)
 
 
 def spec(programmer, environment, **overrides):

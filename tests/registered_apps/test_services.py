@@ -13,8 +13,7 @@ from registered_apps.models import (
     Platform,
     RevocationRequest,
 )
-
-from ..factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application
+from tests.factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application
 
 
 def actions_on(obj) -> list[str]:

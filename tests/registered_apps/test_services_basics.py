@@ -5,8 +5,7 @@ from django.core.exceptions import ValidationError
 
 from registered_apps import services
 from registered_apps.models import ApplicationStatus, AuditEvent
-
-from ..factories import make_application
+from tests.factories import make_application
 
 
 def test_create_application_records_an_audit_event(programmer, channels):

@@ -5,8 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from registered_apps import selectors
 from registered_apps.models import Access
-
-from ..factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
+from tests.factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
 
 
 @pytest.fixture

@@ -9,13 +9,6 @@ from software_statements.models import KeyState, SigningKey, SoftwareStatement
 from software_statements.services import software_statement_issue
 
 
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
-
-
 def private_fragments(key):
     """Pieces of the key's secrets that must not appear on any page."""
     private_key = keys.signing_private_key(key)

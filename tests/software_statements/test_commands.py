@@ -18,13 +18,6 @@ from software_statements.verify import software_statement_verify
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
-
-
 def run(*args):
     out = io.StringIO()
     call_command(*args, stdout=out)

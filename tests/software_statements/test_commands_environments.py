@@ -7,44 +7,20 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from registered_apps import services
 from registered_apps.environments import environment_by_id, environment_by_slug
 from registered_apps.models import AuditEvent, CustomScheme, Environment, RegisteredApplication
 from software_statements import keys
 from software_statements.models import KeyState, SigningKey, SoftwareStatement
 from software_statements.verify import StatementError, software_statement_verify
-
-from ..factories import make_application
+from tests.factories import make_application
 
 VALID = "valid: prequal-staging, prequal-production, release-staging, release-production."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
 
 
 def run(*args):
     out = io.StringIO()
     call_command(*args, stdout=out)
     return out.getvalue().splitlines()
-
-
-@pytest.fixture
-def staging(db) -> Environment:
-    return Environment.objects.get(slug="release-staging")
-
-
-@pytest.fixture
-def staging_channels(channels, staging):
-    for channel in channels:
-        services.channel_domain_add(
-            channel=channel, host=f"watch.{channel.slug}.example.com", environment=staging, actor="tests"
-        )
-        services.custom_scheme_create(channel=channel, environment=staging, actor="tests")
-    return channels
 
 
 def test_create_registered_app_in_staging_uses_staging_schemes_and_signs_for_staging(programmer, staging_channels):

@@ -8,19 +8,11 @@ from django.urls import reverse
 
 from registered_apps.models import AuditEvent
 from registered_apps.services import registered_application_revoke
-from software_statements import keys
 from software_statements.models import SoftwareStatement
 from software_statements.verify import software_statement_verify
 from tests.factories import UserFactory, make_application
 
 FILENAME = re.compile(r'^attachment; filename="software_statement_app-1-0-0_\d{8}T\d{6}Z\.txt"$')
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
 
 
 def download_url(application):

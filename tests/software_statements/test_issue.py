@@ -1,4 +1,5 @@
-"""Issuing and revoking statements: the claims of the spec, the registry row, the audit trail."""
+"""Issuing and revoking statements: the claims README "Software statements and signing keys" lists, the registry row,
+the audit trail."""
 
 import json
 import time
@@ -19,8 +20,7 @@ from software_statements.services import (
 )
 from tests.factories import make_application
 from tests.hot_state import stamps_read
-
-from .helpers import b64decode
+from tests.software_statements.helpers import b64decode
 
 SPEC_CLAIMS = {
     "iss",
@@ -37,13 +37,6 @@ SPEC_CLAIMS = {
     "grant_types",
     "token_endpoint_auth_method",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
 
 
 def decode(token):

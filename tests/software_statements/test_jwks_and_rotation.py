@@ -9,13 +9,6 @@ from software_statements.services import software_statement_issue
 from software_statements.verify import INVALID, StatementError, software_statement_verify
 
 
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
-
-
 def jwks_kids(client):
     response = client.get("/.well-known/jwks.json")
     assert response.status_code == 200

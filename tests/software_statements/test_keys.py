@@ -13,13 +13,6 @@ from software_statements import keys
 from software_statements.models import KeyState, SigningKey
 
 
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
-
-
 def states(purpose):
     return sorted(SigningKey.objects.filter(purpose=purpose).values_list("state", flat=True))
 

@@ -3,7 +3,6 @@ in every environment."""
 
 import datetime
 
-import pytest
 from django.utils import timezone
 
 from registered_apps.environments import environment_by_slug
@@ -13,13 +12,6 @@ from software_statements.models import KeyState, SigningKey
 from software_statements.services import software_statement_issue
 from software_statements.tasks import signing_keys_rotate_due
 from software_statements.verify import software_statement_verify
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
 
 
 def _activated_days_ago(purpose: str, days: int, environment_id: int | None = None) -> SigningKey:

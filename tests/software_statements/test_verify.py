@@ -15,15 +15,16 @@ from software_statements.jws import MAX_TOKEN_LENGTH
 from software_statements.models import SigningKey
 from software_statements.services import software_statement_issue, software_statement_revoke
 from software_statements.verify import INVALID, UNAPPROVED, StatementError, software_statement_verify
-
-from .helpers import active_statement_key, b64, b64decode, claims_for, foreign_key, forge, random_uuid, world_snapshot
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    keys.clear_key_caches()
-    yield
-    keys.clear_key_caches()
+from tests.software_statements.helpers import (
+    active_statement_key,
+    b64,
+    b64decode,
+    claims_for,
+    foreign_key,
+    forge,
+    random_uuid,
+    world_snapshot,
+)
 
 
 @pytest.fixture

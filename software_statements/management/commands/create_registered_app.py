@@ -26,8 +26,8 @@ class Command(RegistryCommand):
     help = "Create a registered application for a programmer (as a TAM would) and optionally issue its statement."
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        # SPEC names an option --version, which Django gives every command (Django's version):
-        # here --version is the application's.
+        # The README's walk-through passes --version (the application's), an option Django gives every command (Django's
+        # version): here --version is the application's.
         kwargs.setdefault("conflict_handler", "resolve")
         return super().create_parser(prog_name, subcommand, **kwargs)
 

@@ -7,17 +7,13 @@ import signal
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.request_log import _current_request_id
 from oauth.tasks import denied_tokens_purge
-from tests.processes import SERVE, free_port
-from tests.test_background_worker import Worker
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, SERVE, Worker, free_port
 
 
 def _get(url: str) -> tuple[int, str]:

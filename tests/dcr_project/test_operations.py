@@ -6,7 +6,6 @@ import logging
 import math
 import os
 import re
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -21,6 +20,7 @@ from software_statements.keys import active_signing_material, clear_key_caches
 from software_statements.models import KeyPurpose
 from software_statements.services import software_statement_issue
 from tests.oauth.api import register, token_request
+from tests.processes import ROOT
 
 # A port nothing listens on: connecting is refused at once.
 CLOSED_REDIS = "redis://127.0.0.1:1/0"
@@ -235,7 +235,7 @@ def test_a_published_task_carries_the_request_id_in_its_headers(db):
 
 
 def test_the_grafana_dashboard_charts_only_metrics_we_expose(db, client, metrics_on):
-    dashboard = json.loads((Path(__file__).resolve().parent.parent / "deploy" / "grafana-dashboard.json").read_text())
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
     assert [item["name"] for item in dashboard["__inputs"]] == ["DS_PROMETHEUS"]
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
     assert all(

@@ -7,12 +7,12 @@ import secrets
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT
+
 CSP_DIRECTIVES = {
     "default-src": "'none'",
     "script-src": "'self'",

@@ -23,8 +23,7 @@ from oauth.usage_flush import last_used_flush
 from registered_apps.services import registered_application_restore, registered_application_revoke
 from tests.helpers import assert_api_error, assert_json_error, requires_redis
 from tests.hot_state import hot_state_clear
-
-from .api import get_token, token_request
+from tests.oauth.api import get_token, token_request
 
 pytestmark = pytest.mark.django_db
 
@@ -211,8 +210,7 @@ def test_load_client_records_puts_every_active_client_in_the_store(
     from django.core.management import call_command
 
     from oauth.services import client_revoke
-
-    from .api import register
+    from tests.oauth.api import register
 
     bodies = [register(client, statement).json() for _ in range(3)]
     with django_capture_on_commit_callbacks(execute=True):
@@ -243,8 +241,7 @@ def test_bearer_checks_read_no_stamp_of_their_own_while_no_revocation_is_newer_t
 ):
     from oauth.services import client_revoke
     from oauth.tasks import revocation_stamps_republish_recent
-
-    from .api import SESSION
+    from tests.oauth.api import SESSION
 
     settings.DCR_REVOCATION_STAMP_CACHE = 0
     token = get_token(client, credentials)["access_token"]

@@ -5,10 +5,7 @@ import datetime
 import os
 import signal
 import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -20,6 +17,7 @@ from oauth.tasks import usage_flush as usage_flush_task
 from oauth.usage import PENDING_KEY, usage_field
 from registered_apps.models import UsageDaily
 from tests.factories import make_application
+from tests.processes import Worker
 
 pytestmark = [
     pytest.mark.serial,
@@ -32,73 +30,6 @@ pytestmark = [
     # Committed rows, so the worker sees them; the migrated catalogs are restored for later tests.
     pytest.mark.django_db(transaction=True),
 ]
-
-CELERY = str(Path(sys.executable).with_name("celery"))
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class Worker:
-    """A `celery -A dcr_project worker` process group we started, pointed at the test database."""
-
-    def __init__(self, name: str, log_dir: Path) -> None:
-        database = settings.DATABASES["default"]
-        self.name = f"{name}-{uuid.uuid4().hex[:6]}@127.0.0.1"
-        self.log = log_dir / f"{name}.log"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "dcr_project.settings.test",
-            "DATABASE_URL": (
-                f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:{database['PORT']}"
-                f"/{database['NAME']}"
-            ),
-            # A killed worker's unacknowledged message is handed to another worker after 3 s.
-            "CELERY_VISIBILITY_TIMEOUT": "3",
-        }
-        self.process = subprocess.Popen(
-            [
-                CELERY,
-                "-A",
-                "dcr_project",
-                "worker",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                "1",
-                "--hostname",
-                self.name,
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_for("ready.")
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, needle: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while needle not in self.text():
-            if self.process.poll() is not None:
-                pytest.fail(f"worker {self.name} exited:\n{self.text()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"worker {self.name}: no {needle!r} within {timeout}s:\n{self.text()[-3000:]}")
-            time.sleep(0.1)
-
-    def pool_pids(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()]
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            self.process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -5,13 +5,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from cryptography.fernet import Fernet
 
 from bench.serve_command import serve_command
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT
 
 # Every setting dcr_project.settings.bench changes, as README "Performance" lists them.
 # (Its database and Redis are the bench's own, dcr_bench and 6, configured as production configures them:

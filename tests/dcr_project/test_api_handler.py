@@ -17,8 +17,7 @@ from django.test import RequestFactory
 from prometheus_client import REGISTRY
 
 from dcr_project.wsgi import application, pages_application
-
-from .api import INTROSPECT, REGISTER, SESSION, TOKEN, get_token
+from tests.oauth.api import INTROSPECT, REGISTER, SESSION, TOKEN, get_token
 
 FORM = "application/x-www-form-urlencoded"
 REQUEST_ID = "fixed-request-id-0001"

@@ -19,8 +19,7 @@ from django.test import override_settings
 from dcr_project.api_handler import ApiWSGIHandler
 from dcr_project.fast_lane import FastLane
 from dcr_project.wsgi import api_application, application
-
-from .api import INTROSPECT, REGISTER, REVOKE, SESSION, TOKEN, get_token
+from tests.oauth.api import INTROSPECT, REGISTER, REVOKE, SESSION, TOKEN, get_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

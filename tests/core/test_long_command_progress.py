@@ -19,8 +19,7 @@ from django.utils import timezone
 
 from bench import fleet
 from oauth.models import Client
-
-from .api import register
+from tests.oauth.api import register
 
 CLIENTS = 10
 

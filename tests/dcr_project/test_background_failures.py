@@ -17,19 +17,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from core.hot_store import hot_store
 from registered_apps import services
 from registered_apps.models import ApplicationStatus
-from software_statements.services import software_statement_issue
 from tests.hot_state import hot_state_clear
 from tests.oauth.api import REGISTER, SESSION, get_token, register
-from tests.processes import SERVE, OwnPostgres, free_port, own_postgres_missing
+from tests.processes import ROOT, SERVE, OwnPostgres, free_port, own_postgres_missing
 
-ROOT = Path(__file__).resolve().parent.parent
 # Restarts PostgreSQL and stops Redis clients: nothing else may run meanwhile.
 pytestmark = pytest.mark.serial
 
@@ -47,12 +44,6 @@ def redis_down(settings):
     yield
     settings.REDIS_URL = os.environ.get("REDIS_URL", "")
     _clear_process_state()
-
-
-@pytest.fixture
-def statement(application) -> str:
-    token, _ = software_statement_issue(application=application, actor="tests")
-    return token
 
 
 def test_with_redis_unreachable_registration_and_token_issue_still_answer_201_and_200_and_log_it(
@@ -78,8 +69,8 @@ def test_with_redis_unreachable_bearer_checks_fall_back_to_the_database(
         services.registered_application_revoke(application=application, reason="Leak", actor=tam)
     assert "not published" in caplog.text  # the stamp could not reach Redis...
 
-    # ...and the database refuses the token anyway, within the spec's second (the database answer is
-    # cached for at most a second per token while Redis is down).
+    # ...and the database refuses the token anyway, within a second (README "API walk-through with curl", step 6; the
+    # database answer is cached for at most a second per token while Redis is down).
     deadline = time.monotonic() + 1.5
     while True:
         response = client.get(SESSION, HTTP_AUTHORIZATION=f"Bearer {access_token}")
