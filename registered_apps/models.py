@@ -50,11 +50,24 @@ def production_environment_id() -> int:
     return environment_production().id
 
 
+# The lifetimes a software statement may be given, in days (README "Software statements and signing
+# keys"); no lifetime (None) is the original's statement, which never expires.
+STATEMENT_LIFETIME_DAYS = (30, 90, 180, 365)
+
+
 class Programmer(models.Model):
     """A content owner, typically a TV network group."""
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
+    statement_lifetime_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        choices=[(days, f"{days} days") for days in STATEMENT_LIFETIME_DAYS],
+        verbose_name="default statement lifetime",
+        help_text="Pre-selected when its members download a software statement (they may pick another). "
+        "Blank: statements never expire.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -41,6 +41,7 @@ from .forms import (
     DomainAddForm,
     DomainDeleteForm,
     RevocationRequestForm,
+    statement_lifetime_choices,
 )
 from .models import (
     ApplicationLevel,
@@ -638,6 +639,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         pk=application_id,
     )
     statements = application.statements.select_related("issued_by").order_by("-issued_at")
+    statement_rows = selectors.statements_with_client_counts(statements)[:STATEMENT_HISTORY_LENGTH]
     clients = selectors.application_client_counts(application)
     start, end = usage_window()
     manage = selectors.can_manage(user, application)
@@ -658,7 +660,8 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         "environment": environment_by_id(application.environment_id or 0),
         "dashboard_environment": dashboard_environment(request),
         "covered_channels": list(selectors.application_channels(application)),
-        "statements": list(statements[:STATEMENT_HISTORY_LENGTH]),
+        "statements": list(statement_rows),
+        "lifetime_choices": statement_lifetime_choices(application.programmer.statement_lifetime_days),
         "statement_count": statements.count(),
         "clients": {"total": clients.total, "active": clients.active},
         # Counted up to a limit: "10,000+" past it.
