@@ -22,7 +22,8 @@ class StatementDownloadForm(forms.Form):
             return PROGRAMMER_DEFAULT
         if value == NEVER:
             return None
+        days = int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else value
         try:
-            return statement_lifetime_check(int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else value)
+            return statement_lifetime_check(days)
         except ValidationError as exc:
             raise ValidationError(exc.message_dict["lifetime"], code="invalid_lifetime") from None

@@ -14,7 +14,6 @@ from typing import Any, TypeGuard
 from jwcrypto.jwk import JWK
 
 from core import clock
-
 from registered_apps.environments import EnvironmentInfo, environment_production
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 
@@ -147,7 +146,7 @@ def _claims_checked(claims: dict[str, Any], environment: EnvironmentInfo) -> Non
     expires = claims.get("exp")
     if expires is not None and not _is_number(expires):
         raise _invalid("The software statement has no valid expiry time.")
-    if statement_expired(expires, now):
+    if _is_number(expires) and statement_expired(expires, now):
         raise expired_error(expires)
     not_before = claims.get("nbf")
     if not_before is not None and (not _is_number(not_before) or not_before > now + IAT_LEEWAY_SECONDS):

@@ -1,5 +1,7 @@
 """The JWKS document and the statement downloads (dashboard and admin); thin views over the services."""
 
+from typing import Any
+
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -58,7 +60,7 @@ def _download(request: HttpRequest, application: RegisteredApplication) -> HttpR
     form = StatementDownloadForm(request.POST)
     if not form.is_valid():
         # Nothing issued, nothing recorded: the page says which lifetimes there are.
-        context = {"application": application, "errors": form.errors.get("lifetime", [])}
+        context: dict[str, Any] = {"application": application, "errors": form.errors.get("lifetime", [])}
         return render(request, "software_statements/download_invalid.html", context, status=400)
     try:
         token, statement = software_statement_issue(

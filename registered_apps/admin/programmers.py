@@ -44,7 +44,6 @@ class ChannelInline(admin.TabularInline):
 class ProgrammerAdmin(BoundedListAdmin):
     list_display = ["slug", "name", "channel_count", "statement_lifetime_days", "created_at"]
     search_fields = ["slug", "name"]
-    fields = ["slug", "name", "statement_lifetime_days", "created_at"]
     inlines = [ChannelInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Programmer]:
@@ -60,8 +59,9 @@ class ProgrammerAdmin(BoundedListAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Programmer | None = None) -> bool:
         return False
 
-    def get_fields(self, request: HttpRequest, obj: Programmer | None = None) -> list[str]:
-        return self.fields if obj else ["slug", "name", "statement_lifetime_days"]
+    def get_fields(self, request: HttpRequest, obj: Programmer | None = None) -> Any:
+        editable = ["slug", "name", "statement_lifetime_days"]
+        return [*editable, "created_at"] if obj else editable
 
     def save_model(self, request: HttpRequest, obj: Programmer, form: forms.ModelForm, change: bool) -> None:
         # The admin's change view runs in one transaction: the name and the lifetime change together or not.
@@ -71,9 +71,7 @@ class ProgrammerAdmin(BoundedListAdmin):
         else:
             created = services.programmer_create(slug=obj.slug, name=obj.name, actor=actor, ip_address=ip_address)
             admin_adopt(obj, created)
-        services.programmer_statement_lifetime_set(
-            programmer=obj, days=days, actor=actor, ip_address=ip_address
-        )
+        services.programmer_statement_lifetime_set(programmer=obj, days=days, actor=actor, ip_address=ip_address)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         channels = formset.save(commit=False)

@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registered_apps', '0007_pushed_change_pending_change_id_daily_usage_name'),
+        ("registered_apps", "0007_pushed_change_pending_change_id_daily_usage_name"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='programmer',
-            name='statement_lifetime_days',
-            field=models.PositiveSmallIntegerField(blank=True, choices=[(30, '30 days'), (90, '90 days'), (180, '180 days'), (365, '365 days')], help_text='Pre-selected when its members download a software statement (they may pick another). Blank: statements never expire.', null=True, verbose_name='default statement lifetime'),
+            model_name="programmer",
+            name="statement_lifetime_days",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                choices=[(30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "365 days")],
+                help_text="Pre-selected when its members download a software statement (they may pick another). Blank: statements never expire.",
+                null=True,
+                verbose_name="default statement lifetime",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('software_statements', '0002_signing_key_environment'),
+        ("software_statements", "0002_signing_key_environment"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='softwarestatement',
-            name='expires_at',
+            model_name="softwarestatement",
+            name="expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

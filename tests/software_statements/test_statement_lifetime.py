@@ -27,6 +27,7 @@ from .helpers import b64decode
 
 pytestmark = pytest.mark.django_db
 DAY = 86400
+REFUSED = "A statement lifetime is none or one of 30, 90, 180, 365 days."
 
 
 @pytest.fixture(autouse=True)
@@ -126,7 +127,7 @@ def test_a_bad_lifetime_is_a_clear_400_and_issues_nothing(login_as, rw_user, app
     response = login_as(rw_user).post(download_url(application), {"lifetime": lifetime})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "A statement lifetime is none or one of 30, 90, 180, 365 days." in page
+    assert REFUSED in page
     assert "text/html" in response["Content-Type"]
     assert nothing_issued()
 
@@ -135,7 +136,7 @@ def test_the_service_refuses_a_lifetime_outside_the_choices_before_writing(appli
     for days in (7, 0, -1, True, "30", 3.5):
         with pytest.raises(ValidationError) as refused:
             software_statement_issue(application=application, actor="tests", lifetime_days=days)
-        assert refused.value.message_dict["lifetime"] == ["A statement lifetime is none or one of 30, 90, 180, 365 days."]
+        assert refused.value.message_dict["lifetime"] == [REFUSED]
     assert nothing_issued()
 
 
