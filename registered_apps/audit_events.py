@@ -40,6 +40,7 @@ ACTION_NAMES: dict[str, str] = {
     # Programmers, channels, domains, custom schemes.
     "programmer.create": "Created programmer",
     "programmer.change": "Renamed programmer",
+    "programmer.statement_lifetime": "Set default statement lifetime",
     "channel.create": "Added channel",
     "channel.change": "Renamed channel",
     "channel.settings": "Changed channel settings",

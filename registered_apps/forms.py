@@ -12,7 +12,7 @@ from core.conf import dcr
 from core.service_errors import form_add_service_error
 from core.window_limit import window_limit_key, window_limit_take
 
-from .models import ApplicationStatus, Channel, ChannelDomain, Platform, Scope
+from .models import STATEMENT_LIFETIME_DAYS, ApplicationStatus, Channel, ChannelDomain, Platform, Scope
 from .services.application_rules import VERSION_RULE
 from .tasks import password_reset_email, task_enqueue_on_commit
 
@@ -253,3 +253,17 @@ class QueuedPasswordResetForm(PasswordResetForm):
             html_email_template_name=html_email_template_name,
             from_email=from_email,
         )
+
+
+# The statement download's lifetime (posted to `software_statements.forms.StatementDownloadForm`): "none"
+# (never expires) or a number of days of STATEMENT_LIFETIME_DAYS.
+STATEMENT_LIFETIME_NEVER = "none"
+
+
+def statement_lifetime_choices(default_days: int | None) -> list[tuple[str, str, bool]]:
+    """The download form's select as (value, label, selected): the programmer's default (set by a TAM)
+    selected and marked as such."""
+    choices = [(STATEMENT_LIFETIME_NEVER, "Never expires")]
+    choices += [(str(days), f"{days} days") for days in STATEMENT_LIFETIME_DAYS]
+    default = STATEMENT_LIFETIME_NEVER if default_days is None else str(default_days)
+    return [(value, f"{label} (default)" if value == default else label, value == default) for value, label in choices]

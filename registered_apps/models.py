@@ -50,11 +50,24 @@ def production_environment_id() -> int:
     return environment_production().id
 
 
+# The lifetimes a software statement may be given, in days (README "Software statements and signing
+# keys"); no lifetime (None) is the original's statement, which never expires.
+STATEMENT_LIFETIME_DAYS = (30, 90, 180, 365)
+
+
 class Programmer(models.Model):
     """A content owner, typically a TV network group."""
 
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
+    statement_lifetime_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        choices=[(days, f"{days} days") for days in STATEMENT_LIFETIME_DAYS],
+        verbose_name="default statement lifetime",
+        help_text="Pre-selected when its members download a software statement (they may pick another). "
+        "Blank: statements never expire.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -348,99 +361,8 @@ class AuditEvent(models.Model):
         return self.actor_label or "system"
 
 
-class ChangeKind(models.TextChoices):
-    """What a programmer can change from the dashboard; each waits as a pending change until pushed."""
+# The dashboard's change workflow (pending changes, pushes, the changes log) is defined in its own module
+# and registered with this app by this import; `registered_apps.models` stays the one place to import from.
+from .change_models import ChangeKind, PendingChange, Push, PushedChange, PushStatus  # noqa: E402
 
-    APPLICATION_CREATE = "application.create", "Create registered application"
-    CHANNEL_CREATE = "channel.create", "Add channel"
-    CHANNEL_SETTINGS = "channel.settings", "Change channel settings"
-    DOMAIN_ADD = "domain.add", "Add domain"
-    DOMAIN_DELETE = "domain.delete", "Delete domain"
-    CUSTOM_SCHEME_GENERATE = "custom_scheme.generate", "Generate custom scheme"
-
-
-class PendingChange(models.Model):
-    """One dashboard edit of one user in one environment, waiting to be reviewed and pushed.
-
-    `payload` holds what the change needs to apply, by natural keys (channel slugs, hosts, catalog codes)
-    so that the same change can be promoted to another environment."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_changes")
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
-    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # Staged by promoting this push (from another environment); the push of these changes records it.
-    promoted_from = models.ForeignKey("Push", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["user", "environment", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.user_id} @ {self.environment_id})"
-
-
-class PushStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCESSFUL = "successful", "Successful"
-    FAILED = "failed", "Failed"
-
-
-class Push(models.Model):
-    """One push of a user's pending changes to an environment: an entry of the changes log. It is
-    written `pending` before the changes apply, then `successful` (all applied) or `failed` (none)."""
-
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="pushes")
-    description = models.TextField()
-    pushed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    pushed_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=16, choices=PushStatus.choices, default=PushStatus.PENDING)
-    failure = models.TextField(blank=True)
-    promoted_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="promotions"
-    )
-
-    class Meta:
-        ordering = ["-pushed_at", "-id"]
-        indexes = [models.Index(fields=["environment", "-pushed_at"])]
-        verbose_name_plural = "pushes"
-
-    def __str__(self) -> str:
-        return f"Push {self.pk} to {self.environment_id} ({self.status})"
-
-
-class PushedChange(models.Model):
-    """One change of a push, as the changes log shows it: the entity, and each property's old and new
-    value (`properties`: a list of {"property", "old", "new"})."""
-
-    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="changes")
-    position = models.PositiveIntegerField()
-    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
-    entity_type = models.CharField(max_length=64)
-    entity_id = models.CharField(max_length=64, blank=True)
-    entity_label = models.CharField(max_length=255, blank=True)
-    properties = models.JSONField(default=list)
-    payload = models.JSONField(default=dict)
-    # The channels the change is about (an application's: those it covered when pushed), and whether it
-    # covers all channels, so that a channel's changes log finds it (`selectors.pushed_changes_visible_in`).
-    channels = models.ManyToManyField(Channel, blank=True, related_name="+")
-    all_channels = models.BooleanField(default=False)
-    # The pending change this row was (an id of the review page's `reviewed` list): a second push of the
-    # same page finds the push that applied them (`selectors.push_of_pending_changes`).
-    pending_change_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
-
-    class Meta:
-        ordering = ["push", "position"]
-        constraints = [models.UniqueConstraint(fields=["push", "position"], name="unique_pushed_change_position")]
-        indexes = [
-            models.Index(fields=["programmer", "push"]),
-            models.Index(fields=["channel", "push"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.push_id}.{self.position} {self.kind}"
+__all__ = ["ChangeKind", "PendingChange", "Push", "PushStatus", "PushedChange"]

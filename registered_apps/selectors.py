@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from .models import (
     Access,
@@ -214,6 +216,31 @@ def application_client_counts(application: RegisteredApplication, *, limit: int 
         return ClientCounts(total=first["total"], active=first["active"])
     active = clients.filter(accepted)[: limit + 1].count()
     return ClientCounts(total=limit, active=min(active, limit), total_more=True, active_more=active > limit)
+
+
+def statements_with_client_counts(statements: QuerySet[Any], *, limit: int = CLIENT_COUNT_LIMIT) -> QuerySet[Any]:
+    """`statements` (a queryset of software statements) with `client_count`: how many clients are
+    registered with each, counted in the same query over at most `limit + 1` entries of the index on the
+    clients' statement (a foreign key's index), so a page of statements costs one query and at most
+    `limit + 1` index entries per row however many clients there are; past `limit` it reads "10,000+"
+    (`client_count_text`). The clients' table is reached through the reverse relation, as this layer
+    may not import it."""
+    relation = statements.model._meta.get_field("clients")
+    quote = connection.ops.quote_name
+    clients_table = quote(relation.related_model._meta.db_table)
+    column = quote(relation.field.column)
+    outer = f"{quote(statements.model._meta.db_table)}.{quote(statements.model._meta.pk.column)}"
+    # Only quoted table and column names of our models go into the text; the limit is a parameter.
+    bounded = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {clients_table} WHERE {clients_table}.{column} = {outer} "  # noqa: S608
+        "LIMIT %s) AS bounded_clients"
+    )
+    return statements.annotate(client_count=RawSQL(bounded, (limit + 1,)))  # noqa: S611
+
+
+def client_count_text(count: int, *, limit: int = CLIENT_COUNT_LIMIT) -> str:
+    """A count of `statements_with_client_counts` as shown: "1,234", or "10,000+" past the limit."""
+    return f"{limit:,}+" if count > limit else f"{count:,}"
 
 
 def applications_covering(

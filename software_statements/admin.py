@@ -2,6 +2,7 @@
 hand: rotation, retirement and revocation go through the services, with the admin user as actor.
 No private key is shown anywhere (the encrypted column is not even listed)."""
 
+import datetime
 import uuid
 from typing import Any
 
@@ -11,13 +12,15 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from core import clock
 from core.admin_actions import RevokeWithReasonMixin, admin_actor
 from core.admin_lists import BoundedListAdmin, RevokedFilter
 from core.request_ip import request_ip
 from registered_apps.admin.environments import environment_column, environment_filter, environment_name
+from registered_apps.selectors import client_count_text, statements_with_client_counts
 
 from .keys import signing_key_retire, signing_key_rotate
-from .models import KeyState, SigningKey, SoftwareStatement
+from .models import KeyState, SigningKey, SoftwareStatement, StatementStatus
 from .services import software_statement_revoke
 
 KEY_FIELDS = (
@@ -41,6 +44,7 @@ STATEMENT_FIELDS = (
     "issued_at",
     "issued_by",
     "issued_by_label",
+    "expires_at",
     "revoked_at",
     "revoked_by",
     "revocation_reason",
@@ -105,6 +109,27 @@ class SigningKeyAdmin(BoundedListAdmin):
             self.message_user(request, f"Retired {retired} key(s).", messages.SUCCESS)
 
 
+class StatusFilter(admin.SimpleListFilter):
+    """Active, expired (past its `exp`, not revoked) or revoked; the same rule as `SoftwareStatement.status`."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(status.value, status.label) for status in StatementStatus]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> QuerySet[SoftwareStatement]:
+        now = datetime.datetime.fromtimestamp(clock.wall(), datetime.UTC)
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        if self.value() == StatementStatus.REVOKED:
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == StatementStatus.EXPIRED:
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() == StatementStatus.ACTIVE:
+            return queryset.filter(unexpired, revoked_at__isnull=True)
+        return queryset
+
+
 @admin.register(SoftwareStatement)
 class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     list_display = [
@@ -115,10 +140,18 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         "kid",
         "issued_at",
         "issuer",
-        "revoked_at",
+        "expires_at",
+        "clients",
+        "status",
     ]
     list_select_related = ["application__programmer", "issued_by"]
-    list_filter = [RevokedFilter, environment_filter("application__environment"), "application__programmer", "kid"]
+    list_filter = [
+        StatusFilter,
+        RevokedFilter,
+        environment_filter("application__environment"),
+        "application__programmer",
+        "kid",
+    ]
     search_fields = ["application__name", "application__programmer__slug"]
     date_hierarchy = "issued_at"
     fields = STATEMENT_FIELDS
@@ -145,6 +178,18 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         except ValueError:
             return results, may_have_duplicates
         return results | queryset.filter(Q(pk=value) | Q(application_id=value)), may_have_duplicates
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SoftwareStatement]:
+        # One query for the page, the bounded client count included (no query per row).
+        return statements_with_client_counts(super().get_queryset(request))
+
+    @admin.display(description="clients")
+    def clients(self, obj: SoftwareStatement) -> str:
+        return client_count_text(getattr(obj, "client_count", 0))
+
+    @admin.display(description="status")
+    def status(self, obj: SoftwareStatement) -> str:
+        return obj.status.label
 
     @admin.display(description="programmer", ordering="application__programmer__name")
     def programmer(self, obj: SoftwareStatement) -> str:

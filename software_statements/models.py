@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core import clock
 from registered_apps.models import Environment, RegisteredApplication, production_environment_id
 
 
@@ -54,8 +55,14 @@ class SigningKey(models.Model):
         return f"{self.kid} ({self.purpose}, {self.state})"
 
 
+class StatementStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
 class SoftwareStatement(models.Model):
-    """One issued statement (the JWS itself is not kept); revocation is how it ends."""
+    """One issued statement (the JWS itself is not kept); revocation, or its `exp`, is how it ends."""
 
     jti = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="statements")
@@ -70,6 +77,8 @@ class SoftwareStatement(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revocation_reason = models.TextField(blank=True)
+    # The statement's `exp` (RFC 7519 4.1.4); None for a statement that never expires.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at"]
@@ -77,3 +86,13 @@ class SoftwareStatement(models.Model):
 
     def __str__(self) -> str:
         return str(self.jti)
+
+    @property
+    def status(self) -> StatementStatus:
+        """Revoked wins over expired (a revocation is a decision; expiry only a date). Expired from its
+        `exp` on, by the clock registration reads (`core.clock`)."""
+        if self.revoked_at is not None:
+            return StatementStatus.REVOKED
+        if self.expires_at is not None and self.expires_at.timestamp() <= clock.wall():
+            return StatementStatus.EXPIRED
+        return StatementStatus.ACTIVE

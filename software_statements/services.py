@@ -1,7 +1,9 @@
 """Issuing and revoking software statements; each writes its audit event in the same transaction."""
 
+import datetime
+import enum
 import uuid
-from typing import Any
+from typing import Any, Final
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -11,7 +13,7 @@ from django.utils import timezone
 from core.revocation import Revoked
 from core.stamps import revocation_stamp_publish
 from registered_apps.environments import environment_by_id
-from registered_apps.models import ApplicationStatus, RegisteredApplication
+from registered_apps.models import STATEMENT_LIFETIME_DAYS, ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
 from registered_apps.services import Actor, audit_event_record
 
@@ -24,13 +26,35 @@ class ApplicationRevokedError(ValidationError):
     """A statement was asked for an application that is revoked."""
 
 
-def statement_claims(*, application: RegisteredApplication, jti: uuid.UUID, issued_at: int) -> dict[str, Any]:
-    """The claims README "Software statements and signing keys" lists (RFC 7591 2.3 and 3.1.1); no `exp`. The issuer is
-    the application's environment's."""
+class _ProgrammerDefault(enum.Enum):
+    TOKEN = "programmer default"
+
+
+# The lifetime a caller passes to mean "the programmer's default" (None means "never expires").
+PROGRAMMER_DEFAULT: Final = _ProgrammerDefault.TOKEN
+Lifetime = int | None | _ProgrammerDefault
+
+
+def statement_lifetime_check(days: object) -> int | None:
+    """A lifetime in days one of STATEMENT_LIFETIME_DAYS, or None (never expires); anything else is a
+    ValidationError on `lifetime` naming the choices."""
+    if days is None or (isinstance(days, int) and not isinstance(days, bool) and days in STATEMENT_LIFETIME_DAYS):
+        return days
+    choices = ", ".join(str(choice) for choice in STATEMENT_LIFETIME_DAYS)
+    raise ValidationError(
+        {"lifetime": f"A statement lifetime is none or one of {choices} days."}, code="invalid_lifetime"
+    )
+
+
+def statement_claims(
+    *, application: RegisteredApplication, jti: uuid.UUID, issued_at: int, expires_at: int | None = None
+) -> dict[str, Any]:
+    """The claims README "Software statements and signing keys" lists (RFC 7591 2.3 and 3.1.1), and `exp`
+    (RFC 7519 4.1.4) when the statement has a lifetime. The issuer is the application's environment's."""
     environment = environment_by_id(int(application.environment_id or 0))
     if environment is None:
         raise ValidationError("The application's environment no longer exists.")
-    return {
+    claims: dict[str, Any] = {
         "iss": environment.issuer,
         "iat": issued_at,
         "jti": str(jti),
@@ -45,14 +69,27 @@ def statement_claims(*, application: RegisteredApplication, jti: uuid.UUID, issu
         "grant_types": ["client_credentials"],
         "token_endpoint_auth_method": "client_secret_post",
     }
+    if expires_at is not None:
+        claims["exp"] = expires_at
+    return claims
 
 
 @transaction.atomic
 def software_statement_issue(
-    *, application: RegisteredApplication, actor: Actor, ip_address: str | None = None
+    *,
+    application: RegisteredApplication,
+    actor: Actor,
+    ip_address: str | None = None,
+    lifetime_days: Lifetime = PROGRAMMER_DEFAULT,
 ) -> tuple[str, SoftwareStatement]:
     """Sign a new statement for an active application with its environment's active statement key; returns the
-    compact JWS (kept nowhere) and its registry row. Earlier statements stay valid."""
+    compact JWS (kept nowhere) and its registry row. Earlier statements stay valid.
+
+    `lifetime_days`: None (never expires, the original's statement), one of STATEMENT_LIFETIME_DAYS, or
+    PROGRAMMER_DEFAULT (the programmer's `statement_lifetime_days`, set by a TAM). Any other value is a
+    ValidationError before anything is written."""
+    if lifetime_days is not PROGRAMMER_DEFAULT:
+        lifetime_days = statement_lifetime_check(lifetime_days)
     # Locked so that a concurrent revocation cannot slip between the check and the registry row.
     locked = (
         RegisteredApplication.objects.select_for_update(of=("self",))
@@ -66,9 +103,17 @@ def software_statement_issue(
     # Statements are rare and long-lived: read the active key fresh rather than from the hot-path cache,
     # so the recorded kid is the key that is active now.
     key = signing_key_active(KeyPurpose.STATEMENT, environment_id=locked.environment_id)
+    if lifetime_days is PROGRAMMER_DEFAULT:
+        lifetime_days = locked.programmer.statement_lifetime_days
     now = timezone.now().replace(microsecond=0)
+    expires_at = now + datetime.timedelta(days=lifetime_days) if lifetime_days is not None else None
     jti = uuid.uuid4()
-    claims = statement_claims(application=locked, jti=jti, issued_at=int(now.timestamp()))
+    claims = statement_claims(
+        application=locked,
+        jti=jti,
+        issued_at=int(now.timestamp()),
+        expires_at=int(expires_at.timestamp()) if expires_at is not None else None,
+    )
     token = sign_compact(claims, kid=key.kid, algorithm=key.algorithm, private_key=signing_private_key(key))
     user = actor if isinstance(actor, User) else None
     statement = SoftwareStatement.objects.create(
@@ -78,6 +123,7 @@ def software_statement_issue(
         issued_at=now,
         issued_by=user,
         issued_by_label=(actor if isinstance(actor, str) else "")[:255],
+        expires_at=expires_at,
     )
     audit_event_record(
         actor=actor,
@@ -85,7 +131,13 @@ def software_statement_issue(
         target=statement,
         programmer=locked.programmer,
         ip_address=ip_address,
-        details={"application": str(locked.pk), "jti": str(jti), "kid": key.kid, "environment": claims["iss"]},
+        details={
+            "application": str(locked.pk),
+            "jti": str(jti),
+            "kid": key.kid,
+            "environment": claims["iss"],
+            "lifetime_days": lifetime_days,
+        },
     )
     return token, statement
 

@@ -6,14 +6,15 @@ first failure decides the error:
 genuine statement whose application or registry row is revoked (RFC 7591 3.2.2). Nothing here writes.
 """
 
+import datetime
 import math
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from jwcrypto.jwk import JWK
 
+from core import clock
 from registered_apps.environments import EnvironmentInfo, environment_production
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 
@@ -51,6 +52,18 @@ def _invalid(description: str) -> StatementError:
 
 def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def statement_expired(expires: float | None, now: float) -> bool:
+    """RFC 7519 4.1.4: refused on or after `exp`, with the leeway `iat` has for clock skew between workers.
+    The one rule, for the verification and for the grants cached from it (`oauth.grants`)."""
+    return expires is not None and expires <= now - IAT_LEEWAY_SECONDS
+
+
+def expired_error(expires: float) -> StatementError:
+    """`invalid_software_statement` saying when (ISO 8601, UTC): the programmer downloads a new one."""
+    when = datetime.datetime.fromtimestamp(int(expires), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _invalid(f"The software statement expired at {when}; download a new one.")
 
 
 def software_statement_verify(token: object, environment: EnvironmentInfo | None = None) -> VerifiedStatement:
@@ -126,15 +139,17 @@ def _claims_checked(claims: dict[str, Any], environment: EnvironmentInfo) -> Non
     if claims.get("iss") != environment.issuer:
         raise _invalid("The software statement was not issued by this server.")
     issued_at = claims.get("iat")
-    now = time.time()
+    now = clock.wall()
     if not _is_number(issued_at):
         raise _invalid("The software statement has no valid issue time.")
     if issued_at > now + IAT_LEEWAY_SECONDS:
         raise _invalid("The software statement is issued in the future.")
-    # Ours carry no `exp` or `nbf`; RFC 7519 4.1.4-4.1.5 still bind us if one is present.
+    # Ours carry `exp` when downloaded with a lifetime, never `nbf`; RFC 7519 4.1.4-4.1.5 bind us to both.
     expires = claims.get("exp")
-    if expires is not None and (not _is_number(expires) or expires <= now - IAT_LEEWAY_SECONDS):
-        raise _invalid("The software statement has expired.")
+    if expires is not None and not _is_number(expires):
+        raise _invalid("The software statement has no valid expiry time.")
+    if _is_number(expires) and statement_expired(expires, now):
+        raise expired_error(expires)
     not_before = claims.get("nbf")
     if not_before is not None and (not _is_number(not_before) or not_before > now + IAT_LEEWAY_SECONDS):
         raise _invalid("The software statement is not valid yet.")

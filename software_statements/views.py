@@ -1,5 +1,7 @@
 """The JWKS document and the statement downloads (dashboard and admin); thin views over the services."""
 
+from typing import Any
+
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -15,6 +17,7 @@ from registered_apps.environments import request_environment
 from registered_apps.models import RegisteredApplication
 from registered_apps.selectors import applications_visible_to, can_manage
 
+from .forms import StatementDownloadForm
 from .keys import signing_key_active
 from .models import KeyPurpose, KeyState, SigningKey
 from .services import ApplicationRevokedError, software_statement_issue
@@ -54,8 +57,18 @@ def statement_filename(application: RegisteredApplication, issued_at_text: str) 
 def _download(request: HttpRequest, application: RegisteredApplication) -> HttpResponse:
     user = request.user
     assert isinstance(user, User), "the decorators let only signed-in users through"
+    form = StatementDownloadForm(request.POST)
+    if not form.is_valid():
+        # Nothing issued, nothing recorded: the page says which lifetimes there are.
+        context: dict[str, Any] = {"application": application, "errors": form.errors.get("lifetime", [])}
+        return render(request, "software_statements/download_invalid.html", context, status=400)
     try:
-        token, statement = software_statement_issue(application=application, actor=user, ip_address=request_ip(request))
+        token, statement = software_statement_issue(
+            application=application,
+            actor=user,
+            ip_address=request_ip(request),
+            lifetime_days=form.cleaned_data["lifetime"],
+        )
     except ApplicationRevokedError:
         return render(request, "software_statements/download_refused.html", {"application": application}, status=409)
     filename = statement_filename(application, statement.issued_at.strftime("%Y%m%dT%H%M%SZ"))

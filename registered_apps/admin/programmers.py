@@ -42,7 +42,7 @@ class ChannelInline(admin.TabularInline):
 
 @admin.register(Programmer)
 class ProgrammerAdmin(BoundedListAdmin):
-    list_display = ["slug", "name", "channel_count", "created_at"]
+    list_display = ["slug", "name", "channel_count", "statement_lifetime_days", "created_at"]
     search_fields = ["slug", "name"]
     inlines = [ChannelInline]
 
@@ -59,16 +59,19 @@ class ProgrammerAdmin(BoundedListAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Programmer | None = None) -> bool:
         return False
 
+    def get_fields(self, request: HttpRequest, obj: Programmer | None = None) -> Any:
+        editable = ["slug", "name", "statement_lifetime_days"]
+        return [*editable, "created_at"] if obj else editable
+
     def save_model(self, request: HttpRequest, obj: Programmer, form: forms.ModelForm, change: bool) -> None:
+        # The admin's change view runs in one transaction: the name and the lifetime change together or not.
+        actor, ip_address, days = admin_actor(request), request_ip(request), obj.statement_lifetime_days
         if change:
-            services.programmer_rename(
-                programmer=obj, name=obj.name, actor=admin_actor(request), ip_address=request_ip(request)
-            )
+            services.programmer_rename(programmer=obj, name=obj.name, actor=actor, ip_address=ip_address)
         else:
-            created = services.programmer_create(
-                slug=obj.slug, name=obj.name, actor=admin_actor(request), ip_address=request_ip(request)
-            )
+            created = services.programmer_create(slug=obj.slug, name=obj.name, actor=actor, ip_address=ip_address)
             admin_adopt(obj, created)
+        services.programmer_statement_lifetime_set(programmer=obj, days=days, actor=actor, ip_address=ip_address)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         channels = formset.save(commit=False)

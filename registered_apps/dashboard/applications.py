@@ -21,7 +21,14 @@ from core.service_errors import form_add_service_error
 from .. import selectors, services
 from ..dashboard_environment import dashboard_environment
 from ..environments import environment_by_id
-from ..forms import COVERAGE_ALL, COVERAGE_SUBSET, ApplicationFilterForm, ApplicationForm, RevocationRequestForm
+from ..forms import (
+    COVERAGE_ALL,
+    COVERAGE_SUBSET,
+    ApplicationFilterForm,
+    ApplicationForm,
+    RevocationRequestForm,
+    statement_lifetime_choices,
+)
 from ..models import (
     ApplicationLevel,
     ChangeKind,
@@ -271,6 +278,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         pk=application_id,
     )
     statements = application.statements.select_related("issued_by").order_by("-issued_at")
+    statement_rows = selectors.statements_with_client_counts(statements)[:STATEMENT_HISTORY_LENGTH]
     clients = selectors.application_client_counts(application)
     start, end = usage_window()
     manage = selectors.can_manage(user, application)
@@ -280,7 +288,8 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         "environment": environment_by_id(application.environment_id or 0),
         "dashboard_environment": dashboard_environment(request),
         "covered_channels": list(selectors.application_channels(application)),
-        "statements": list(statements[:STATEMENT_HISTORY_LENGTH]),
+        "statements": list(statement_rows),
+        "lifetime_choices": statement_lifetime_choices(application.programmer.statement_lifetime_days),
         "statement_count": statements.count(),
         "clients": {"total": clients.total, "active": clients.active},
         # Counted up to a limit: "10,000+" past it.

@@ -40,7 +40,7 @@ from .environments import (
     environment_update,
 )
 from .memberships import membership_check, membership_remove, membership_set
-from .programmers import programmer_create, programmer_rename
+from .programmers import programmer_create, programmer_rename, programmer_statement_lifetime_set
 from .revocation_requests import revocation_request_approve, revocation_request_create, revocation_request_dismiss
 from .users import dashboard_user_set
 
@@ -78,6 +78,7 @@ __all__ = [
     "membership_set",
     "programmer_create",
     "programmer_rename",
+    "programmer_statement_lifetime_set",
     "registered_application_check",
     "registered_application_create",
     "registered_application_create_from",

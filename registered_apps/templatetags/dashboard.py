@@ -110,6 +110,12 @@ def thousands(value: Any) -> str:
         return str(value)
 
 
+@register.filter
+def client_count(value: Any) -> str:
+    """A statement's bounded client count (`selectors.statements_with_client_counts`): "10,000+" past it."""
+    return selectors.client_count_text(int(value or 0))
+
+
 @register.inclusion_tag("registered_apps/_usage_chart.html")
 def usage_chart(series: Sequence[_Day], caption: str = "") -> dict[str, Any]:
     """Two bar charts (registrations, tokens) over the days of `series`, and the same data as a table."""
