@@ -26,6 +26,7 @@ connection: a failure disconnects that connection, so no reply is ever left for 
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import setting_changed
 
 from core.redis import redis_client
@@ -49,6 +50,7 @@ from .base import (
     local_last_used,
     local_usage,
 )
+from .cluster_store import ClusterStore, cluster_connect
 from .contract import HotStore
 from .fallback import FallbackStore
 from .formats import usage_field
@@ -72,6 +74,7 @@ __all__ = [
     "THROTTLE_SCRIPT",
     "USAGE_PENDING_KEY",
     "ClientGate",
+    "ClusterStore",
     "FallbackStore",
     "HotStore",
     "LocalCounter",
@@ -91,12 +94,15 @@ __all__ = [
 @lru_cache(maxsize=1)
 def hot_store() -> HotStore:
     """The store for this process's settings, chosen once (again after the Redis settings change in tests)."""
+    nodes = getattr(settings, "REDIS_CLUSTER_NODES", "")
+    if nodes:
+        return FallbackStore(ClusterStore(cluster_connect(nodes)))
     client = redis_client()
     return FallbackStore(RedisStore(client)) if client is not None else LocalStore()
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_SERVICE"):
+    if setting in ("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_SERVICE", "REDIS_CLUSTER_NODES"):
         hot_store.cache_clear()
 
 

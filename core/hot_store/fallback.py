@@ -23,6 +23,15 @@ from .local import LocalStore
 logger = logging.getLogger(__name__)
 
 
+def _failed(exc: redis.RedisError) -> None:
+    """Remember an outage; not when one slot is moving (Redis Cluster answers TRYAGAIN to a script whose
+    keys are not all on one side until the move completes, and redis-py gives up with ClusterError):
+    then only this call is answered by the fallback."""
+    if type(exc) is redis.exceptions.ClusterError or isinstance(exc, redis.exceptions.TryAgainError):
+        return
+    redis_health.failed(exc)
+
+
 class FallbackStore:
     def __init__(self, primary: HotStore, fallback: LocalStore | None = None) -> None:
         self.primary = primary
@@ -42,7 +51,7 @@ class FallbackStore:
         except redis.RedisError as exc:
             local_usage.restore(usage)
             local_last_used.restore(last_used)
-            redis_health.failed(exc)
+            _failed(exc)
 
     def throttle(
         self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
@@ -51,7 +60,7 @@ class FallbackStore:
             try:
                 found = self.primary.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return found
@@ -82,7 +91,7 @@ class FallbackStore:
                     environment_id=environment_id,
                 )
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return gate
@@ -102,7 +111,7 @@ class FallbackStore:
             try:
                 last_used = self.primary.token_counted(record=record, day=day)
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return last_used
@@ -116,7 +125,7 @@ class FallbackStore:
             try:
                 self.primary.client_records_put(records)
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return
@@ -127,7 +136,7 @@ class FallbackStore:
             try:
                 self.primary.client_record_fill(record)
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return
@@ -138,7 +147,7 @@ class FallbackStore:
             try:
                 self.primary.client_registered(record=record, day=day, application=application)
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return
@@ -149,7 +158,7 @@ class FallbackStore:
             try:
                 self.primary.application_put(application_id, packed)
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return
@@ -168,14 +177,14 @@ class FallbackStore:
         try:
             self.primary.client_records_drop(client_ids)
         except redis.RedisError as exc:
-            redis_health.failed(exc)
+            _failed(exc)
 
     def count(self, field: str) -> None:
         if self._usable():
             try:
                 self.primary.count(field)
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return
@@ -192,7 +201,7 @@ class FallbackStore:
         try:
             self.primary.stamp_write(key, at)
         except redis.RedisError as exc:
-            redis_health.failed(exc)
+            _failed(exc)
             logger.warning("revocation stamp %s not published: Redis unreachable (%s)", key, type(exc).__name__)
             return False
         return True
@@ -202,7 +211,7 @@ class FallbackStore:
             try:
                 index = self.primary.revoked_since(keys, since)
             except redis.RedisError as exc:
-                redis_health.failed(exc)
+                _failed(exc)
             else:
                 redis_health.succeeded()
                 return index
@@ -212,7 +221,7 @@ class FallbackStore:
         try:
             self.primary.newest_stamps_complete()
         except redis.RedisError as exc:
-            redis_health.failed(exc)
+            _failed(exc)
 
     def clear(self) -> None:
         self.fallback.clear()

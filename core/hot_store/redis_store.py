@@ -59,6 +59,7 @@ class RedisStore:
         self._stamp = client.register_script(STAMP_SCRIPT)
         self._record_fill = client.register_script(RECORD_FILL_SCRIPT)
         self._stamp_reads = local_cache("redis-stamp-reads", maxsize=100_000)
+        self._newest_key = NEWEST_STAMPS_KEY
 
     def _script(self, script: Any, keys: list[Any], args: list[Any]) -> Any:
         """EVALSHA of a registered script on a pooled connection, without redis-py's command layers.
@@ -248,13 +249,13 @@ class RedisStore:
         return list(self.client.mget(list(keys)))  # type: ignore[arg-type]
 
     def newest_stamps_complete(self) -> None:
-        self.client.hset(NEWEST_STAMPS_KEY, NEWEST_COMPLETE, "1")
+        self.client.hset(self._newest_key, NEWEST_COMPLETE, "1")
 
     def _newest_stamps(self) -> dict[str, float]:
         """The newest stamp of each kind, read at most once per DCR_REVOCATION_STAMP_CACHE seconds."""
         newest: dict[str, float] | None = self._stamp_reads.get(NEWEST_STAMPS_KEY)
         if newest is None:
-            raw = self.client.hgetall(NEWEST_STAMPS_KEY)
+            raw = self.client.hgetall(self._newest_key)
             newest = {_text(kind): float(value) for kind, value in raw.items()}  # type: ignore[union-attr]
             ttl = float(settings.DCR_REVOCATION_STAMP_CACHE)
             if ttl > 0:

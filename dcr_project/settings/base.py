@@ -182,6 +182,9 @@ REDIS_URL = env("REDIS_URL", default="")
 # number, user and password are used, its host and port are not.
 REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
 REDIS_SENTINEL_SERVICE = env("REDIS_SENTINEL_SERVICE", default="dcr")
+# Redis Cluster for the hot-path store and the usage flush only ("host:port,host:port" or
+# "redis+cluster://[user:password@]host:port,..."); Celery, the cache and /readyz stay on REDIS_URL.
+REDIS_CLUSTER_NODES = env("REDIS_CLUSTER_NODES", default="")
 if REDIS_SENTINELS and not REDIS_URL:
     raise ImproperlyConfigured("REDIS_SENTINELS needs REDIS_URL too (for its database number and password).")
 if REDIS_URL:
