@@ -9,8 +9,6 @@ from core.hot_store.cluster_store import cluster_connect
 
 from .harness import cluster_start, cluster_stop, missing
 
-pytestmark = pytest.mark.skipif(bool(missing), reason=f"needs {' and '.join(missing)} (apt-get install redis-server)")
-
 FULL = os.environ.get("DCR_REDIS_CLUSTER_FULL") == "1"
 
 
