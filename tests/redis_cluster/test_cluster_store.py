@@ -3,6 +3,7 @@ a bearer check through the app, an application revoked whose clients live on eve
 flush reading every shard once; with DCR_REDIS_CLUSTER_FULL=1 (`make redis-cluster-test`) also a primary
 killed under load and a slot moved under load."""
 
+import subprocess
 import time
 
 import pytest
@@ -263,3 +264,60 @@ def test_slot_moved_under_load_moved_and_ask_followed_no_request_fails(redis_clu
     )
     usage_flush()
     assert _tokens_counted() == issued == 20 * len(clients)
+
+
+def _redis_cpu(node) -> tuple[float, int, float]:
+    """The server's CPU (user + system seconds), EVALSHA calls and their microseconds."""
+    cpu = node.info("cpu")
+    stats = node.info("commandstats").get("cmdstat_evalsha", {"calls": 0, "usec": 0})
+    return cpu["used_cpu_user"] + cpu["used_cpu_sys"], stats["calls"], stats["usec"]
+
+
+@heavy
+def test_redis_cpu_per_token_one_redis_and_three_primaries(redis_cluster, client, application, fast, settings):
+    """Not a check: the figures the README quotes (Redis CPU per token request, per primary)."""
+    clients = _register(client, application, 24)
+    rounds = 80
+
+    def load() -> int:
+        for credentials in clients:  # records read through and scripts loaded first
+            assert _token(client, credentials).status_code == 200
+        for _ in range(rounds):
+            for credentials in clients:
+                assert _token(client, credentials).status_code == 200
+        return rounds * len(clients)
+
+    primaries = redis_cluster.primaries()
+    before = {port: _redis_cpu(redis_cluster.node(port)) for port in primaries}
+    tokens = load()
+    after = {port: _redis_cpu(redis_cluster.node(port)) for port in primaries}
+    assert not redis_health.down
+    lines = []
+    for port in primaries:
+        cpu, calls, usec = (after[port][i] - before[port][i] for i in range(3))
+        lines.append(f"primary {port} (with its replica, cluster bus): {calls} scripts, process CPU "
+                     f"{cpu * 1e6 / tokens:.1f} us per token of all, {cpu * 1e6 / max(calls, 1):.1f} us per script "
+                     f"it ran; {usec / max(calls, 1):.1f} us inside the script")  # fmt: skip
+
+    directory = redis_cluster.directory / "single"
+    directory.mkdir(exist_ok=True)
+    port = redis_cluster.ports[-1] + 1
+    single = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(directory)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        redis_cluster._wait_ping(port)
+        settings.REDIS_CLUSTER_NODES = ""
+        settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+        node = redis_cluster.node(port)
+        start = _redis_cpu(node)
+        tokens = load()
+        cpu, calls, usec = (end - begin for end, begin in zip(_redis_cpu(node), start, strict=True))
+        lines.append(f"one Redis (no replica): {calls} scripts, process CPU {cpu * 1e6 / tokens:.1f} us per "
+                     f"token; {usec / max(calls, 1):.1f} us inside the script")  # fmt: skip
+    finally:
+        single.terminate()
+        single.wait()
+    print("\nRedis CPU per token (" + str(tokens) + " tokens):\n" + "\n".join(lines))
