@@ -302,22 +302,30 @@ def test_redis_cpu_per_token_one_redis_and_three_primaries(redis_cluster, client
     directory = redis_cluster.directory / "single"
     directory.mkdir(exist_ok=True)
     port = redis_cluster.ports[-1] + 1
+    (directory / "replica").mkdir(exist_ok=True)
+    common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     single = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(directory)],
+        ["redis-server", "--port", str(port), *common, "--dir", str(directory)], stdout=subprocess.DEVNULL
+    )
+    # A replica, as each primary of the cluster has: the primary's CPU includes feeding it.
+    replica_dir = str(directory / "replica")
+    replica = subprocess.Popen(
+        ["redis-server", "--port", str(port + 1), "--replicaof", "127.0.0.1", str(port), *common, "--dir", replica_dir],
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     try:
         redis_cluster._wait_ping(port)
+        redis_cluster._wait_ping(port + 1)
         settings.REDIS_CLUSTER_NODES = ""
         settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
         node = redis_cluster.node(port)
         start = _redis_cpu(node)
         tokens = load()
         cpu, calls, usec = (end - begin for end, begin in zip(_redis_cpu(node), start, strict=True))
-        lines.append(f"one Redis (no replica): {calls} scripts, process CPU {cpu * 1e6 / tokens:.1f} us per "
+        lines.append(f"one Redis (with its replica): {calls} scripts, process CPU {cpu * 1e6 / tokens:.1f} us per "
                      f"token; {usec / max(calls, 1):.1f} us inside the script")  # fmt: skip
     finally:
-        single.terminate()
-        single.wait()
+        for process in (replica, single):
+            process.terminate()
+            process.wait()
     print("\nRedis CPU per token (" + str(tokens) + " tokens):\n" + "\n".join(lines))
