@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint audit format serve worker bench bench-peer cluster-test clean
+.PHONY: install run test lint audit format serve worker bench bench-peer cluster-test redis-cluster-test clean
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ TEST_JOBS ?= auto
 test: install
 	$(BIN)/python -m pytest -n $(TEST_JOBS) -m "not serial" $(PYTEST_ARGS) || test $$? -eq 5
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS) || test $$? -eq 5
+
+# The hot-path store on a Redis Cluster of the tests' own (tests/redis_cluster/: Debian's redis-server, three
+# primaries and three replicas on 127.0.0.1:7100-7105): `make test` runs its quick part; this adds a primary
+# killed under load and a slot moved under load. Prints the failover's and the move's figures.
+redis-cluster-test: install
+	DCR_REDIS_CLUSTER_FULL=1 $(BIN)/python -m pytest -p no:xdist -s tests/redis_cluster $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

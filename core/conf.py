@@ -74,6 +74,7 @@ class DcrSettings:
     redis_url: str = _named("REDIS_URL", "")
     redis_sentinels: tuple[str, ...] = _named("REDIS_SENTINELS", ())
     redis_sentinel_service: str = _named("REDIS_SENTINEL_SERVICE", "dcr")
+    redis_cluster_nodes: str = _named("REDIS_CLUSTER_NODES", "")
     content_security_policy: Mapping[str, Any] | None = _named("CONTENT_SECURITY_POLICY", None)
     content_security_policy_report_only: Mapping[str, Any] | None = _named("CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
     celery_task_default_queue: str = _named("CELERY_TASK_DEFAULT_QUEUE", "celery")

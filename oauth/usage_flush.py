@@ -12,6 +12,11 @@ flushes working on the same batch race on the ledger's primary key, so one commi
 rolls back. A crash before the commit leaves the batch for the next run; one after the commit
 leaves only a key that the next run deletes. No count is lost, none is added twice.
 
+On Redis Cluster (REDIS_CLUSTER_NODES, `core.hot_store.cluster_store`) the pending hashes are one per
+shard (`{<shard tag>}:dcr:usage:pending`): a run claims each shard's hash once (RENAME within its slot to
+`{<shard tag>}:dcr:usage:batch:<uuid>`), then scans every primary for batch keys and counts each as
+above, so every batch, whichever shard it came from, has its own ledger row and is counted exactly once.
+
 The in-process fallback counter (`oauth.usage.local_usage`: no REDIS_URL, or Redis down while the
 event happened) is drained into its own batch; it lives and dies with this process.
 
@@ -30,9 +35,12 @@ from datetime import UTC, datetime, timedelta
 import redis
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from redis.cluster import RedisCluster
 
 from core import process_state
+from core.conf import dcr
 from core.hot_store import LAST_USED_PENDING_KEY, local_last_used
+from core.hot_store.cluster_store import PREFIXES, cluster_connect
 from core.metrics import usage_flush_succeeded
 from core.redis import redis_connect, redis_settings
 from registered_apps.models import RegisteredApplication, UsageDaily
@@ -72,21 +80,53 @@ def _redis(url: str, sentinels: tuple[str, ...], service: str) -> redis.Redis:
     return redis_connect(url, sentinels, service, socket_connect_timeout=2, socket_timeout=30)
 
 
-def usage_redis() -> redis.Redis | None:
+UsageClient = redis.Redis | RedisCluster
+
+
+def usage_redis() -> UsageClient | None:
+    """The hot-path store's Redis (a cluster with REDIS_CLUSTER_NODES), with the flush's timeouts."""
+    nodes = dcr.redis_cluster_nodes
+    if nodes:
+        return cluster_connect(nodes, socket_connect_timeout=2, socket_timeout=30)
     url, sentinels, service = redis_settings()
     return _redis(url, sentinels, service) if url else None
 
 
-def usage_batch_claim(client: redis.Redis) -> str | None:
-    """Step 1: move the pending hash to a new batch key; returns the batch id, or None if nothing was pending."""
-    batch_id = uuid.uuid4().hex
-    if client.eval(_CLAIM_SCRIPT, 2, PENDING_KEY, BATCH_PREFIX + batch_id):
-        return batch_id
-    return None
+def _plain_redis() -> redis.Redis | None:
+    url, sentinels, service = redis_settings()
+    return _redis(url, sentinels, service) if url else None
 
 
-def usage_batch_keys(client: redis.Redis) -> list[str]:
-    return sorted(_text(key) for key in client.scan_iter(match=BATCH_PREFIX + "*", count=500))
+def _shards(client: UsageClient) -> tuple[str, ...]:
+    """The key prefix of each shard: one Redis has one, unprefixed."""
+    return PREFIXES if isinstance(client, RedisCluster) else ("",)
+
+
+def _batches_claim(client: UsageClient, pending: str, batch_prefix: str) -> str | None:
+    """Move each shard's pending hash to a new batch key of its slot; returns the last batch id, or None
+    if nothing was pending."""
+    claimed = None
+    for prefix in _shards(client):
+        batch_id = uuid.uuid4().hex
+        if client.eval(_CLAIM_SCRIPT, 2, prefix + pending, prefix + batch_prefix + batch_id):  # type: ignore[arg-type]
+            claimed = batch_id
+    return claimed
+
+
+def _batch_keys(client: UsageClient, batch_prefix: str) -> list[str]:
+    """Every batch key there is (on every primary of a cluster)."""
+    pattern = ("*" if isinstance(client, RedisCluster) else "") + batch_prefix + "*"
+    return sorted(_text(key) for key in client.scan_iter(match=pattern, count=500))
+
+
+def usage_batch_claim(client: UsageClient) -> str | None:
+    """Step 1: move the pending hash (each shard's) to a new batch key; returns a batch id, or None if
+    nothing was pending."""
+    return _batches_claim(client, PENDING_KEY, BATCH_PREFIX)
+
+
+def usage_batch_keys(client: UsageClient) -> list[str]:
+    return _batch_keys(client, BATCH_PREFIX)
 
 
 def usage_batch_count(*, batch_id: str, counts: dict[str, int], report: FlushReport | None = None) -> bool:
@@ -118,9 +158,9 @@ def usage_batch_count(*, batch_id: str, counts: dict[str, int], report: FlushRep
     return True
 
 
-def usage_batch_flush(client: redis.Redis, key: str, report: FlushReport) -> None:
+def usage_batch_flush(client: UsageClient, key: str, report: FlushReport) -> None:
     """Steps 2 and 3 for one batch key."""
-    batch_id = key.removeprefix(BATCH_PREFIX)
+    batch_id = key.rpartition(BATCH_PREFIX)[2]
     if UsageFlushBatch.objects.filter(pk=batch_id).exists():
         report.already_counted += 1
         client.delete(key)
@@ -128,7 +168,7 @@ def usage_batch_flush(client: redis.Redis, key: str, report: FlushReport) -> Non
     raw = client.hgetall(key)
     if not raw:  # another flush finished it meanwhile
         return
-    counts = {_text(field): int(value) for field, value in raw.items()}
+    counts = {_text(field): int(value) for field, value in raw.items()}  # type: ignore[union-attr]
     usage_batch_count(batch_id=batch_id, counts=counts, report=report)
     client.delete(key)
 
@@ -156,11 +196,12 @@ def usage_flush() -> FlushReport:
     return report
 
 
-def _flush_success_record(client: redis.Redis | None) -> None:
+def _flush_success_record(client: UsageClient | None) -> None:
     """For the usage-flush lag metric (core.metrics); a record lost to Redis failing now only makes the
     lag look longer until the next run."""
     try:
-        usage_flush_succeeded(client)
+        # The metrics read it from REDIS_URL's Redis (`dcr_project.operations`), also beside a cluster.
+        usage_flush_succeeded(_plain_redis() if isinstance(client, RedisCluster) else client)
     except redis.RedisError as exc:
         logger.warning("usage flush: its time could not be recorded (%s)", type(exc).__name__)
 
@@ -251,11 +292,10 @@ def last_used_flush() -> int:
     client = usage_redis()
     if client is not None:
         try:
-            batch_key = LAST_USED_BATCH_PREFIX + uuid.uuid4().hex
-            client.eval(_CLAIM_SCRIPT, 2, LAST_USED_PENDING_KEY, batch_key)
-            for key in sorted(_text(k) for k in client.scan_iter(match=LAST_USED_BATCH_PREFIX + "*", count=500)):
+            _batches_claim(client, LAST_USED_PENDING_KEY, LAST_USED_BATCH_PREFIX)
+            for key in _batch_keys(client, LAST_USED_BATCH_PREFIX):
                 raw = client.hgetall(key)
-                written += clients_last_used_write({int(pk): int(at) for pk, at in raw.items()})
+                written += clients_last_used_write({int(pk): int(at) for pk, at in raw.items()})  # type: ignore[union-attr]
                 client.delete(key)
         except redis.RedisError as exc:
             logger.warning("last-use flush: Redis unreachable (%s); pending times stay there", type(exc).__name__)

@@ -80,11 +80,6 @@ class Throttle:
     stale: bool = True
 
 
-def usage_field(day: str, application_id: str, platform: str, kind: str) -> str:
-    """The counter of one day, application, platform and kind (`oauth.usage` documents the format)."""
-    return f"{day}|{application_id}|{platform.replace('|', '')}|{kind}"
-
-
 def throttle_settings() -> tuple[float, float]:
     return float(dcr.throttle_rate), float(dcr.throttle_burst)
 

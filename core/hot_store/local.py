@@ -1,4 +1,5 @@
-"""The store in this process: the embedded default (no Redis), and the fallback while Redis is down."""
+"""The store in this process: the embedded default (no Redis), and `FallbackStore`'s answer while the
+shared store is down."""
 
 import threading
 from collections.abc import Sequence
@@ -21,8 +22,8 @@ from .base import (
     local_last_used,
     local_usage,
     throttle_settings,
-    usage_field,
 )
+from .formats import usage_field
 
 # --- LocalStore ------------------------------------------------------------------------------------
 
@@ -173,6 +174,10 @@ class LocalStore:
 
     def count(self, field: str) -> None:
         local_usage.increment(field)
+
+    def counts_add(self, usage: dict[str, float], last_used: dict[int, float]) -> None:
+        local_usage.restore(usage)
+        local_last_used.restore(last_used)
 
     def clear(self) -> None:
         with self._lock:

@@ -150,3 +150,92 @@ return 1
 # by a full republish pass; gone with everything else if Redis loses its data).
 NEWEST_STAMPS_KEY = "dcr:revoked-newest"
 NEWEST_COMPLETE = "complete"
+
+
+# --- Redis Cluster (`ClusterStore`) ----------------------------------------------------------------
+# A script there must name every key it touches in KEYS (a key it builds itself is refused while its
+# slot migrates), and the gate cannot know a client's application and statement before it reads the
+# record. So each shard keeps the stamps of applications and statements as fields of one hash
+# (`{tag}:dcr:revoked:shared`, field "app:<id>" / "stmt:<jti>") and the applications' parts as fields
+# of another (`{tag}:dcr:apps`, value "<expires at> <packed>", as hash fields do not expire in Redis 7.0).
+
+_CLUSTER_STAMPS_READ = """local shared = redis.call('HMGET', KEYS[6], 'app:' .. r[4], 'stmt:' .. r[5])
+local stamps = {shared[1], shared[2], redis.call('GET', KEYS[5])}"""
+_CLUSTER_APPLICATION_READ = """local application = false
+local entry = redis.call('HGET', KEYS[7], r[4])
+if entry then
+  local space = string.find(entry, ' ', 1, true)
+  if tonumber(string.sub(entry, 1, space - 1)) > now then application = string.sub(entry, space + 1) end
+end"""
+_STAMPS_READ = (
+    "local stamps = redis.call('MGET', prefix .. 'app:' .. r[4], prefix .. 'stmt:' .. r[5], "
+    "prefix .. 'client:' .. ARGV[5])"
+)
+_APPLICATION_READ = "local application = redis.call('GET', ARGV[13] .. r[4])"
+assert _STAMPS_READ in CLIENT_SCRIPT and _APPLICATION_READ in CLIENT_SCRIPT
+# CLIENT_SCRIPT with KEYS[5] the client's stamp, KEYS[6] the shard's shared stamps, KEYS[7] its
+# applications (ARGV[8] and ARGV[13] unused).
+CLUSTER_CLIENT_SCRIPT = CLIENT_SCRIPT.replace(_STAMPS_READ, _CLUSTER_STAMPS_READ).replace(
+    _APPLICATION_READ, _CLUSTER_APPLICATION_READ
+)
+
+# THROTTLE_SCRIPT with KEYS[2] the shard's shared stamps and ARGV[6..] the fields to compare.
+CLUSTER_THROTTLE_SCRIPT = (
+    _BUCKET_LUA
+    + """
+if wait >= 0 then return {0, string.format('%.6f', wait), 1} end
+local stale = 0
+if #ARGV >= 6 then
+  local since = tonumber(ARGV[5])
+  local stamps = redis.call('HMGET', KEYS[2], unpack(ARGV, 6))
+  for i = 1, #stamps do
+    local value = tonumber(stamps[i])
+    if value ~= nil and value >= since then stale = 1 end
+  end
+end
+return {1, '0', stale}
+"""
+)
+
+# KEYS[1] a stamp key (a client's or token's); ARGV[1] time, ARGV[2] expiry in seconds. Keeps the newest.
+STAMP_SET_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current == nil or current < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 1
+"""
+
+# KEYS[1] a hash of stamps (a shard's shared stamps, or the newest of each kind); ARGV[1] time,
+# ARGV[2] field. Keeps the newest.
+STAMP_FIELD_SCRIPT = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[2]))
+if current == nil or current < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+end
+return 1
+"""
+
+# KEYS[1] a shard's applications; ARGV[1] application id, ARGV[2] its part, ARGV[3] seconds to keep it.
+APPLICATION_PUT_SCRIPT = """
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', tonumber(t[1]) + tonumber(ARGV[3])) .. ' ' .. ARGV[2])
+return 1
+"""
+
+# A record written whole, replacing what is stored (a cluster pipeline's transaction is one slot; a
+# script is as atomic, and one call). KEYS[1] the record, KEYS[2] the shard's applications, KEYS[3]
+# its usage hash. ARGV[1] the record's expiry in seconds, ARGV[2] its application id ('' to leave the
+# application's part), ARGV[3] that part, ARGV[4] its lifetime, ARGV[5] a usage field to count ('' none),
+# ARGV[6..] the record's fields and values.
+RECORD_PUT_SCRIPT = """
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' then
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[2], ARGV[2], string.format('%d', tonumber(t[1]) + tonumber(ARGV[4])) .. ' ' .. ARGV[3])
+end
+if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[5], 1) end
+return 1
+"""

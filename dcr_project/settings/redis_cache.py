@@ -17,6 +17,10 @@ REDIS_URL = env("REDIS_URL", default=_DEFAULTS.redis_url)
 # number, user and password are used, its host and port are not.
 REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=list(_DEFAULTS.redis_sentinels))
 REDIS_SENTINEL_SERVICE = env("REDIS_SENTINEL_SERVICE", default=_DEFAULTS.redis_sentinel_service)
+# Redis Cluster for the hot-path store and the usage flush only ("host:port,host:port" or
+# "redis+cluster://[user:password@]host:port,..."; README "Redis Cluster"); Celery, the cache and /readyz
+# stay on REDIS_URL.
+REDIS_CLUSTER_NODES = env("REDIS_CLUSTER_NODES", default=_DEFAULTS.redis_cluster_nodes)
 if REDIS_SENTINELS and not REDIS_URL:
     raise ImproperlyConfigured("REDIS_SENTINELS needs REDIS_URL too (for its database number and password).")
 CACHES: dict[str, dict[str, Any]]

@@ -1,0 +1,316 @@
+"""The store in Redis Cluster (REDIS_CLUSTER_NODES): `RedisStore`'s scripts, each on one hash slot.
+
+Where everything lives. A Lua script may only touch keys of one slot, so the keys are grouped into
+`SHARDS` shards, shard n being the hash tag `{<TAGS[n]>}` (tags picked so that shard n's slot lies in
+the n-th `16384 / SHARDS` of the slot range: with slots split evenly over the primaries, so are the
+shards). A client's shard is `crc32(client_id) % SHARDS`, and its shard holds everything its token
+request touches, so the request is still ONE script on ONE primary:
+- its record (`{tag}:dcr:client:<id>`) and the IP's bucket for that shard (`{tag}:dcr:throttle:token:<ip>`):
+  a client IP has one bucket per shard, so one IP spreading requests over clients of every shard gets
+  up to `SHARDS` buckets. What costs the database (no record, a stale one, a secret the record does
+  not match) also takes a token from the IP's one bucket in the IP's own shard (a second round trip,
+  only on the path that reads the database anyway), so that is still limited per IP;
+- the usage and last-use hashes of that shard (`{tag}:dcr:usage:pending`, `{tag}:dcr:lastused:pending`):
+  `SHARDS` counters, none hot; the usage flush claims each shard's hash once per run
+  (`oauth.usage_flush`), each batch with its own ledger row, as with one Redis;
+- the stamps it reads: a client's stamp is written to its shard; an application's or a statement's
+  (shared by clients on every shard) is written by the revoking side to every shard (`SHARDS` small
+  scripts, pipelined per primary: revocations are rare next to tokens), so each script reads its own
+  shard's copy. Those copies are fields of one hash per shard (`{tag}:dcr:revoked:shared`): a script
+  must name in KEYS every key it touches, and the gate learns the application and statement only from
+  the record it reads (`scripts.py`). A client's stamp is `{tag}:dcr:revoked:client:<id>`; a token's
+  lives in the shard of its jti; the newest stamp of each kind (the bearer check's shortcut) in shard 0;
+- its application's part, a field of the shard's `{tag}:dcr:apps` (with its expiry in the value),
+  written to every shard like a stamp.
+Other throttles (registration, configuration, introspection) use the bucket in the IP's shard and the
+stamps' copies there. MOVED and ASK replies (a slot moving, a failover) are followed by redis-py's
+cluster client; a connection that fails raises, and `FallbackStore` answers meanwhile.
+"""
+
+import binascii
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.crc import key_slot
+from redis.retry import Retry
+
+from core import process_state
+from core.revocation import PREFIX, RECORD_TTL, Revoked, stamp_lifetime
+
+from .base import (
+    APPLICATION_PREFIX,
+    APPLICATION_TTL,
+    LAST_USED_PENDING_KEY,
+    RECORD_PREFIX,
+    USAGE_PENDING_KEY,
+    ClientGate,
+    Outcome,
+    StoredRecord,
+    Throttle,
+    bucket_key,
+)
+from .formats import record_fields, usage_field
+from .redis_store import RedisStore, _stamp_kind
+from .scripts import (
+    APPLICATION_PUT_SCRIPT,
+    CLUSTER_CLIENT_SCRIPT,
+    CLUSTER_THROTTLE_SCRIPT,
+    NEWEST_STAMPS_KEY,
+    RECORD_PUT_SCRIPT,
+    STAMP_FIELD_SCRIPT,
+    STAMP_SET_SCRIPT,
+)
+
+SHARDS = 64
+REQUEST_TTL = 6
+_SLOTS = 16384
+# What the database path takes from, besides the shard's bucket (see the module's docstring).
+DATABASE_PATH_SCOPE = ":database"
+# In each shard: the stamps of applications and statements (fields "app:<id>", "stmt:<jti>"), and the
+# applications' parts (`scripts.py` says why these are hashes).
+SHARED_STAMPS_KEY = PREFIX + "shared"
+APPLICATIONS_KEY = "dcr:apps"
+
+
+def _shard_tags() -> tuple[str, ...]:
+    tags = []
+    for shard in range(SHARDS):
+        low, high = shard * _SLOTS // SHARDS, (shard + 1) * _SLOTS // SHARDS
+        attempt = 0
+        while not low <= key_slot(f"c{shard}.{attempt}".encode()) < high:
+            attempt += 1
+        tags.append(f"c{shard}.{attempt}")
+    return tuple(tags)
+
+
+TAGS = _shard_tags()
+PREFIXES = tuple("{" + tag + "}:" for tag in TAGS)
+SHARED_STAMP_KINDS = (Revoked.APPLICATION.value, Revoked.STATEMENT.value)
+
+
+def shard_of(text: str) -> int:
+    return binascii.crc32(text.encode()) % SHARDS
+
+
+def shard_keys(key: str) -> list[str]:
+    """`key` in every shard (the usage flush claims each)."""
+    return [prefix + key for prefix in PREFIXES]
+
+
+def _stamp_ident(key: str) -> str:
+    return key[len(PREFIX) :].partition(":")[2]
+
+
+def _stamp_field(key: str) -> str:
+    """An application's or statement's stamp as a field of a shard's shared stamps ("app:<id>")."""
+    return key[len(PREFIX) :]
+
+
+class ClusterStore(RedisStore):
+    """Redis Cluster. Raises `redis.RedisError` when it cannot answer: `FallbackStore` answers then."""
+
+    client: RedisCluster  # type: ignore[assignment]
+
+    def __init__(self, client: RedisCluster) -> None:
+        super().__init__(client)  # type: ignore[arg-type]
+        self._throttle = client.register_script(CLUSTER_THROTTLE_SCRIPT)
+        self._client_gate = client.register_script(CLUSTER_CLIENT_SCRIPT)
+        self._record_put = client.register_script(RECORD_PUT_SCRIPT)
+        self._stamp_field = client.register_script(STAMP_FIELD_SCRIPT)
+        self._newest_key = PREFIXES[0] + NEWEST_STAMPS_KEY
+
+    def _script(self, script: Any, keys: list[Any], args: list[Any]) -> Any:
+        """EVALSHA on the primary of the keys' slot (redis-py follows MOVED and ASK); a script that
+        primary does not hold (a promoted replica, a restart) is loaded by `Script.__call__`."""
+        try:
+            return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return script(keys=keys, args=args)
+
+    # Keys
+    def _client_keys(self, client_id: str, scope: str, ip_address: str | None) -> tuple[list[str], str, str]:
+        prefix = PREFIXES[shard_of(client_id)]
+        keys = [
+            prefix + bucket_key(scope, ip_address),
+            prefix + RECORD_PREFIX + client_id,
+            prefix + USAGE_PENDING_KEY,
+            prefix + LAST_USED_PENDING_KEY,
+            prefix + PREFIX + Revoked.CLIENT.value + ":" + client_id,
+            prefix + SHARED_STAMPS_KEY,
+            prefix + APPLICATIONS_KEY,
+        ]
+        return keys, prefix + PREFIX, prefix + APPLICATION_PREFIX
+
+    def _record_key(self, client_id: str) -> str:
+        return PREFIXES[shard_of(client_id)] + RECORD_PREFIX + client_id
+
+    # The token path
+    def throttle(
+        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+    ) -> Throttle:
+        """The bucket in the IP's shard; the stamps (applications' and statements') from its copies there."""
+        prefix = PREFIXES[shard_of(ip_address or "unknown")]
+        for key in stamp_keys:
+            if _stamp_kind(key) not in SHARED_STAMP_KINDS:
+                raise ValueError(f"only application and statement stamps are in every shard, not {key!r}")
+        keys = [prefix + bucket_key(scope, ip_address), prefix + SHARED_STAMPS_KEY]
+        args = [*self._bucket_args(True), repr(since), *(_stamp_field(key) for key in stamp_keys)]
+        allowed, wait, stale = self._script(self._throttle, keys, args)
+        return Throttle(bool(allowed), float(wait), bool(stale))
+
+    def client_gate(
+        self,
+        *,
+        client_id: str,
+        secret_hash: bytes,
+        scopes: tuple[str, ...] | None,
+        day: str,
+        throttle_scope: str | None = None,
+        ip_address: str | None = None,
+        count: bool = False,
+        environment_id: int = 0,
+    ) -> ClientGate:
+        gate = super().client_gate(
+            client_id=client_id,
+            secret_hash=secret_hash,
+            scopes=scopes,
+            day=day,
+            throttle_scope=throttle_scope,
+            ip_address=ip_address,
+            count=count,
+            environment_id=environment_id,
+        )
+        if throttle_scope is not None and gate.outcome in (Outcome.MISSING, Outcome.STALE, Outcome.UNVERIFIED):
+            throttle = self.throttle(scope=throttle_scope + DATABASE_PATH_SCOPE, ip_address=ip_address)
+            if not throttle.allowed:
+                return ClientGate(Outcome.THROTTLED, throttle.retry_after)
+        return gate
+
+    # Records, applications, counts
+    def _record_put_call(
+        self, record: StoredRecord, application: str = "", field: str = ""
+    ) -> tuple[list[str], list[Any]]:
+        prefix = PREFIXES[shard_of(record.client_id)]
+        keys = [prefix + RECORD_PREFIX + record.client_id, prefix + APPLICATIONS_KEY, prefix + USAGE_PENDING_KEY]
+        args: list[Any] = [
+            RECORD_TTL,
+            record.application_id if application else "",
+            application,
+            APPLICATION_TTL,
+            field,
+        ]
+        for name, value in record_fields(record).items():
+            args += [name, value]
+        return keys, args
+
+    def client_records_put(self, records: Sequence[StoredRecord]) -> None:
+        """Each record whole (`RECORD_PUT_SCRIPT`), pipelined per primary when there are several."""
+        if len(records) == 1:
+            self._script(self._record_put, *self._record_put_call(records[0]))
+            return
+        with self.client.pipeline(transaction=False) as pipe:
+            for record in records:
+                keys, args = self._record_put_call(record)
+                pipe.execute_command("EVAL", RECORD_PUT_SCRIPT, len(keys), *keys, *args)
+            pipe.execute()
+
+    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
+        field = usage_field(day, record.application_id, record.platform, "registrations")
+        self._script(self._record_put, *self._record_put_call(record, application, field))
+
+    def application_put(self, application_id: str, packed: str) -> None:
+        """In every shard: each client's script reads its own shard's copy."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in shard_keys(APPLICATIONS_KEY):
+                pipe.execute_command("EVAL", APPLICATION_PUT_SCRIPT, 1, key, application_id, packed, APPLICATION_TTL)
+            pipe.execute()
+
+    def count(self, field: str) -> None:
+        self.client.hincrby(PREFIXES[shard_of(field)] + USAGE_PENDING_KEY, field, 1)
+
+    def counts_add(self, usage: dict[str, float], last_used: dict[int, float]) -> None:
+        with self.client.pipeline(transaction=False) as pipe:
+            for field, amount in usage.items():
+                pipe.hincrby(PREFIXES[shard_of(field)] + USAGE_PENDING_KEY, field, int(amount))
+            for pk, at in last_used.items():
+                pipe.hset(PREFIXES[shard_of(str(pk))] + LAST_USED_PENDING_KEY, str(pk), int(at))
+            pipe.execute()
+
+    # Stamps
+    def stamp_write(self, key: str, at: float) -> bool:
+        """Every copy (an application's or statement's in each shard), then the newest of its kind."""
+        kind = _stamp_kind(key)
+        with self.client.pipeline(transaction=False) as pipe:
+            if kind in SHARED_STAMP_KINDS:
+                for shared in shard_keys(SHARED_STAMPS_KEY):
+                    pipe.execute_command("EVAL", STAMP_FIELD_SCRIPT, 1, shared, repr(at), _stamp_field(key))
+            else:
+                copy = PREFIXES[shard_of(_stamp_ident(key))] + key
+                pipe.execute_command("EVAL", STAMP_SET_SCRIPT, 1, copy, repr(at), stamp_lifetime())
+            pipe.execute()
+        self._script(self._stamp_field, [self._newest_key], [repr(at), kind])
+        self._stamp_reads.pop(key)
+        self._stamp_reads.pop(NEWEST_STAMPS_KEY)
+        return True
+
+    def _stamps_read(self, keys: Sequence[str]) -> list[Any]:
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                prefix = PREFIXES[shard_of(_stamp_ident(key))]
+                if _stamp_kind(key) in SHARED_STAMP_KINDS:
+                    pipe.hget(prefix + SHARED_STAMPS_KEY, _stamp_field(key))
+                else:
+                    pipe.get(prefix + key)
+            return list(pipe.execute())
+
+
+# --- The client ------------------------------------------------------------------------------------
+
+
+def cluster_nodes_parse(value: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """REDIS_CLUSTER_NODES: "host:port,host:port" or "redis+cluster://[user:password@]host:port,host:port"
+    (rediss+cluster:// for TLS); returns the startup nodes and the connection options."""
+    options: dict[str, Any] = {}
+    text = value.strip()
+    if "://" in text:
+        parts = urlsplit(text)
+        if parts.scheme not in ("redis+cluster", "rediss+cluster"):
+            raise ValueError("REDIS_CLUSTER_NODES: a URL must be redis+cluster:// or rediss+cluster://")
+        if parts.username:
+            options["username"] = unquote(parts.username)
+        if parts.password:
+            options["password"] = unquote(parts.password)
+        if parts.scheme == "rediss+cluster":
+            options["ssl"] = True
+        text = parts.netloc.rpartition("@")[2]
+    nodes = []
+    for entry in text.split(","):
+        host, _, port = entry.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"REDIS_CLUSTER_NODES: {entry.strip()!r} is not host:port")
+        nodes.append((host, int(port)))
+    return nodes, options
+
+
+@process_state.memoized("redis-cluster-clients", maxsize=4, settings=("REDIS_CLUSTER_NODES",))
+def cluster_connect(value: str, *, socket_connect_timeout: float = 0.25, socket_timeout: float = 0.5) -> RedisCluster:
+    """A cluster client: the request path's short timeouts and no retries (as `core.redis`); redis-py
+    still follows MOVED and ASK, and after a connection failure reads the slot map again."""
+    nodes, options = cluster_nodes_parse(value)
+    client = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in nodes],
+        socket_connect_timeout=socket_connect_timeout,
+        socket_timeout=socket_timeout,
+        retry=Retry(NoBackoff(), 0),
+        require_full_coverage=False,
+        decode_responses=False,
+        **options,
+    )
+    # Redirections (MOVED, ASK) and TRYAGAIN followed per command: 16 by default, sleeping 50 ms after
+    # the 8th; 6 follow any redirection there is and give up on a moving slot after 100 ms.
+    client.RedisClusterRequestTTL = REQUEST_TTL
+    return client

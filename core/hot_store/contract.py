@@ -1,0 +1,85 @@
+"""The contract every hot-path store keeps (`LocalStore`, `RedisStore`, `ClusterStore`, and
+`FallbackStore` around a shared one), checked by mypy where `hot_store()` returns one.
+
+A shared store (Redis, Redis Cluster) raises `redis.RedisError` when it cannot answer; it never answers
+from this process itself. `FallbackStore` turns those failures into `LocalStore`'s answers, so callers
+never see one. `LocalStore` never raises.
+"""
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from .base import ClientGate, StoredRecord, Throttle
+
+
+class HotStore(Protocol):
+    def throttle(
+        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+    ) -> Throttle:
+        """Take a token from the IP's bucket of `scope`; `stale` when a stamp of `stamp_keys` is at or
+        after `since` (or the store cannot tell)."""
+        ...
+
+    def client_gate(
+        self,
+        *,
+        client_id: str,
+        secret_hash: bytes,
+        scopes: tuple[str, ...] | None,
+        day: str,
+        throttle_scope: str | None = None,
+        ip_address: str | None = None,
+        count: bool = False,
+        environment_id: int = 0,
+    ) -> ClientGate:
+        """The token path's one question (throttle, record, stamps, secret, scope, counts)."""
+        ...
+
+    def token_counted(self, *, record: StoredRecord, day: str) -> float:
+        """Count a token issued to `record`'s client; returns the client's last use now recorded."""
+        ...
+
+    def client_record_put(self, record: StoredRecord) -> None: ...
+
+    def client_records_put(self, records: Sequence[StoredRecord]) -> None:
+        """Each record whole (a reader never sees half of one), replacing what is stored."""
+        ...
+
+    def client_record_fill(self, record: StoredRecord) -> None:
+        """The read-through's write: only where no current record is stored."""
+        ...
+
+    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
+        """A new client: its record, its application's part, the registration counted."""
+        ...
+
+    def application_put(self, application_id: str, packed: str) -> None: ...
+
+    def client_record_drop(self, client_id: str) -> None: ...
+
+    def client_records_drop(self, client_ids: Sequence[str]) -> None: ...
+
+    def count(self, field: str) -> None:
+        """One usage event (`formats.usage_field`)."""
+        ...
+
+    def counts_add(self, usage: dict[str, float], last_used: dict[int, float]) -> None:
+        """Counts kept elsewhere (in this process while the store was down) added to the store's."""
+        ...
+
+    def stamp_write(self, key: str, at: float) -> bool:
+        """A revocation stamp (`core.revocation.stamp_key`), the newest kept; False when not published."""
+        ...
+
+    def revoked_since(self, keys: Sequence[str], since: float) -> int | None:
+        """Index of the first key stamped at or after `since`, -1 for none, None when the store cannot
+        tell (the caller asks the database)."""
+        ...
+
+    def newest_stamps_complete(self) -> None:
+        """Every stamp there is went through `stamp_write` (a republish pass just finished)."""
+        ...
+
+    def clear(self) -> None:
+        """Forget what this process holds (tests)."""
+        ...

@@ -1,0 +1,228 @@
+"""`FallbackStore`: any shared store (`RedisStore`, `ClusterStore`), answered by `LocalStore` while it
+cannot be reached.
+
+A failed call (`redis.RedisError`) is remembered (`core.redis.redis_health`): for `RETRY_AFTER_FAILURE`
+seconds every call is answered by the fallback without trying the shared store, so requests do not each
+wait for a timeout. Counts the fallback kept meanwhile (`local_usage`, `local_last_used`) go to the
+shared store at its first call after it answers again, so that the flush (which may run in another
+process) counts them. Writes that a later read must see (stamps, dropped records) also go to the
+fallback, whatever the shared store answered.
+"""
+
+import logging
+from collections.abc import Sequence
+
+import redis
+
+from core.redis import redis_health
+
+from .base import ClientGate, StoredRecord, Throttle, local_last_used, local_usage
+from .contract import HotStore
+from .local import LocalStore
+
+logger = logging.getLogger(__name__)
+
+
+def _failed(exc: redis.RedisError) -> None:
+    """Remember an outage; not when one slot is moving (Redis Cluster answers TRYAGAIN to a script whose
+    keys are not all on one side until the move completes, and redis-py gives up with ClusterError):
+    then only this call is answered by the fallback."""
+    if type(exc) is redis.exceptions.ClusterError or isinstance(exc, redis.exceptions.TryAgainError):
+        return
+    redis_health.failed(exc)
+
+
+class FallbackStore:
+    def __init__(self, primary: HotStore, fallback: LocalStore | None = None) -> None:
+        self.primary = primary
+        self.fallback = fallback or LocalStore()
+
+    def _usable(self) -> bool:
+        if redis_health.down:
+            return False
+        if local_usage or local_last_used:
+            self._hand_back()
+        return True
+
+    def _hand_back(self) -> None:
+        usage, last_used = local_usage.drain(), local_last_used.drain()
+        try:
+            self.primary.counts_add(usage, last_used)
+        except redis.RedisError as exc:
+            local_usage.restore(usage)
+            local_last_used.restore(last_used)
+            _failed(exc)
+
+    def throttle(
+        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+    ) -> Throttle:
+        if self._usable():
+            try:
+                found = self.primary.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return found
+        return self.fallback.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
+
+    def client_gate(
+        self,
+        *,
+        client_id: str,
+        secret_hash: bytes,
+        scopes: tuple[str, ...] | None,
+        day: str,
+        throttle_scope: str | None = None,
+        ip_address: str | None = None,
+        count: bool = False,
+        environment_id: int = 0,
+    ) -> ClientGate:
+        if self._usable():
+            try:
+                gate = self.primary.client_gate(
+                    client_id=client_id,
+                    secret_hash=secret_hash,
+                    scopes=scopes,
+                    day=day,
+                    throttle_scope=throttle_scope,
+                    ip_address=ip_address,
+                    count=count,
+                    environment_id=environment_id,
+                )
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return gate
+        return self.fallback.client_gate(
+            client_id=client_id,
+            secret_hash=secret_hash,
+            scopes=scopes,
+            day=day,
+            throttle_scope=throttle_scope,
+            ip_address=ip_address,
+            count=count,
+            environment_id=environment_id,
+        )
+
+    def token_counted(self, *, record: StoredRecord, day: str) -> float:
+        if self._usable():
+            try:
+                last_used = self.primary.token_counted(record=record, day=day)
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return last_used
+        return self.fallback.token_counted(record=record, day=day)
+
+    def client_record_put(self, record: StoredRecord) -> None:
+        self.client_records_put([record])
+
+    def client_records_put(self, records: Sequence[StoredRecord]) -> None:
+        if self._usable():
+            try:
+                self.primary.client_records_put(records)
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return
+        self.fallback.client_records_put(records)
+
+    def client_record_fill(self, record: StoredRecord) -> None:
+        if self._usable():
+            try:
+                self.primary.client_record_fill(record)
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return
+        self.fallback.client_record_fill(record)
+
+    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
+        if self._usable():
+            try:
+                self.primary.client_registered(record=record, day=day, application=application)
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return
+        self.fallback.client_registered(record=record, day=day, application=application)
+
+    def application_put(self, application_id: str, packed: str) -> None:
+        if self._usable():
+            try:
+                self.primary.application_put(application_id, packed)
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return
+        self.fallback.application_put(application_id, packed)
+
+    def client_record_drop(self, client_id: str) -> None:
+        """Called after a revocation commits; the stamp written with it covers a failure here."""
+        self.client_records_drop([client_id])
+
+    def client_records_drop(self, client_ids: Sequence[str]) -> None:
+        """After a revocation or a purge commits: gone from both, tried even while the shared store
+        seemed down. A revocation's stamp covers a failure; a purged client's record has expired."""
+        self.fallback.client_records_drop(client_ids)
+        if not client_ids:
+            return
+        try:
+            self.primary.client_records_drop(client_ids)
+        except redis.RedisError as exc:
+            _failed(exc)
+
+    def count(self, field: str) -> None:
+        if self._usable():
+            try:
+                self.primary.count(field)
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return
+        self.fallback.count(field)
+
+    def counts_add(self, usage: dict[str, float], last_used: dict[int, float]) -> None:
+        self.fallback.counts_add(usage, last_used)  # handed to the shared store by the next call
+
+    def stamp_write(self, key: str, at: float) -> bool:
+        """This process knows the stamp at once; the shared store is tried even while it seemed down.
+        False, logged, when it cannot be reached: the others read the database, and a periodic task
+        writes the stamp again."""
+        self.fallback.stamp_write(key, at)
+        try:
+            self.primary.stamp_write(key, at)
+        except redis.RedisError as exc:
+            _failed(exc)
+            logger.warning("revocation stamp %s not published: Redis unreachable (%s)", key, type(exc).__name__)
+            return False
+        return True
+
+    def revoked_since(self, keys: Sequence[str], since: float) -> int | None:
+        if self._usable():
+            try:
+                index = self.primary.revoked_since(keys, since)
+            except redis.RedisError as exc:
+                _failed(exc)
+            else:
+                redis_health.succeeded()
+                return index
+        return self.fallback.revoked_since(keys, since)
+
+    def newest_stamps_complete(self) -> None:
+        try:
+            self.primary.newest_stamps_complete()
+        except redis.RedisError as exc:
+            _failed(exc)
+
+    def clear(self) -> None:
+        self.fallback.clear()
+        self.primary.clear()
