@@ -34,6 +34,7 @@ from .scripts import (
     NEWEST_COMPLETE,
     NEWEST_STAMPS_KEY,
     RECORD_FILL_SCRIPT,
+    REGISTERED_SCRIPT,
     STAMP_SCRIPT,
     THROTTLE_SCRIPT,
 )
@@ -60,6 +61,7 @@ class RedisStore:
         self._counted = client.register_script(COUNTED_SCRIPT)
         self._stamp = client.register_script(STAMP_SCRIPT)
         self._record_fill = client.register_script(RECORD_FILL_SCRIPT)
+        self._registered = client.register_script(REGISTERED_SCRIPT)
         self._stamp_reads = local_cache("redis-stamp-reads", maxsize=100_000)
         self._newest_key = NEWEST_STAMPS_KEY
         # Each thread's own connection for the scripts of the hot paths (`_script`).
@@ -206,14 +208,20 @@ class RedisStore:
         self._script(self._record_fill, [self._record_key(record.client_id)], record_fill_args(RECORD_TTL, record))
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
-        field = usage_field(day, record.application_id, record.platform, "registrations")
-
-        def fill(pipe: Any) -> None:
-            self._record_commands(pipe, record)
-            pipe.set(APPLICATION_PREFIX + record.application_id, application, ex=APPLICATION_TTL)
-            pipe.hincrby(USAGE_PENDING_KEY, field)
-
-        self._transaction(fill)
+        """The new client's record, its application's data and the registration's count, in one script
+        (`REGISTERED_SCRIPT`: atomic as the MULTI/EXEC it replaces, one EVALSHA instead of redis-py's
+        pipeline machinery: about 0.3 ms of a registration's CPU)."""
+        args: list[Any] = [
+            RECORD_TTL,
+            APPLICATION_TTL,
+            application,
+            usage_field(day, record.application_id, record.platform, "registrations"),
+            "0" if record.previous_secret_hash else "1",
+        ]
+        for name, value in record_fields(record).items():
+            args += [name, value]
+        keys = [self._record_key(record.client_id), APPLICATION_PREFIX + record.application_id, USAGE_PENDING_KEY]
+        self._script(self._registered, keys, args)
 
     def application_put(self, application_id: str, packed: str) -> None:
         self.client.set(APPLICATION_PREFIX + application_id, packed, ex=APPLICATION_TTL)

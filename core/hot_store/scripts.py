@@ -115,6 +115,20 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 
+# A registration's writes, at once as MULTI/EXEC made them (`RedisStore.client_registered`): the new
+# client's record whole, its application's data, the registration counted. KEYS[1] record, KEYS[2]
+# application, KEYS[3] usage pending. ARGV[1] record expiry, ARGV[2] application expiry, ARGV[3] the
+# application's data, ARGV[4] usage field, ARGV[5] '1' when the record has no rotated secret (its
+# fields are dropped), then field, value, field, value... of the record.
+REGISTERED_SCRIPT = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+if ARGV[5] == '1' then redis.call('HDEL', KEYS[1], 'h2', 'hx') end  -- formats.ROTATED_FIELDS
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])
+redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+return 1
+"""
+
 # KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record. ARGV[1] usage field, ARGV[2] client
 # pk, ARGV[3] last used known, ARGV[4] interval. Returns the last use now recorded.
 COUNTED_SCRIPT = """

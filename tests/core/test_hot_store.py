@@ -189,6 +189,27 @@ def test_registration_writes_the_record_to_redis_and_revocation_drops_it(
 
 
 @requires_redis
+def test_a_registration_writes_the_whole_record_its_application_and_one_count(client, credentials):
+    """The registration's one script (REGISTERED_SCRIPT) writes what the client gate reads: every field of
+    the record (and no rotated secret), the application's data, the registration counted once."""
+    from core.hot_store import APPLICATION_PREFIX, USAGE_PENDING_KEY
+    from core.revocation import RECORD_TTL
+
+    row = Client.objects.get(client_id=credentials["client_id"])
+    key = RECORD_PREFIX + credentials["client_id"]
+    redis = redis_client()
+    found = redis.hgetall(key)
+    assert set(found) == {b"r", b"h", b"w", b"a", b"s", b"p", b"sc", b"lu", b"pk", b"e"}
+    assert (found[b"pk"], found[b"a"]) == (str(row.pk).encode(), str(row.registered_application_id).encode())
+    assert found[b"sc"] == b" api:client:v2 "
+    assert 0 < redis.ttl(key) <= RECORD_TTL
+    assert redis.get(APPLICATION_PREFIX + str(row.registered_application_id))
+    field = usage_field(usage_day(), str(row.registered_application_id), found[b"p"].decode(), "registrations")
+    assert redis.hget(USAGE_PENDING_KEY, field) == b"1"
+    assert get_token(client, credentials)["access_token"]
+
+
+@requires_redis
 def test_counts_kept_in_process_during_an_outage_go_back_to_redis_when_it_answers(settings, client, credentials):
     url = settings.REDIS_URL
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
