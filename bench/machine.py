@@ -48,7 +48,6 @@ def describe(*, postgres_version: str = "", redis_version: str = "") -> dict[str
         "os": platform.platform(),
         "python": platform.python_version(),
         "django": _version("Django"),
-        "django_oauth_toolkit": _version("django-oauth-toolkit"),
         "granian": _version("granian"),
         "psycopg": _version("psycopg"),
         "postgresql": postgres_version,

@@ -1,7 +1,6 @@
 """The scenarios' names, in the order they run, and the targets issues 7 and 10 set (no Django needed here)."""
 
-# The fleet scenarios run right after their one-client counterparts. The stock DOT token with PBKDF2
-# runs last: its slow requests still in flight when wrk stops would otherwise land in the next measurement.
+# The fleet scenarios run right after their one-client counterparts.
 API_SCENARIOS = (
     "floor",
     "token",
@@ -10,8 +9,6 @@ API_SCENARIOS = (
     "session",
     "session_fleet",
     "introspect",
-    "dot_token_plain",
-    "dot_token_hashed",
 )
 FLEET_SCENARIOS = ("token_fleet", "session_fleet")
 # The pages: the dashboard under 10,000 applications, then the admin and the dashboard over the fleet.

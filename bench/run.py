@@ -105,7 +105,7 @@ def _queries_per_request(scenarios: dict[str, Any], results: dict[str, dict[str,
 
     for name, entry in results.items():
         scenario = scenarios[name]
-        if entry.get("status") != "ok" or scenario.request is None or name == "dot_token_hashed":
+        if entry.get("status") != "ok" or scenario.request is None:
             continue
         for _ in range(3):
             in_process(scenario.example())
@@ -177,7 +177,6 @@ def _main(config: Config) -> int:
         built = scenarios.build(
             server.base_url,
             api_seed,
-            workers=config.workers,
             fleet_clients=config.fleet_clients,
             fleet_tokens=config.fleet_tokens if "session_fleet" in config.scenarios else 0,
             fleet_load_records=config.fleet_load_records and any(name in config.scenarios for name in FLEET_SCENARIOS),
@@ -315,8 +314,7 @@ def _summary_printed(
     print(
         f"wrk: {config.duration:.0f} s per scenario, {config.connections} connections, {config.threads} threads; "
         f"the server as make serve runs it, {config.workers} workers; "
-        f"each scenario in {config.rounds} slices, each after a floor slice "
-        f"(dot_token_hashed: {config.workers} connections, one per worker)"
+        f"each scenario in {config.rounds} slices, each after a floor slice"
     )
     print()
     print(table(results))

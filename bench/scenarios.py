@@ -16,7 +16,7 @@ from django.urls import Resolver404, resolve
 from . import fleet, http
 from .names import TARGET_RATIOS as TARGETS
 from .seed import ApiSeed
-from .urls import DOT_TOKEN_PATH, FLOOR_PATH
+from .urls import FLOOR_PATH
 from .wrk import Request
 
 REGISTER_PATH = "/o/client/register"
@@ -107,7 +107,6 @@ def build(
     base_url: str,
     seed: ApiSeed,
     *,
-    workers: int,
     fleet_clients: int = 0,
     fleet_tokens: int = 0,
     fleet_load_records: bool = True,
@@ -116,7 +115,7 @@ def build(
 
     With `fleet_clients`, the registered client is copied that many times (bench.fleet) and the fleet
     scenarios are built on the copies, `session_fleet` with tokens of `fleet_tokens` of them."""
-    scenarios = _scenarios(seed, workers=workers, fleet_clients=fleet_clients, fleet_tokens=fleet_tokens)
+    scenarios = _scenarios(seed, fleet_clients=fleet_clients, fleet_tokens=fleet_tokens)
     _mark_missing(scenarios, seed)
     if scenarios["register"].missing and scenarios["token"].missing:
         return scenarios
@@ -155,7 +154,7 @@ def build(
 DEPENDENT = ("register", "token", "token_fleet", "session", "session_fleet", "introspect")
 
 
-def _scenarios(seed: ApiSeed, *, workers: int, fleet_clients: int, fleet_tokens: int) -> dict[str, Scenario]:
+def _scenarios(seed: ApiSeed, *, fleet_clients: int, fleet_tokens: int) -> dict[str, Scenario]:
     """Every scenario, before the set-up calls give the dependent ones their requests."""
     return {
         "floor": Scenario("floor", "GET a trivial JSON view", Request("GET", FLOOR_PATH, expect_body='"status"')),
@@ -173,36 +172,6 @@ def _scenarios(seed: ApiSeed, *, workers: int, fleet_clients: int, fleet_tokens:
             target=TARGETS["session_fleet"],
         ),
         "introspect": Scenario("introspect", f"POST {INTROSPECT_PATH}", target=TARGETS["introspect"]),
-        "dot_token_hashed": Scenario(
-            "dot_token_hashed",
-            "django-oauth-toolkit TokenView, PBKDF2 secret",
-            _form_post(
-                DOT_TOKEN_PATH,
-                {
-                    "grant_type": "client_credentials",
-                    "client_id": seed.dot_hashed.client_id,
-                    "client_secret": seed.dot_hashed.client_secret,
-                },
-                '"access_token"',
-            ),
-            warm_up=False,
-            # Each request burns a worker's CPU for most of a second: more connections than workers would
-            # only queue, and the queue would still be running when the next measurement starts.
-            connections=workers,
-        ),
-        "dot_token_plain": Scenario(
-            "dot_token_plain",
-            "django-oauth-toolkit TokenView, plain secret",
-            _form_post(
-                DOT_TOKEN_PATH,
-                {
-                    "grant_type": "client_credentials",
-                    "client_id": seed.dot_plain.client_id,
-                    "client_secret": seed.dot_plain.client_secret,
-                },
-                '"access_token"',
-            ),
-        ),
     }
 
 

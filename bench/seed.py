@@ -3,12 +3,8 @@
 Runs in the harness process after django.setup() under the benchmark settings, before gunicorn starts.
 """
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
-
-from django.contrib.auth.hashers import make_password
-from oauth2_provider.models import get_application_model
 
 from registered_apps import services as registered_apps_services
 from registered_apps.models import RegisteredApplication
@@ -18,20 +14,12 @@ HOST = "watch.bench-tv.example.com"
 
 
 @dataclass(frozen=True)
-class Credentials:
-    client_id: str
-    client_secret: str
-
-
-@dataclass(frozen=True)
 class ApiSeed:
     application: RegisteredApplication
     redirect_uri: str
     # The compact JWS, or None with the reason it could not be issued.
     statement: str | None
     statement_missing: str
-    dot_hashed: Credentials
-    dot_plain: Credentials
 
 
 def _issue_statement(application: RegisteredApplication) -> tuple[str | None, str]:
@@ -46,26 +34,6 @@ def _issue_statement(application: RegisteredApplication) -> tuple[str | None, st
     if token is None:
         return None, f"software_statement_issue returned no compact JWS ({type(result).__name__})"
     return token, ""
-
-
-def _dot_client(name: str, *, hashed: bool) -> Credentials:
-    """A stock django-oauth-toolkit client_credentials application.
-
-    Our settings hash client secrets with the fast keyed HMAC hasher; the peer must be measured as it
-    ships, so the hashed one is stored with Django's default PBKDF2 explicitly (the field keeps a value
-    that is already a known hash)."""
-    application_model = get_application_model()
-    client_id = secrets.token_urlsafe(24)
-    secret = secrets.token_urlsafe(32)
-    application_model.objects.create(
-        name=name,
-        client_id=client_id,
-        client_type=application_model.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=application_model.GRANT_CLIENT_CREDENTIALS,
-        client_secret=make_password(secret, hasher="pbkdf2_sha256") if hashed else secret,
-        hash_client_secret=hashed,
-    )
-    return Credentials(client_id, secret)
 
 
 def seed_api() -> ApiSeed:
@@ -93,6 +61,4 @@ def seed_api() -> ApiSeed:
         redirect_uri=redirect_uri,
         statement=statement,
         statement_missing=missing,
-        dot_hashed=_dot_client("bench stock DOT client (PBKDF2)", hashed=True),
-        dot_plain=_dot_client("bench stock DOT client (plain)", hashed=False),
     )

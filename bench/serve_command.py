@@ -1,7 +1,7 @@
 """The command `make serve` runs to start the web server (`make -n serve`), so that `make bench` starts
 the server, its worker model and its configuration exactly as operators run it; only the settings
-module is swapped for the benchmark's (dcr_project.settings.bench, which adds the floor and the stock
-django-oauth-toolkit views; README "Performance" lists every difference)."""
+module is swapped for the benchmark's (dcr_project.settings.bench, which adds the floor view; README
+"Performance" lists every difference)."""
 
 import os
 import subprocess

@@ -16,7 +16,6 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
-from oauth2_provider.models import get_access_token_model, get_grant_model, get_id_token_model, get_refresh_token_model
 
 from core.admin_actions import RevokeWithReasonMixin
 from core.admin_lists import BoundedListAdmin, RevokedFilter
@@ -25,13 +24,6 @@ from registered_apps.models import Platform, RegisteredApplication
 
 from .models import Client, DeniedToken
 from .services import client_revoke
-
-# django-oauth-toolkit registers its own admin for the application model, which shows the secret, and
-# for its token models, which stay empty: our access tokens are signed JWTs (oauth.tokens), and we use
-# none of its grants, ID tokens or refresh tokens.
-for dot_model in (Client, get_access_token_model(), get_grant_model(), get_id_token_model(), get_refresh_token_model()):
-    if admin.site.is_registered(dot_model):
-        admin.site.unregister(dot_model)
 
 
 class EstimatedCountPaginator(Paginator):

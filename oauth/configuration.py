@@ -5,10 +5,9 @@ it got at registration (RFC 7592 3), sent as an RFC 6750 bearer token. The token
 hash (`oauth.hashers`, the client secrets' keyring, with a salt of its own), so like the client secret
 it is shown only when it is issued.
 
-django-oauth-toolkit 3.4 has RFC 7591/7592 views (`oauth2_provider.views.dynamic_client_registration`);
-we use its bearer header parser (`parse_bearer_token`). Its views do not fit the statement rules: they
-register from free client metadata (no software statement), keep the registration token as a DOT
-AccessToken row found by an unkeyed SHA-256 (not our rotating HMAC keys, and a table per token), let
+django-oauth-toolkit 3.4 (no longer a dependency) has RFC 7591/7592 views; they do not fit the statement
+rules: they register from free client metadata (no software statement), keep the registration token as
+an AccessToken row found by an unkeyed SHA-256 (not our rotating HMAC keys, and a table per token), let
 PUT replace the metadata instead of holding it to the statement, rotate no client secret, know no
 environment, and delete the row without an audit event or the revocation stamp that refuses the
 client's access tokens within a second.
@@ -17,7 +16,6 @@ client's access tokens within a second.
 from typing import Any
 
 from django.http import HttpRequest
-from oauth2_provider.utils import parse_bearer_token
 
 from registered_apps.environments import EnvironmentInfo
 from registered_apps.models import ApplicationStatus
@@ -64,10 +62,11 @@ def client_configuration_uri(environment: EnvironmentInfo, client_id: str) -> st
 
 def registration_token_presented(request: HttpRequest) -> str:
     """The bearer token of the Authorization header (RFC 6750 2.1; never the body or the query)."""
-    token = parse_bearer_token(request.META.get("HTTP_AUTHORIZATION", ""))
-    if token is None:
+    # RFC 7235 2.1: the scheme is case-insensitive; RFC 6750 2.1: one token68, so no whitespace inside it.
+    parts = request.META.get("HTTP_AUTHORIZATION", "").split(maxsplit=2)
+    if len(parts) != 2 or parts[0].lower() != "bearer":
         raise _invalid_token("A registration access token is required (Authorization: Bearer).", presented=False)
-    return str(token)
+    return parts[1]
 
 
 def registration_token_authenticate(request: HttpRequest, client_id: str, environment: EnvironmentInfo) -> Client:

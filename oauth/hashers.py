@@ -203,7 +203,7 @@ def client_secret_verify(secret: str, encoded: str) -> SecretCheck:
 
 
 class ClientSecretHMACHasher(BasePasswordHasher):
-    """Django's view of the same hashes (make_password, check_password, django-oauth-toolkit).
+    """Django's view of the same hashes (make_password, check_password).
 
     The hot path calls `client_secret_verify` directly instead of dispatching through Django."""
 

@@ -16,7 +16,8 @@ from .errors import OAuthError, invalid_request
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 32
-# DOT client ids are 40 alphanumerics; anything outside this alphabet cannot be one of ours.
+# Our client ids are 40 URL-safe base64 characters (oauth.models.client_id_generate); anything outside
+# this alphabet cannot be one of ours.
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,255}")
 _MAX_SECRET_LENGTH = 512
 

@@ -8,9 +8,8 @@ prepared by its own field (`pre_save` for the timestamps, `get_db_prep_save` for
 the rows are exactly those `Model.save()` would write. Other databases (the embedded SQLite default)
 take the ORM path in one transaction.
 
-Neither model has save() overrides or signal receivers that this skips (`oauth.models.Client` adds
-none to django-oauth-toolkit's application; the audit event has none); a test compares both paths'
-rows column by column.
+Neither model has save() overrides, field pre_save hooks beyond the timestamps', or signal receivers
+that this skips; a test compares both paths' rows column by column.
 """
 
 from typing import Any

@@ -1,19 +1,106 @@
-"""Clients (django-oauth-toolkit's swappable application model) and the token denylist."""
+"""Clients and the token denylist."""
 
+import secrets
+
+from django.conf import settings
 from django.db import models
-from oauth2_provider.models import AbstractApplication
 
 from registered_apps.models import RegisteredApplication
 from software_statements.models import SoftwareStatement
 
 
-class Client(AbstractApplication):
+def client_id_generate() -> str:
+    """RFC 6749 2.2: a client identifier unique to this server, 40 characters from the OS random source."""
+    return secrets.token_urlsafe(30)
+
+
+class Client(models.Model):
     """A client registered with a software statement (RFC 7591).
 
-    Extends django-oauth-toolkit's application: `client_id`, the hashed `client_secret`
-    (`oauth.hashers.ClientSecretHMACHasher`), `redirect_uris`, `authorization_grant_type`.
+    `client_id`, the hashed `client_secret` (`oauth.hashers.ClientSecretHMACHasher`: registration stores
+    the hash, never the secret), `redirect_uris`, `authorization_grant_type`. The columns from `id` to
+    `cimd_expires_at` are the table's first ones, kept as they are so existing databases keep their rows
+    unchanged: the table began as django-oauth-toolkit's swappable application model, which the project
+    no longer uses (README "Architecture"). Our clients are all confidential, client credentials only.
     """
 
+    CLIENT_CONFIDENTIAL = "confidential"
+    CLIENT_TYPES = ((CLIENT_CONFIDENTIAL, "Confidential"), ("public", "Public"))
+    GRANT_CLIENT_CREDENTIALS = "client-credentials"
+    GRANT_TYPES = (
+        ("authorization-code", "Authorization code"),
+        ("urn:ietf:params:oauth:grant-type:device_code", "Device Code"),
+        ("implicit", "Implicit"),
+        ("password", "Resource owner password-based"),
+        (GRANT_CLIENT_CREDENTIALS, "Client credentials"),
+        ("openid-hybrid", "OpenID connect hybrid"),
+    )
+
+    id = models.BigAutoField(primary_key=True)
+    client_id = models.CharField(
+        max_length=255, unique=True, default=client_id_generate, db_index=True, verbose_name="client ID"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        related_name="%(app_label)s_%(class)s",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        verbose_name="user",
+    )
+    redirect_uris = models.TextField(
+        blank=True, help_text="Allowed URIs list, space separated", verbose_name="redirect URIs"
+    )
+    post_logout_redirect_uris = models.TextField(
+        blank=True,
+        help_text="Allowed Post Logout URIs list, space separated",
+        default="",
+        verbose_name="post logout redirect URIs",
+    )
+    client_type = models.CharField(max_length=32, choices=CLIENT_TYPES, verbose_name="client type")
+    authorization_grant_type = models.CharField(
+        max_length=44, choices=GRANT_TYPES, verbose_name="authorization grant type"
+    )
+    # The keyed hash (`oauth.hashers.client_secret_encode`); empty (no default) matches no secret at all.
+    client_secret = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="Client secret for authentication",
+        verbose_name="client secret",
+    )
+    hash_client_secret = models.BooleanField(default=True, verbose_name="hash client secret")
+    name = models.CharField(max_length=255, blank=True, verbose_name="name")
+    skip_authorization = models.BooleanField(default=False, verbose_name="skip authorization")
+    created = models.DateTimeField(auto_now_add=True, verbose_name="created")
+    updated = models.DateTimeField(auto_now=True, verbose_name="updated")
+    algorithm = models.CharField(
+        max_length=5,
+        choices=(("", "No OIDC support"), ("RS256", "RSA with SHA-2 256"), ("HS256", "HMAC with SHA-2 256")),
+        default="",
+        blank=True,
+        verbose_name="algorithm",
+    )
+    allowed_origins = models.TextField(
+        blank=True,
+        help_text="Allowed origins list to enable CORS, space separated",
+        default="",
+        verbose_name="allowed origins",
+    )
+    registration_source = models.CharField(
+        max_length=32,
+        choices=(("manual", "Manual"), ("dcr", "Dynamic Client Registration"), ("cimd", "Client ID Metadata Document")),
+        default="manual",
+        help_text="How this application was registered (manual, DCR per RFC 7591, or CIMD)",
+        verbose_name="registration source",
+    )
+    cimd_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="When the cached Client ID Metadata Document should be re-fetched",
+        verbose_name="CIMD expires at",
+    )
     registered_application = models.ForeignKey(
         RegisteredApplication, on_delete=models.CASCADE, related_name="clients", null=True, blank=True
     )
@@ -34,8 +121,11 @@ class Client(AbstractApplication):
     previous_client_secret = models.CharField(max_length=255, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta(AbstractApplication.Meta):
+    class Meta:
         indexes = [models.Index(fields=["registered_application", "created"])]
+
+    def __str__(self) -> str:
+        return self.name or self.client_id
 
 
 class DeniedToken(models.Model):

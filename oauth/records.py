@@ -146,7 +146,8 @@ def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRe
         channels=channels,
         scopes=tuple(client.scopes or ()),
         platform=client.platform,
-        environment_id=application.environment_id if application is not None else 0,
+        # Never None (the column is NOT NULL); django-stubs types a foreign key with a default as optional.
+        environment_id=(application.environment_id or 0) if application is not None else 0,
         revoked=revoked,
         last_used=client.last_used_at.timestamp() if client.last_used_at else 0.0,
         **_previous_secret(client.previous_client_secret, client.previous_secret_expires_at),

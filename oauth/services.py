@@ -22,7 +22,7 @@ from .bearer import token_verdict_forget
 from .grants import StatementGrant
 from .hashers import client_secret_encode, client_secret_verify
 from .inserts import client_with_audit_insert
-from .models import Client, DeniedToken
+from .models import Client, DeniedToken, client_id_generate
 from .records import ClientRecord, client_record_forget, client_record_put_on_commit, usage_day
 from .tokens import access_token_claims, jwt_encode
 
@@ -38,11 +38,6 @@ def client_secret_generate() -> str:
 def registration_access_token_generate() -> str:
     """RFC 7592 3: a bearer credential for the client configuration endpoint, 256 bits from the OS."""
     return secrets.token_urlsafe(SECRET_BYTES)
-
-
-def client_id_generate() -> str:
-    """40 characters from the OS random source (django-oauth-toolkit's default draws them one by one)."""
-    return secrets.token_urlsafe(30)
 
 
 def client_register(

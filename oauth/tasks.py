@@ -204,6 +204,7 @@ def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
     written = 0
     for kind, rows in revoked:
         for ident, revoked_at in rows.iterator():
+            assert revoked_at is not None  # the filter is revoked_at >= since
             if not revocation_stamp_write(Revoked(kind), ident, revoked_at.timestamp()):
                 return written
             written += 1

@@ -40,7 +40,6 @@ DJANGO_APPS = [
 THIRD_PARTY_APPS = [
     "rest_framework",
     "drf_spectacular",
-    "oauth2_provider",
     "csp",
     # Sign-in protection (README "Sign-in protection"): lock-outs, and the staff second factor.
     "dcr_project.sign_in_apps.SignInLockoutsConfig",
@@ -234,30 +233,4 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "oauth.openapi_links.links_add",
     ],
-}
-
-OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.Client"
-OAUTH2_PROVIDER = {
-    "CLIENT_SECRET_HASHER": "client_secret_hmac",
-    "SCOPES": {},
-    # RFC 9700 (OAuth 2.0 Security BCP). We use none of DOT's endpoints, grants or token storage
-    # (clients register through oauth.endpoints and get client_credentials JWTs), so each option
-    # is simply set to its compliant value: nothing DOT could serve is left on the legacy behaviour.
-    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
-    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
-    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
-    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
-    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
-    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
-    # DOT's own model validation only (the admin shows clients read-only); registration checks a
-    # client's redirect_uri against its statement's list, which may hold custom schemes.
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
-    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
-    "ALLOW_URI_WILDCARDS": False,
-    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
-    "PKCE_REQUIRED": True,
 }

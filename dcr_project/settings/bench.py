@@ -4,8 +4,7 @@ one machine needs changed. README "Performance" lists each difference and why:
 
 - the per-IP token buckets still run on every request but never refuse (every request of the benchmark
   comes from 127.0.0.1, where production sees one address per device);
-- bench/urls.py adds the floor view and django-oauth-toolkit's stock token view (and the scope that view
-  insists on);
+- bench/urls.py adds the floor view;
 - plain http to 127.0.0.1: no redirect to https, no HSTS, cookies not secure-only (production has a
   TLS-terminating proxy in front that says X-Forwarded-Proto: https);
 - static files are collected into a temporary directory (never ./staticfiles).
@@ -18,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .production import *  # noqa: F403
-from .production import OAUTH2_PROVIDER, env
+from .production import env
 
 DATABASES = {"default": env.db("BENCH_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/dcr_bench")}
 # Connections as production keeps them (CONN_MAX_AGE, 60 s by default), checked before reuse.
@@ -49,9 +48,6 @@ DCR_THROTTLE_RATE = env.float("BENCH_THROTTLE_RATE", default=1e9)
 DCR_THROTTLE_BURST = env.float("BENCH_THROTTLE_BURST", default=1e9)
 
 ROOT_URLCONF = "bench.urls"
-# django-oauth-toolkit's stock token view (mounted by bench.urls only) refuses to run with no scope at
-# all; our own endpoints take their scopes from the catalogs and never read this.
-OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "SCOPES": OAUTH2_PROVIDER.get("SCOPES") or {"bench": "Benchmark scope"}}
 
 # The harness collects static files into its own directory, so it never touches ./staticfiles.
 STATIC_ROOT = env("BENCH_STATIC_ROOT", default=str(Path(tempfile.gettempdir()) / "dcr-bench-static"))

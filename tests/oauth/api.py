@@ -53,7 +53,7 @@ def db_snapshot() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
         for model in apps.get_models()
-        if model._meta.app_label in {"oauth", "registered_apps", "software_statements", "oauth2_provider"}
+        if model._meta.app_label in {"oauth", "registered_apps", "software_statements"}
     }
 
 

@@ -162,14 +162,14 @@ def test_a_secret_that_cannot_be_encoded_does_not_match_and_does_not_raise():
     assert client_secret_verify("\ud800", legacy_encode(SECRET, "any")) == NO_MATCH
 
 
-# --- the Django hasher (make_password, check_password, django-oauth-toolkit) -----------------------
+# --- the Django hasher (make_password, check_password) ----------------------------------------------
 
 
 @override_settings(DCR_CLIENT_SECRET_KEYS=[KEY_TWO, KEY_ONE], SECRET_KEY=OLD_SECRET_KEY, SECRET_KEY_FALLBACKS=[])
 def test_the_django_hasher_makes_the_new_format_and_checks_both():
     made = make_password(SECRET, hasher="client_secret_hmac")
     assert made.split("$")[1] == client_secret_key_id(KEY_TWO)
-    assert identify_hasher(made).algorithm == "client_secret_hmac"  # so DOT's pre_save never hashes it twice
+    assert identify_hasher(made).algorithm == "client_secret_hmac"
     with override_settings(DCR_CLIENT_SECRET_KEYS=[KEY_ONE]):
         under_key_one = make_password(SECRET, hasher="client_secret_hmac")
     legacy = legacy_encode(SECRET, OLD_SECRET_KEY)

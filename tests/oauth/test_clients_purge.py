@@ -2,15 +2,18 @@
 the switch that turns it off, and what the purged device sees."""
 
 import datetime
+import re
 
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from oauth import tasks
 from oauth.models import Client, DeniedToken
 from registered_apps.models import AuditEvent
 from software_statements.services import software_statement_issue
-from tests.factories import make_application
+from tests.factories import make_application, make_clients
 from tests.oauth.api import register, token_request
 
 
@@ -147,3 +150,20 @@ def test_the_command_does_nothing_when_the_purge_is_off(client, application, cap
 
     assert "off" in capsys.readouterr().out
     assert Client.objects.count() == 1
+
+
+def test_a_batch_delete_reads_and_writes_only_the_clients_and_their_denylist_rows(application):
+    """A purge batch's delete (and an admin's) is three statements: the clients, then their denylist rows
+    and themselves. No other table refers to clients (django-oauth-toolkit's five token tables, never
+    written, cost four more statements per batch until they were dropped)."""
+    rows = make_clients(application, 3, prefix="batch")
+    DeniedToken.objects.create(jti="of-a-batch-client", client=rows[0], expires_at=_days_ago(-1))
+
+    with CaptureQueriesContext(connection) as queries:
+        Client.objects.filter(pk__in=[row.pk for row in rows]).delete()
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    tables = {table for sql in statements for table in re.findall(r'(?:FROM|INTO) "(\w+)"', sql)}
+    assert tables == {"oauth_client", "oauth_deniedtoken"}
+    assert len(statements) == 3
+    assert not Client.objects.filter(pk__in=[row.pk for row in rows]).exists() and not DeniedToken.objects.exists()

@@ -3,7 +3,7 @@ test client with generated bodies and headers (tests/strategies.py). The invaria
 never a 5xx; always JSON (no HTML on an API path); a 4xx is {"error", "error_description"} (on the session
 API: the original's enhanced error codes, {"status", "code", "message", "action", "helpUrl", "trace"}); a success
 has the documented shape; and a refused request changes no row of any table of the oauth,
-registered_apps, software_statements (and DOT) apps.
+registered_apps and software_statements apps.
 
 Example counts are bounded so that the file runs in well under a minute on two cores; `make fuzz`
 is where inputs are explored for longer (tests/fuzz/)."""
