@@ -85,6 +85,9 @@ class RedisStore:
         if connection is None or connection.pid != os.getpid():  # a forked child makes its own
             connection = self._own.connection = self.client.connection_pool.make_connection()
         try:
+            # connect() first, as the pool's checkout does: a Sentinel-managed connection finds the master
+            # there (its send path would connect to its default address instead); connected, it returns.
+            connection.connect()
             connection.send_packed_command(connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args))
             return connection.read_response()
         except redis.exceptions.NoScriptError:
