@@ -5,7 +5,7 @@ p50 and p99, the ratio of ours to the peer, and ours to the floor (GET /healthz)
 import statistics
 from typing import Any
 
-# The goals of the issue that set them (README "Performance"): ours / the peer.
+# The goals (README "Performance"): ours / the peer.
 GOALS = {"token": 1.0, "introspect": 1.0, "session": 1.0, "register": 0.5}
 
 
