@@ -51,13 +51,12 @@ from core import process_state
 from core.conf import dcr
 from core.metrics import response_count
 from core.request_log import request_log_enter, request_log_leave, request_log_line
-from dcr_project.middleware import HEADER_FIELD_LIMIT, HEADER_TOTAL_LIMIT, api_policy_headers
+from dcr_project.middleware import api_policy_headers, head_too_large, query_has_nul
 from oauth.api_errors import ApiError
 from oauth.authentication import AccessTokenAuthentication
 from oauth.middleware import json_error_rewrite, json_server_error
 from oauth.views import SessionView
 
-_CONTENT_KEYS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
 View = Callable[[HttpRequest], HttpResponse | None]
 
 # (method, PATH_INFO) -> URL pattern name; the view is the one Django's resolver finds for the path.
@@ -199,16 +198,7 @@ class FastLane:
 
     def _ordinary(self, environ: dict[str, Any]) -> bool:
         """Nothing that a middleware of the whole chain would refuse or redirect (see the module's text)."""
-        query = environ.get("QUERY_STRING", "")
-        if "%00" in query or "\x00" in query:
-            return False
-        # RequestHeadLimitMiddleware's measure: name and value of every HTTP_* and CONTENT_* entry.
-        sizes = [
-            len(key) + len(value)
-            for key, value in environ.items()
-            if isinstance(value, str) and (key.startswith("HTTP_") or key in _CONTENT_KEYS)
-        ]
-        if sizes and (max(sizes) > HEADER_FIELD_LIMIT or sum(sizes) > HEADER_TOTAL_LIMIT):
+        if query_has_nul(environ.get("QUERY_STRING", "")) or head_too_large(environ):
             return False
         length = environ.get("CONTENT_LENGTH") or "0"
         return length.isdigit() and int(length) <= self.settings.upload_limit
