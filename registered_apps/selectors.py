@@ -118,17 +118,25 @@ def applications_visible_to(user: UserLike) -> QuerySet[RegisteredApplication]:
     )
 
 
-def application_channel_ids(application: RegisteredApplication) -> list[int]:
-    """The channels an application covers now (all channels includes channels added later)."""
+def _channel_ids(application: RegisteredApplication) -> "list[int] | QuerySet[Any]":
+    """The channels an application covers now (all channels includes channels added later), as a
+    query where it takes one (`application_channels` runs it as a subquery)."""
     if application.channel_id is not None:
         return [application.channel_id]
     if application.all_channels:
-        return list(application.programmer.channels.values_list("id", flat=True))
-    return [c.pk for c in application.channels.all()]
+        return Channel.objects.filter(programmer_id=application.programmer_id).values("id")
+    return application.channels.values("id")
+
+
+def application_channel_ids(application: RegisteredApplication) -> list[int]:
+    """The channels an application covers now (all channels includes channels added later)."""
+    ids = _channel_ids(application)
+    return ids if isinstance(ids, list) else [row["id"] for row in ids]
 
 
 def application_channels(application: RegisteredApplication) -> QuerySet[Channel]:
-    return Channel.objects.filter(id__in=application_channel_ids(application)).order_by("slug")
+    """The application's channels in one query."""
+    return Channel.objects.filter(id__in=_channel_ids(application)).order_by("slug")
 
 
 def can_manage(user: UserLike, application: RegisteredApplication) -> bool:
