@@ -6,7 +6,7 @@ miss (`client_record_load`); only active clients are stored.
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, router, transaction
@@ -267,13 +267,14 @@ def _record_from_row(row: dict[str, Any]) -> ClientRecord:
     )
 
 
-def client_record_load(client_id: str) -> ClientRecord | None:
-    """Read a client from the database (the store's miss): an active one is written to the store, an
-    unknown or revoked one remembered here for a second. One query (`_row_query`); the channels come
-    from its application's part (`application_part`)."""
+def client_record_read(client_id: str) -> tuple[ClientRecord, float | None] | None:
+    """Read a client from the database (the store's miss): None for an unknown one, else the record and
+    the time to write it to the store with (`client_record_fill`), None for a revoked one (dropped from
+    the store). Unknown and revoked clients are remembered here for a second. One query
+    (`_row_query`); the channels come from its application's part (`application_part`)."""
     refused = _refused.get(client_id)
     if refused is not None:
-        return None if refused == _UNKNOWN else refused
+        return None if refused == _UNKNOWN else (refused, None)
     # Taken before the read: a stamp written after it is newer, so the next use reads again.
     written_at = clock.wall()
     row = _client_row(client_id)
@@ -284,11 +285,26 @@ def client_record_load(client_id: str) -> ClientRecord | None:
     if record.revoked is not None:
         _refused.put(client_id, record)
         hot_store().client_record_drop(client_id)
-    else:
-        # Only where the store has no record: a change that committed after this read wrote its own
-        # record, and the older one read here must not replace it (`RECORD_FILL_SCRIPT`).
-        hot_store().client_record_fill(record.stored(written_at=written_at))
-    return record
+        return record, None
+    return record, written_at
+
+
+def client_record_fill(record: ClientRecord, *, written_at: float, count_day: str | None = None) -> ClientRecord:
+    """Write a record read through (`client_record_read`) to the store, only where the store has no
+    record: a change that committed after the read wrote its own record, and the older one read here
+    must not replace it (`RECORD_FILL_SCRIPT`). With `count_day`, a token issued to the client is
+    counted in the same call (`client_token_counted`'s count)."""
+    last_used = hot_store().client_record_fill(record.stored(written_at=written_at), count_day=count_day)
+    return replace(record, last_used=last_used) if count_day is not None else record
+
+
+def client_record_load(client_id: str) -> ClientRecord | None:
+    """`client_record_read`, and the record written to the store (an active one)."""
+    found = client_record_read(client_id)
+    if found is None:
+        return None
+    record, written_at = found
+    return record if written_at is None else client_record_fill(record, written_at=written_at)
 
 
 def client_record_put_on_commit(client: Client) -> None:
