@@ -119,23 +119,23 @@ def applications_visible_to(user: UserLike) -> QuerySet[RegisteredApplication]:
 
 
 def _channel_ids(application: RegisteredApplication) -> "list[int] | QuerySet[Any]":
-    """The channels an application covers now (all channels includes channels added later), as a
-    query where it takes one (`application_channels` runs it as a subquery)."""
+    """The channels an application covers now (all channels includes channels added later); those of
+    all channels as a query (`application_channels` runs it as a subquery), the chosen ones as the
+    application's channels (prefetched ones included)."""
     if application.channel_id is not None:
         return [application.channel_id]
     if application.all_channels:
-        return Channel.objects.filter(programmer_id=application.programmer_id).values("id")
-    return application.channels.values("id")
+        return Channel.objects.filter(programmer_id=application.programmer_id).values_list("id", flat=True)
+    return [c.pk for c in application.channels.all()]
 
 
 def application_channel_ids(application: RegisteredApplication) -> list[int]:
     """The channels an application covers now (all channels includes channels added later)."""
-    ids = _channel_ids(application)
-    return ids if isinstance(ids, list) else [row["id"] for row in ids]
+    return list(_channel_ids(application))
 
 
 def application_channels(application: RegisteredApplication) -> QuerySet[Channel]:
-    """The application's channels in one query."""
+    """The application's channels (one query for a channel-level or an all-channels application)."""
     return Channel.objects.filter(id__in=_channel_ids(application)).order_by("slug")
 
 
