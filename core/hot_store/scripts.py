@@ -132,9 +132,12 @@ end
 """
 
 # Returns the last use now recorded.
-COUNTED_SCRIPT = _COUNT_LUA + """
+COUNTED_SCRIPT = (
+    _COUNT_LUA
+    + """
 return string.format('%d', last_used)
 """
+)
 
 # The read-through's write (`oauth.records.client_record_fill`, after a miss), and the token counted
 # when the client authenticated (`_COUNT_LUA`): one round trip. KEYS[1] usage pending, KEYS[2]
@@ -144,16 +147,20 @@ return string.format('%d', last_used)
 # whole): the read may have begun before a change committed whose own write (registration, rotation,
 # re-hash) came first, and the record written last must not be the older one. Returns the last use
 # now recorded.
-RECORD_FILL_SCRIPT = """
+RECORD_FILL_SCRIPT = (
+    """
 if redis.call('HEXISTS', KEYS[3], 'e') == 0 then
   redis.call('DEL', KEYS[3])
   redis.call('HSET', KEYS[3], unpack(ARGV, 6))
   redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
 if ARGV[1] == '' then return ARGV[3] end
-""" + _COUNT_LUA + """
+"""
+    + _COUNT_LUA
+    + """
 return string.format('%d', last_used)
 """
+)
 
 # KEYS[1] stamp, KEYS[2] the newest stamp of each kind (a hash). ARGV[1] time, ARGV[2] expiry in
 # seconds, ARGV[3] kind. Keeps the newest stamp if two race.
