@@ -205,10 +205,14 @@ class RedisStore:
 
         self._transaction(fill)
 
-    def client_record_fill(self, record: StoredRecord) -> None:
-        """The read-through's write: only where the store has no record (one script call,
-        `RECORD_FILL_SCRIPT`); the writes made after a commit (`client_records_put`) replace one."""
-        self._script(self._record_fill, [self._record_key(record.client_id)], record_fill_args(RECORD_TTL, record))
+    def client_record_fill(self, record: StoredRecord, *, count_day: str | None = None) -> float:
+        """The read-through's write: only where the store has no record; with `count_day`, a token
+        issued to the client counted as `token_counted` counts it. One script call (`RECORD_FILL_SCRIPT`);
+        the writes made after a commit (`client_records_put`) replace a record. Returns the last use."""
+        keys, _, _ = self._client_keys(record.client_id, "none", None)
+        usage = usage_field(count_day, record.application_id, record.platform, "tokens") if count_day else ""
+        args = record_fill_args(RECORD_TTL, record, usage=usage, interval=LAST_USED_EVERY)
+        return float(self._script(self._record_fill, [keys[2], keys[3], keys[1]], args))
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
         """The new client's record, its application's data and the registration's count, in one script

@@ -102,19 +102,6 @@ return {5, '0', r[1], r[2], string.format('%d', last_used), application, r[4], r
 """
 )
 
-# The read-through's write (`oauth.records.client_record_load`, after a miss). KEYS[1] the record,
-# ARGV[1] its expiry in seconds, ARGV[2..] its fields and values. Writes only where no current record
-# is (one with an environment 'e'; a partial or pre-environment hash is replaced whole): the read may
-# have begun before a change committed whose own write (registration, rotation, re-hash) came first,
-# and the record written last must not be the older one. Returns 1 when written, else 0.
-RECORD_FILL_SCRIPT = """
-if redis.call('HEXISTS', KEYS[1], 'e') == 1 then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-
 # A registration's writes, at once as MULTI/EXEC made them (`RedisStore.client_registered`): the new
 # client's record whole, its application's data, the registration counted. KEYS[1] record, KEYS[2]
 # application, KEYS[3] usage pending. ARGV[1] record expiry, ARGV[2] application expiry, ARGV[3] the
@@ -129,9 +116,10 @@ redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
 return 1
 """
 
-# KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record. ARGV[1] usage field, ARGV[2] client
-# pk, ARGV[3] last used known, ARGV[4] interval. Returns the last use now recorded.
-COUNTED_SCRIPT = """
+# A token counted and, at most once per interval, the client's use recorded (in the last-use hash and
+# in its record, when there is one). KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record.
+# ARGV[1] usage field, ARGV[2] client pk, ARGV[3] last used known, ARGV[4] interval. Sets `last_used`.
+_COUNT_LUA = """
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 local t = redis.call('TIME')
 local now = tonumber(t[1])
@@ -141,8 +129,38 @@ if now - last_used >= tonumber(ARGV[4]) then
   redis.call('HSET', KEYS[2], ARGV[2], string.format('%d', now))
   if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'lu', string.format('%d', now)) end
 end
+"""
+
+# Returns the last use now recorded.
+COUNTED_SCRIPT = (
+    _COUNT_LUA
+    + """
 return string.format('%d', last_used)
 """
+)
+
+# The read-through's write (`oauth.records.client_record_fill`, after a miss), and the token counted
+# when the client authenticated (`_COUNT_LUA`): one round trip. KEYS[1] usage pending, KEYS[2]
+# last-used pending, KEYS[3] the record. ARGV[1..4] as `_COUNT_LUA` (ARGV[1] '' when nothing is
+# counted), ARGV[5] the record's expiry in seconds, ARGV[6..] its fields and values. Writes only where
+# no current record is (one with an environment 'e'; a partial or pre-environment hash is replaced
+# whole): the read may have begun before a change committed whose own write (registration, rotation,
+# re-hash) came first, and the record written last must not be the older one. Returns the last use
+# now recorded.
+RECORD_FILL_SCRIPT = (
+    """
+if redis.call('HEXISTS', KEYS[3], 'e') == 0 then
+  redis.call('DEL', KEYS[3])
+  redis.call('HSET', KEYS[3], unpack(ARGV, 6))
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+end
+if ARGV[1] == '' then return ARGV[3] end
+"""
+    + _COUNT_LUA
+    + """
+return string.format('%d', last_used)
+"""
+)
 
 # KEYS[1] stamp, KEYS[2] the newest stamp of each kind (a hash). ARGV[1] time, ARGV[2] expiry in
 # seconds, ARGV[3] kind. Keeps the newest stamp if two race.
