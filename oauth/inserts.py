@@ -18,6 +18,7 @@ from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from core import process_state
+from core.db_health import health_check_by_socket
 from registered_apps.models import AuditEvent
 
 from .models import Client
@@ -78,6 +79,7 @@ def client_with_audit_insert(client: Client, event: AuditEvent) -> None:
         return
     params = _values(client, _insert_fields(Client), connection)
     params += _values(event, _audit_value_fields(), connection)
+    health_check_by_socket(connection)
     with connection.cursor() as cursor:
         cursor.execute(_statement(alias), params)
         event_pk, client_pk = cursor.fetchone()
