@@ -64,8 +64,43 @@ def _statement(alias: str) -> str:
     )
 
 
-def _values(obj: models.Model, fields: list["models.Field[Any, Any]"], connection: BaseDatabaseWrapper) -> list[Any]:
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+def _saves_str_as_is(field: "models.Field[Any, Any]") -> bool:
+    """Whether `field` saves a str or None unchanged: Django's own CharField and TextField conversions
+    (pre_save reads the attribute, get_db_prep_save -> get_prep_value -> to_python return a str as it is),
+    none overridden by the field's class."""
+    cls = type(field)
+    return (
+        cls.pre_save is models.Field.pre_save
+        and cls.get_db_prep_save is models.Field.get_db_prep_save
+        and cls.get_db_prep_value is models.Field.get_db_prep_value
+        and cls.get_prep_value in (models.CharField.get_prep_value, models.TextField.get_prep_value)
+        and cls.to_python in (models.CharField.to_python, models.TextField.to_python)
+    )
+
+
+ValuePlan = tuple[tuple["models.Field[Any, Any]", str | None], ...]
+
+
+@process_state.memoized("insert-value-plans", maxsize=None)
+def _value_plan(audit: bool) -> ValuePlan:
+    """Each parameter's field, with its attribute name where a str value is sent as it is."""
+    fields = _audit_value_fields() if audit else _insert_fields(Client)
+    return tuple((field, field.attname if _saves_str_as_is(field) else None) for field in fields)
+
+
+def _values(obj: models.Model, plan: ValuePlan, connection: BaseDatabaseWrapper) -> list[Any]:
+    """What `Model.save()` would send for each field (`pre_save`, then `get_db_prep_save`); a text field's
+    str or None is sent as it is without the four calls that would return it unchanged (a registration's
+    values took about 95 us through the fields)."""
+    values = []
+    for field, attname in plan:
+        if attname is not None:
+            value = getattr(obj, attname)
+            if value is None or type(value) is str:
+                values.append(value)
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+    return values
 
 
 class _PreparedCursor(ServerBindingCursor):  # type: ignore[misc]
@@ -117,8 +152,8 @@ def client_with_audit_insert(client: Client, event: AuditEvent) -> None:
             event.object_id = str(client.pk)
             event.save(using=alias, force_insert=True)
         return
-    params = _values(client, _insert_fields(Client), connection)
-    params += _values(event, _audit_value_fields(), connection)
+    params = _values(client, _value_plan(False), connection)
+    params += _values(event, _value_plan(True), connection)
     health_check_by_socket(connection)
     with _server_binding_cursor(connection) as cursor:
         cursor.execute(_statement(alias), params)
