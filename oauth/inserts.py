@@ -110,6 +110,7 @@ class _PreparedCursor(ServerBindingCursor):  # type: ignore[misc]
     def execute(
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
     ) -> Any:
+        del prepare  # the caller's choice is replaced: always prepared
         return super().execute(query, params, prepare=True, binary=binary)
 
 

@@ -22,9 +22,10 @@ def _backend_pid() -> int:
 
 
 def _new_request() -> None:
-    """What request_started does to a kept connection: its health check is due again."""
-    connection.close_if_unusable_or_obsolete()
-    assert connection.connection is not None and not connection.health_check_done
+    """A kept connection at the start of a request: its health check is due again (what
+    close_if_unusable_or_obsolete does to a connection it keeps)."""
+    assert connection.connection is not None and connection.health_check_enabled
+    connection.health_check_done = False
 
 
 def _terminate(pid: int) -> None:
