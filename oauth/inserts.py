@@ -16,8 +16,11 @@ from typing import Any
 
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+from django.db.backends.utils import CursorWrapper
 
 from core import process_state
+from core.db_health import health_check_by_socket
 from registered_apps.models import AuditEvent
 
 from .models import Client
@@ -61,8 +64,82 @@ def _statement(alias: str) -> str:
     )
 
 
-def _values(obj: models.Model, fields: list["models.Field[Any, Any]"], connection: BaseDatabaseWrapper) -> list[Any]:
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+def _saves_str_as_is(field: "models.Field[Any, Any]") -> bool:
+    """Whether `field` saves a str or None unchanged: Django's own CharField and TextField conversions
+    (pre_save reads the attribute, get_db_prep_save -> get_prep_value -> to_python return a str as it is),
+    none overridden by the field's class."""
+    cls = type(field)
+    return (
+        cls.pre_save is models.Field.pre_save
+        and cls.get_db_prep_save is models.Field.get_db_prep_save
+        and cls.get_db_prep_value is models.Field.get_db_prep_value
+        and cls.get_prep_value in (models.CharField.get_prep_value, models.TextField.get_prep_value)
+        and cls.to_python in (models.CharField.to_python, models.TextField.to_python)
+    )
+
+
+ValuePlan = tuple[tuple["models.Field[Any, Any]", str | None], ...]
+
+
+@process_state.memoized("insert-value-plans", maxsize=None)
+def _value_plan(audit: bool) -> ValuePlan:
+    """Each parameter's field, with its attribute name where a str value is sent as it is."""
+    fields = _audit_value_fields() if audit else _insert_fields(Client)
+    return tuple((field, field.attname if _saves_str_as_is(field) else None) for field in fields)
+
+
+def _values(obj: models.Model, plan: ValuePlan, connection: BaseDatabaseWrapper) -> list[Any]:
+    """What `Model.save()` would send for each field (`pre_save`, then `get_db_prep_save`); a text field's
+    str or None is sent as it is without the four calls that would return it unchanged (a registration's
+    values took about 95 us through the fields)."""
+    values = []
+    for field, attname in plan:
+        if attname is not None:
+            value = getattr(obj, attname)
+            if value is None or type(value) is str:
+                values.append(value)
+                continue
+        values.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+    return values
+
+
+class _PreparedCursor(ServerBindingCursor):  # type: ignore[misc]
+    """Django's server-binding cursor that asks psycopg to prepare each statement it runs (`prepare=True`:
+    at the first run on a connection, then reused by name)."""
+
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
+        del prepare  # the caller's choice is replaced: always prepared
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+# psycopg prepares nothing while a connection's threshold is None (Django's default when OPTIONS has none);
+# with this one, only a statement run with prepare=True is (the project's other cursors bind on the client
+# and are never prepared).
+_PREPARE_ONLY_WHEN_ASKED = 2**62
+
+
+def _server_binding_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """`connection.cursor()` (the health check, the connection, Django's error wrapping, query logging and
+    execute wrappers) with psycopg's server-side binding instead of the project's client-side default:
+    the 40-odd values travel as parameters instead of being quoted into the text in Python, and the
+    statement is prepared on the connection, so PostgreSQL parses and plans it once per connection
+    instead of once per registration (measured: about 30% less of PostgreSQL's CPU per registration).
+    Not where OPTIONS turn prepared statements off (`prepare_threshold: None`, as `DATABASE_PGBOUNCER`
+    does, README "PgBouncer"): the values are still bound, the statement is not prepared."""
+    connection.close_if_health_check_failed()  # type: ignore[attr-defined]
+    connection.ensure_connection()
+    raw = connection.connection
+    options = connection.settings_dict.get("OPTIONS") or {}
+    prepared = not ("prepare_threshold" in options and options["prepare_threshold"] is None)
+    with connection.wrap_database_errors:
+        if prepared and raw.prepare_threshold is None:
+            raw.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
+        cursor = (_PreparedCursor if prepared else ServerBindingCursor)(raw)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
 
 
 def client_with_audit_insert(client: Client, event: AuditEvent) -> None:
@@ -76,9 +153,10 @@ def client_with_audit_insert(client: Client, event: AuditEvent) -> None:
             event.object_id = str(client.pk)
             event.save(using=alias, force_insert=True)
         return
-    params = _values(client, _insert_fields(Client), connection)
-    params += _values(event, _audit_value_fields(), connection)
-    with connection.cursor() as cursor:
+    params = _values(client, _value_plan(False), connection)
+    params += _values(event, _value_plan(True), connection)
+    health_check_by_socket(connection)
+    with _server_binding_cursor(connection) as cursor:
         cursor.execute(_statement(alias), params)
         event_pk, client_pk = cursor.fetchone()
     client.pk, event.pk, event.object_id = client_pk, event_pk, str(client_pk)

@@ -62,10 +62,10 @@ class Client(models.Model):
         max_length=44, choices=GRANT_TYPES, verbose_name="authorization grant type"
     )
     # The keyed hash (`oauth.hashers.client_secret_encode`); empty (no default) matches no secret at all.
+    # Not indexed: a client is found by its client_id and its hash compared after (README "Performance").
     client_secret = models.CharField(
         max_length=255,
         blank=True,
-        db_index=True,
         help_text="Client secret for authentication",
         verbose_name="client secret",
     )
@@ -101,8 +101,9 @@ class Client(models.Model):
         help_text="When the cached Client ID Metadata Document should be re-fetched",
         verbose_name="CIMD expires at",
     )
+    # Its own index would repeat the leading column of Meta.indexes' (registered_application, created).
     registered_application = models.ForeignKey(
-        RegisteredApplication, on_delete=models.CASCADE, related_name="clients", null=True, blank=True
+        RegisteredApplication, on_delete=models.CASCADE, related_name="clients", null=True, blank=True, db_index=False
     )
     statement = models.ForeignKey(
         SoftwareStatement, on_delete=models.CASCADE, related_name="clients", null=True, blank=True

@@ -80,3 +80,40 @@ def test_the_insert_is_atomic_a_refused_audit_row_leaves_no_client(application, 
         client_with_audit_insert(client, event)
     assert not Client.objects.filter(client_id=client.client_id).exists()
     assert not AuditEvent.objects.filter(actor_label=client.client_id).exists()
+
+
+def _prepared_inserts() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["WITH c AS (INSERT INTO%"]
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_the_statement_is_prepared_once_per_connection_and_its_rows_stay_right(application, programmer, statement_row):
+    pairs = [_pair(application, programmer, statement_row.jti) for _ in range(3)]
+    for client, event in pairs:
+        client_with_audit_insert(client, event)
+    assert _prepared_inserts() == 1
+    for client, event in pairs:  # each run bound its own values
+        assert Client.objects.get(pk=client.pk).client_id == client.client_id
+        assert AuditEvent.objects.get(pk=event.pk).object_id == str(client.pk)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+@pytest.mark.django_db(transaction=True)
+def test_no_prepared_statement_where_options_turn_them_off(application, programmer, statement_row):
+    """DATABASE_PGBOUNCER's `prepare_threshold: None` (README "PgBouncer"): the values bound, nothing prepared."""
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    connection.close()
+    options["prepare_threshold"] = None
+    try:
+        client, event = _pair(application, programmer, statement_row.jti)
+        client_with_audit_insert(client, event)
+        client_with_audit_insert(*_pair(application, programmer, statement_row.jti))
+        assert _prepared_inserts() == 0
+        assert Client.objects.get(pk=client.pk).client_id == client.client_id
+    finally:
+        connection.close()
+        del options["prepare_threshold"]
