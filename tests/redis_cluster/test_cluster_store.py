@@ -66,12 +66,12 @@ def _token(client, credentials):
 
 
 def _calls(cluster) -> dict[int, dict[str, int]]:
-    """Calls of each command on each primary, but INFO's own."""
+    """Calls of each command on each primary, but the harness's own and the replica's acknowledgements."""
     found = {}
     for port in cluster.primaries():
         stats = cluster.node(port).info("commandstats")
         found[port] = {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
-        for harness_own in ("info", "hello", "role"):
+        for harness_own in ("info", "hello", "role", "replconf"):
             found[port].pop(harness_own, None)
     return found
 
