@@ -29,6 +29,7 @@ cluster client; a connection that fails raises, and `FallbackStore` answers mean
 
 import binascii
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -63,6 +64,7 @@ from .scripts import (
     CLUSTER_CLIENT_SCRIPT,
     CLUSTER_THROTTLE_SCRIPT,
     NEWEST_STAMPS_KEY,
+    PRUNE_SCRIPT,
     RECORD_PUT_SCRIPT,
     STAMP_FIELD_SCRIPT,
     STAMP_SET_SCRIPT,
@@ -81,6 +83,15 @@ DATABASE_PATH_SCOPE = ":database"
 # applications' parts (`scripts.py` says why these are hashes).
 SHARED_STAMPS_KEY = PREFIX + "shared"
 APPLICATIONS_KEY = "dcr:apps"
+
+
+# Answers that redis-py's cluster client knows what to do with (`ClusterStore._script`).
+_REDIRECTED = (
+    redis.exceptions.AskError,  # and MovedError
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.NoScriptError,
+)
 
 
 def _shard_tags() -> tuple[str, ...]:
@@ -133,8 +144,28 @@ class ClusterStore(RedisStore):
         self._newest_key = PREFIXES[0] + NEWEST_STAMPS_KEY
 
     def _script(self, script: Any, keys: list[Any], args: list[Any]) -> Any:
-        """EVALSHA on the primary of the keys' slot (redis-py follows MOVED and ASK); a script that
-        primary does not hold (a promoted replica, a restart) is loaded by `Script.__call__`."""
+        """EVALSHA on the primary of the keys' slot, on this thread's own connection to it (as
+        `RedisStore._script`: without redis-py's cluster command layers, which cost a fleet token request
+        about 0.5 ms more of the web worker's CPU than one Redis, `make bench`). Anything but an answer
+        (a connection that fails, MOVED or ASK while a slot moves or after a failover, TRYAGAIN, CLUSTERDOWN,
+        a script that primary does not hold) goes through redis-py's cluster client, which follows the
+        redirection, reads the slot map again or loads the script, or raises."""
+        nodes = self.client.nodes_manager.slots_cache.get(key_slot(keys[0].encode()))
+        if nodes:
+            own = self._own.__dict__
+            if own.get("pid") != os.getpid():  # a forked child makes its own
+                own.clear()
+                own["pid"] = os.getpid()
+            connection = own.get(nodes[0].name)
+            if connection is None:
+                connection = own[nodes[0].name] = nodes[0].redis_connection.connection_pool.make_connection()
+            try:
+                connection.send_packed_command(connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args))
+                return connection.read_response()
+            except _REDIRECTED:
+                pass
+            except (redis.ConnectionError, redis.TimeoutError):
+                connection.disconnect()
         try:
             return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
@@ -305,6 +336,15 @@ class ClusterStore(RedisStore):
                 failed.append((script, keys, args))
                 dead.add(node.name)
         return failed
+
+    def stamps_prune(self, before: float) -> int:
+        """Each shard's shared stamps older than `before` and its expired applications' parts dropped
+        (one script per shard, pipelined per primary); returns how many."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for prefix in PREFIXES:
+                keys = [prefix + SHARED_STAMPS_KEY, prefix + APPLICATIONS_KEY]
+                pipe.execute_command("EVAL", PRUNE_SCRIPT, len(keys), *keys, repr(before))
+            return sum(int(dropped) for dropped in pipe.execute())
 
     def _stamps_read(self, keys: Sequence[str]) -> list[Any]:
         with self.client.pipeline(transaction=False) as pipe:

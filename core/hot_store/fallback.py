@@ -223,6 +223,15 @@ class FallbackStore:
         except redis.RedisError as exc:
             _failed(exc)
 
+    def stamps_prune(self, before: float) -> int:
+        """The shared store's (this process's own stamps expire); 0 when it cannot be reached (the next
+        run prunes)."""
+        try:
+            return self.primary.stamps_prune(before)
+        except redis.RedisError as exc:
+            _failed(exc)
+            return 0
+
     def clear(self) -> None:
         self.fallback.clear()
         self.primary.clear()

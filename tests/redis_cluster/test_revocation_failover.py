@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings as django_settings
 from redis.crc import key_slot
 
+from core.hot_store import FallbackStore, hot_store
 from core.hot_store.cluster_store import PREFIXES, shard_of
 from registered_apps.services import registered_application_revoke
 from software_statements.services import software_statement_issue, software_statement_revoke
@@ -189,6 +190,8 @@ def test_revocations_refused_by_every_node_within_a_second_with_a_primary_dead_a
     replica = cluster.replica_of(victim)
     for port in cluster.primaries():
         cluster.node(port).execute_command("WAIT", 1, 1000)
+    # This process revokes: a node that was up before the kill (its cluster client made, as the servers').
+    assert isinstance(hot_store(), FallbackStore)
     cluster.kill(victim)
     killed_at = time.monotonic()
 
