@@ -419,15 +419,26 @@ def cluster_connect(value: str, *, socket_connect_timeout: float = 0.25, socket_
     """A cluster client: the request path's short timeouts and no retries (as `core.redis`); redis-py
     still follows MOVED and ASK, and after a connection failure reads the slot map again."""
     nodes, options = cluster_nodes_parse(value)
-    client = RedisCluster(
-        startup_nodes=[ClusterNode(host, port) for host, port in nodes],
-        socket_connect_timeout=socket_connect_timeout,
-        socket_timeout=socket_timeout,
-        retry=Retry(NoBackoff(), 0),
-        require_full_coverage=False,
-        decode_responses=False,
-        **options,
-    )
+    failure: redis.RedisError | None = None
+    for first in range(len(nodes)):
+        # redis-py's client asks its first node for the command table as it starts: with that node down
+        # (a dead primary not yet replaced) it would never start. Each node in turn goes first.
+        try:
+            client = RedisCluster(
+                startup_nodes=[ClusterNode(host, port) for host, port in nodes[first:] + nodes[:first]],
+                socket_connect_timeout=socket_connect_timeout,
+                socket_timeout=socket_timeout,
+                retry=Retry(NoBackoff(), 0),
+                require_full_coverage=False,
+                decode_responses=False,
+                **options,
+            )
+            break
+        except redis.RedisError as exc:
+            failure = exc
+    else:
+        assert failure is not None
+        raise failure
     # Redirections (MOVED, ASK) and TRYAGAIN followed per command: 16 by default, sleeping 50 ms after
     # the 8th; 6 follow any redirection there is and give up on a moving slot after 100 ms.
     client.RedisClusterRequestTTL = REQUEST_TTL

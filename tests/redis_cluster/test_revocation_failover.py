@@ -19,7 +19,7 @@ from django.conf import settings as django_settings
 from redis.crc import key_slot
 
 from core.hot_store import FallbackStore, hot_store
-from core.hot_store.cluster_store import PREFIXES, shard_of
+from core.hot_store.cluster_store import PREFIXES, cluster_connect, shard_of
 from registered_apps.services import registered_application_revoke
 from software_statements.services import software_statement_issue, software_statement_revoke
 from tests.factories import make_application
@@ -194,6 +194,8 @@ def test_revocations_refused_by_every_node_within_a_second_with_a_primary_dead_a
     assert isinstance(hot_store(), FallbackStore)
     cluster.kill(victim)
     killed_at = time.monotonic()
+    # A process starting now (a web worker replaced) makes its cluster client, the dead node listed first.
+    assert cluster_connect(f"127.0.0.1:{victim},{cluster.nodes_setting}").get_primaries()
 
     def revoke(name: str) -> None:
         if name.startswith("application"):
@@ -229,9 +231,11 @@ def test_revocations_refused_by_every_node_within_a_second_with_a_primary_dead_a
         assert groups["application revoked before the promotion"].primary_dead, "promoted before the revocation"
         assert promoted_after is not None, "the replica was not promoted"
         for group in groups.values():
+            # No request sent more than a second after the revocation was accepted, and every call was
+            # sent again after that second (each answer's time is its request's: answers come slowly here).
             assert group.accepted_late() == [], group.name
-            refused_after = group.refused_after()
-            assert refused_after is not None and refused_after <= WITHIN, group.name
+            late = {(client_id, port, call) for client_id, port, call, at, _ in group.answers if at > WITHIN}
+            assert len(late) == 4 * len(group.clients), group.name
     finally:
         cluster.restart(victim)
         cluster.wait_ok()
