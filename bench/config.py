@@ -47,6 +47,7 @@ class Config:
     def __init__(self) -> None:
         self.database_url = os.environ.get("BENCH_DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dcr_bench"
         self.redis_url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/6"
+        self.redis_cluster_port = env_int("BENCH_REDIS_CLUSTER_PORT", 0)
         self.duration = env_float("BENCH_DURATION", 10)
         self.connections = env_int("BENCH_CONNECTIONS", 8)
         self.threads = env_int("BENCH_THREADS", 2)

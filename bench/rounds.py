@@ -91,7 +91,11 @@ def _problems(entry: dict[str, Any], runs: list[Any], errors: dict[str, int]) ->
 
 
 def run_in_rounds(
-    config: Config, base_url: str, scenarios: dict[str, Any], worker_rss: Callable[[], list[dict[str, Any]]]
+    config: Config,
+    base_url: str,
+    scenarios: dict[str, Any],
+    worker_rss: Callable[[], list[dict[str, Any]]],
+    cpu: Callable[[], dict[str, float]] = dict,
 ) -> dict[str, dict[str, Any]]:
     """The floor once, then each scenario in rounds that alternate a floor slice and a scenario slice.
 
@@ -99,7 +103,8 @@ def run_in_rounds(
     drifts; interleaving exposes the scenario and its floor to the same drift, so their ratio holds up
     better than either number. The floor row is its own uninterrupted run; `floor_rps` of a scenario is
     the floor measured in its rounds, and its ratio is against that. After each fleet scenario, the
-    resident memory of each web worker (`worker_rss`) goes into its entry."""
+    resident memory of each web worker (`worker_rss`) goes into its entry, and the CPU (`cpu`: seconds
+    so far of the web server and of each Redis process) its slices used per request."""
     results: dict[str, dict[str, Any]] = {}
     floor: dict[str, Any] = {}
     floor_slices: list[float] = []
@@ -112,7 +117,7 @@ def run_in_rounds(
         if not _ready(config, base_url, name, scenario, entry, floor):
             continue
         try:
-            floor_slices.extend(_measured(config, base_url, scenarios, name, entry))
+            floor_slices.extend(_measured(config, base_url, scenarios, name, entry, cpu))
         except (RuntimeError, OSError) as exc:
             entry.update(status="failed", reason=str(exc))
         _after(name, entry, worker_rss)
@@ -146,7 +151,12 @@ def _ready(
 
 
 def _measured(
-    config: Config, base_url: str, scenarios: dict[str, Any], name: str, entry: dict[str, Any]
+    config: Config,
+    base_url: str,
+    scenarios: dict[str, Any],
+    name: str,
+    entry: dict[str, Any],
+    cpu: Callable[[], dict[str, float]],
 ) -> list[float]:
     """wrk on the scenario (the floor: one run; any other: rounds of a floor slice then a scenario slice),
     its figures in `entry`; returns the req/s of the floor slices."""
@@ -160,10 +170,16 @@ def _measured(
         return []
     _log(f"{name}: {config.rounds} x ({slice_s:g} s floor, {slice_s:g} s {name})")
     own, floors = [], []
+    used: dict[str, float] = {}
     for _ in range(config.rounds):
         floors.append(_wrk(config, base_url, scenarios["floor"], slice_s))
+        before = cpu()
         own.append(_wrk(config, base_url, scenario, slice_s))
+        for process, seconds in cpu().items():
+            used[process] = used.get(process, 0.0) + seconds - before[process]
     _fill(entry, own)
+    if used and entry["requests"]:
+        entry["cpu_ms_per_request"] = {process: round(1000 * s / entry["requests"], 3) for process, s in used.items()}
     reference: dict[str, Any] = {}
     _fill(reference, floors)
     if reference["status"] != "ok":
@@ -182,7 +198,8 @@ def _after(name: str, entry: dict[str, Any], worker_rss: Callable[[], list[dict[
         _log(f"{name}: web workers' RSS afterwards {_rss(entry['worker_rss_mib'])}")
     if entry.get("rps") is not None:
         _log(f"{name}: {entry['rps']:.1f} req/s, p50 {entry['p50_ms']:.1f} ms, p99 {entry['p99_ms']:.1f} ms"
-             + (f" (floor {entry['floor_rps']:.1f} req/s)" if "floor_rps" in entry else ""))  # fmt: skip
+             + (f" (floor {entry['floor_rps']:.1f} req/s)" if "floor_rps" in entry else "")
+             + (f"; CPU ms/req {entry['cpu_ms_per_request']}" if "cpu_ms_per_request" in entry else ""))  # fmt: skip
     if entry.get("status") == "failed":
         _log(f"{name}: FAILED: {entry['reason']}")
 

@@ -20,6 +20,8 @@ Environment (all optional):
   BENCH_PROFILE_REQUESTS=500     requests per profile
   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/dcr_bench (dropped and recreated every run)
   BENCH_REDIS_URL=redis://127.0.0.1:6379/6 (flushed every run)
+  BENCH_REDIS_CLUSTER_PORT=<port>  the hot-path store on a Redis Cluster of the run's own, six nodes on this
+                          port and the five after it (bench.store); unset: on BENCH_REDIS_URL's Redis
   BENCH_RESULTS=bench/results/latest.json
   BENCH_LOCK_WAIT=1800    seconds to wait for another run of the harness on this machine to finish
 """
@@ -37,9 +39,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from . import machine, services
+from . import machine, services, store
 from .config import SETTINGS, Config, env_float
 from .names import DASHBOARD_SCENARIOS, FLEET_PAGES, FLEET_SCENARIOS
+from .peer_servers import group_cpu_seconds
 from .rounds import run_in_rounds
 from .table import _rss, table
 
@@ -148,14 +151,17 @@ def main() -> int:
     config = Config()
     services.unwind_on_signals()
     try:
-        with services.exclusive_run(env_float("BENCH_LOCK_WAIT", 1800)):
-            return _main(config)
+        with (
+            services.exclusive_run(env_float("BENCH_LOCK_WAIT", 1800)),
+            store.redis_cluster(config.redis_cluster_port) as primaries,
+        ):
+            return _main(config, primaries)
     except KeyboardInterrupt as exc:
         print(f"make bench interrupted ({exc or 'Ctrl-C'}); the server stopped", file=sys.stderr)
         return 130
 
 
-def _main(config: Config) -> int:
+def _main(config: Config, primaries: list[int]) -> int:
     environment = _prepared(config)
     from . import fleet, scenarios
 
@@ -185,7 +191,13 @@ def _main(config: Config) -> int:
         def worker_rss() -> list[dict[str, Any]]:
             return fleet.worker_rss(server.process.pid) if server.process is not None else []
 
-        results = run_in_rounds(config, server.base_url, built, worker_rss)
+        store_cpu = store.StoreCpu(config.redis_url, primaries)
+
+        def cpu() -> dict[str, float]:
+            web = group_cpu_seconds(server.process.pid) if server.process is not None else 0.0
+            return {"web": web, **store_cpu.read()}
+
+        results = run_in_rounds(config, server.base_url, built, worker_rss, cpu)
         _queries_per_request(built, results)
         results.update(_dashboard_pages(config, server.base_url, dashboard_data, dashboard_failure))
         wanted_pages = [name for name in FLEET_PAGES if name in config.scenarios]
@@ -197,6 +209,7 @@ def _main(config: Config) -> int:
         server.stop()
 
     info["load_average_at_end"] = machine.load_average()
+    info["hot_store"] = f"Redis Cluster, primaries {primaries}" if primaries else f"Redis {config.redis_url}"
     rss = _worker_rss(results, rss_at_end)
     document = {
         "machine": info,
@@ -309,7 +322,8 @@ def _summary_printed(
     print(
         f"Machine: {info['cpu_model']}, {info['cores']} cores, {info['memory_gb']} GB; Python {info['python']}, "
         f"Django {info['django']}, PostgreSQL {info['postgresql']}, Redis {info['redis']}; load average "
-        f"{info['load_average_at_start']} at start, {info['load_average_at_end']} at end"
+        f"{info['load_average_at_start']} at start, {info['load_average_at_end']} at end; "
+        f"hot-path store: {info['hot_store']}"
     )
     print(
         f"wrk: {config.duration:.0f} s per scenario, {config.connections} connections, {config.threads} threads; "

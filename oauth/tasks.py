@@ -187,8 +187,9 @@ def clients_purge_idle() -> int:
 def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
     """Write again the stamps of applications, statements, clients and tokens revoked within a stamp's
     lifetime (`core.revocation.stamp_lifetime`: the longest of an access token's life and a client
-    record's), so that a stamp lost while Redis was down (or flushed) comes back. Returns how many were
-    written; stops at the first Redis failure (the next run tries again)."""
+    record's), so that a stamp lost while Redis was down (or flushed) comes back; then drops the older
+    stamps the store keeps as hash fields, which do not expire (`ClusterStore.stamps_prune`). Returns
+    how many were written; stops at the first Redis failure (the next run tries again)."""
     since = (now or timezone.now()) - timedelta(seconds=stamp_lifetime())
     revoked = [
         (
@@ -209,6 +210,7 @@ def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
                 return written
             written += 1
     hot_store().newest_stamps_complete()
+    hot_store().stamps_prune(since.timestamp())
     return written
 
 

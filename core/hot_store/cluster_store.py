@@ -28,6 +28,10 @@ cluster client; a connection that fails raises, and `FallbackStore` answers mean
 """
 
 import binascii
+import contextlib
+import os
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -60,12 +64,17 @@ from .scripts import (
     CLUSTER_CLIENT_SCRIPT,
     CLUSTER_THROTTLE_SCRIPT,
     NEWEST_STAMPS_KEY,
+    PRUNE_SCRIPT,
     RECORD_PUT_SCRIPT,
     STAMP_FIELD_SCRIPT,
     STAMP_SET_SCRIPT,
 )
 
 SHARDS = 64
+# A stamp's copy that could not be written is tried again this often, for this long (then the periodic
+# republish, `oauth.tasks.revocation_stamps_republish`, writes it).
+STAMP_RETRY_EVERY = 0.1
+STAMP_RETRY_FOR = 300.0
 REQUEST_TTL = 6
 _SLOTS = 16384
 # What the database path takes from, besides the shard's bucket (see the module's docstring).
@@ -74,6 +83,15 @@ DATABASE_PATH_SCOPE = ":database"
 # applications' parts (`scripts.py` says why these are hashes).
 SHARED_STAMPS_KEY = PREFIX + "shared"
 APPLICATIONS_KEY = "dcr:apps"
+
+
+# Answers that redis-py's cluster client knows what to do with (`ClusterStore._script`).
+_REDIRECTED = (
+    redis.exceptions.AskError,  # and MovedError
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.NoScriptError,
+)
 
 
 def _shard_tags() -> tuple[str, ...]:
@@ -121,11 +139,33 @@ class ClusterStore(RedisStore):
         self._client_gate = client.register_script(CLUSTER_CLIENT_SCRIPT)
         self._record_put = client.register_script(RECORD_PUT_SCRIPT)
         self._stamp_field = client.register_script(STAMP_FIELD_SCRIPT)
+        self._stamp_set = client.register_script(STAMP_SET_SCRIPT)
+        self.retries = StampRetries(self)
         self._newest_key = PREFIXES[0] + NEWEST_STAMPS_KEY
 
     def _script(self, script: Any, keys: list[Any], args: list[Any]) -> Any:
-        """EVALSHA on the primary of the keys' slot (redis-py follows MOVED and ASK); a script that
-        primary does not hold (a promoted replica, a restart) is loaded by `Script.__call__`."""
+        """EVALSHA on the primary of the keys' slot, on this thread's own connection to it (as
+        `RedisStore._script`: without redis-py's cluster command layers, which cost a fleet token request
+        about 0.5 ms more of the web worker's CPU than one Redis, `make bench`). Anything but an answer
+        (a connection that fails, MOVED or ASK while a slot moves or after a failover, TRYAGAIN, CLUSTERDOWN,
+        a script that primary does not hold) goes through redis-py's cluster client, which follows the
+        redirection, reads the slot map again or loads the script, or raises."""
+        nodes = self.client.nodes_manager.slots_cache.get(key_slot(keys[0].encode()))
+        if nodes:
+            own = self._own.__dict__
+            if own.get("pid") != os.getpid():  # a forked child makes its own
+                own.clear()
+                own["pid"] = os.getpid()
+            connection = own.get(nodes[0].name)
+            if connection is None:
+                connection = own[nodes[0].name] = nodes[0].redis_connection.connection_pool.make_connection()
+            try:
+                connection.send_packed_command(connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args))
+                return connection.read_response()
+            except _REDIRECTED:
+                pass
+            except (redis.ConnectionError, redis.TimeoutError):
+                connection.disconnect()
         try:
             return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
@@ -241,21 +281,70 @@ class ClusterStore(RedisStore):
             pipe.execute()
 
     # Stamps
-    def stamp_write(self, key: str, at: float) -> bool:
-        """Every copy (an application's or statement's in each shard), then the newest of its kind."""
+    def _stamp_copies(self, key: str, at: float) -> list[tuple[Any, list[Any], list[Any]]]:
+        """The scripts that write a stamp: every copy (an application's or statement's in each shard, a
+        client's or token's in its own), then the newest of its kind."""
         kind = _stamp_kind(key)
-        with self.client.pipeline(transaction=False) as pipe:
-            if kind in SHARED_STAMP_KINDS:
-                for shared in shard_keys(SHARED_STAMPS_KEY):
-                    pipe.execute_command("EVAL", STAMP_FIELD_SCRIPT, 1, shared, repr(at), _stamp_field(key))
-            else:
-                copy = PREFIXES[shard_of(_stamp_ident(key))] + key
-                pipe.execute_command("EVAL", STAMP_SET_SCRIPT, 1, copy, repr(at), stamp_lifetime())
-            pipe.execute()
-        self._script(self._stamp_field, [self._newest_key], [repr(at), kind])
+        copies: list[tuple[Any, list[Any], list[Any]]]
+        if kind in SHARED_STAMP_KINDS:
+            copies = [
+                (self._stamp_field, [shared], [repr(at), _stamp_field(key)]) for shared in shard_keys(SHARED_STAMPS_KEY)
+            ]
+        else:
+            copy = PREFIXES[shard_of(_stamp_ident(key))] + key
+            copies = [(self._stamp_set, [copy], [repr(at), stamp_lifetime()])]
+        return [*copies, (self._stamp_field, [self._newest_key], [repr(at), kind])]
+
+    def stamp_write(self, key: str, at: float) -> bool:
+        """Every copy, pipelined per primary. A copy that cannot be written (its primary dead, its
+        replica not yet promoted) is written again by a thread of this process every
+        `STAMP_RETRY_EVERY` seconds until it is (`StampRetries`): the promoted replica may not have it,
+        and the gates on its shards read only it. Raises meanwhile (`FallbackStore` logs it and
+        answers this process's requests from its own copy)."""
+        copies = self._stamp_copies(key, at)
         self._stamp_reads.pop(key)
         self._stamp_reads.pop(NEWEST_STAMPS_KEY)
-        return True
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                for script, keys, args in copies:
+                    pipe.execute_command("EVAL", script.script, len(keys), *keys, *args)
+                pipe.execute()
+            return True
+        except redis.RedisError:
+            failed = self.stamp_copies_write(copies)
+        if not failed:
+            return True
+        self.retries.add(failed)
+        raise redis.ConnectionError(f"{len(failed)} of {len(copies)} copies of {key} not written yet")
+
+    def stamp_copies_write(
+        self, copies: list[tuple[Any, list[Any], list[Any]]]
+    ) -> list[tuple[Any, list[Any], list[Any]]]:
+        """Each copy on its own, after reading the slot map again; returns those that failed (after one
+        failure on a primary its other copies are not tried: each failure reads the map again)."""
+        with contextlib.suppress(redis.RedisError):
+            self.client.nodes_manager.initialize()
+        failed, dead = [], set()
+        for script, keys, args in copies:
+            node = self.client.get_node_from_key(keys[0])
+            if node is None or node.name in dead:
+                failed.append((script, keys, args))
+                continue
+            try:
+                self._script(script, keys, args)
+            except redis.RedisError:
+                failed.append((script, keys, args))
+                dead.add(node.name)
+        return failed
+
+    def stamps_prune(self, before: float) -> int:
+        """Each shard's shared stamps older than `before` and its expired applications' parts dropped
+        (one script per shard, pipelined per primary); returns how many."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for prefix in PREFIXES:
+                keys = [prefix + SHARED_STAMPS_KEY, prefix + APPLICATIONS_KEY]
+                pipe.execute_command("EVAL", PRUNE_SCRIPT, len(keys), *keys, repr(before))
+            return sum(int(dropped) for dropped in pipe.execute())
 
     def _stamps_read(self, keys: Sequence[str]) -> list[Any]:
         with self.client.pipeline(transaction=False) as pipe:
@@ -266,6 +355,35 @@ class ClusterStore(RedisStore):
                 else:
                     pipe.get(prefix + key)
             return list(pipe.execute())
+
+
+class StampRetries:
+    """Stamp copies not written yet, written again by a thread of this process until they are."""
+
+    def __init__(self, store: ClusterStore) -> None:
+        self.store = store
+        self.pending: list[tuple[Any, list[Any], list[Any]]] = []
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def add(self, copies: list[tuple[Any, list[Any], list[Any]]]) -> None:
+        with self.lock:
+            self.pending += copies
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="stamp-retries", daemon=True)
+                self.thread.start()
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + STAMP_RETRY_FOR
+        while time.monotonic() < deadline:
+            time.sleep(STAMP_RETRY_EVERY)
+            with self.lock:
+                copies, self.pending = self.pending, []
+            failed = self.store.stamp_copies_write(copies)
+            with self.lock:
+                self.pending = failed + self.pending
+                if not self.pending:
+                    return
 
 
 # --- The client ------------------------------------------------------------------------------------
@@ -301,15 +419,26 @@ def cluster_connect(value: str, *, socket_connect_timeout: float = 0.25, socket_
     """A cluster client: the request path's short timeouts and no retries (as `core.redis`); redis-py
     still follows MOVED and ASK, and after a connection failure reads the slot map again."""
     nodes, options = cluster_nodes_parse(value)
-    client = RedisCluster(
-        startup_nodes=[ClusterNode(host, port) for host, port in nodes],
-        socket_connect_timeout=socket_connect_timeout,
-        socket_timeout=socket_timeout,
-        retry=Retry(NoBackoff(), 0),
-        require_full_coverage=False,
-        decode_responses=False,
-        **options,
-    )
+    failure: redis.RedisError | None = None
+    for first in range(len(nodes)):
+        # redis-py's client asks its first node for the command table as it starts: with that node down
+        # (a dead primary not yet replaced) it would never start. Each node in turn goes first.
+        try:
+            client = RedisCluster(
+                startup_nodes=[ClusterNode(host, port) for host, port in nodes[first:] + nodes[:first]],
+                socket_connect_timeout=socket_connect_timeout,
+                socket_timeout=socket_timeout,
+                retry=Retry(NoBackoff(), 0),
+                require_full_coverage=False,
+                decode_responses=False,
+                **options,
+            )
+            break
+        except redis.RedisError as exc:
+            failure = exc
+    else:
+        assert failure is not None
+        raise failure
     # Redirections (MOVED, ASK) and TRYAGAIN followed per command: 16 by default, sleeping 50 ms after
     # the 8th; 6 follow any redirection there is and give up on a moving slot after 100 ms.
     client.RedisClusterRequestTTL = REQUEST_TTL

@@ -82,6 +82,11 @@ class HotStore(Protocol):
         """Every stamp there is went through `stamp_write` (a republish pass just finished)."""
         ...
 
+    def stamps_prune(self, before: float) -> int:
+        """Drop what the store keeps of stamps older than `before` that would not expire by itself
+        (a periodic task calls it); returns how many entries it dropped."""
+        ...
+
     def clear(self) -> None:
         """Forget what this process holds (tests)."""
         ...

@@ -10,7 +10,8 @@ fallback, whatever the shared store answered.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import redis
 
@@ -21,6 +22,7 @@ from .contract import HotStore
 from .local import LocalStore
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _failed(exc: redis.RedisError) -> None:
@@ -53,18 +55,25 @@ class FallbackStore:
             local_last_used.restore(last_used)
             _failed(exc)
 
-    def throttle(
-        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
-    ) -> Throttle:
+    def _either(self, call: Callable[[HotStore], T]) -> T:
+        """`call` on the shared store; on this process's fallback while the shared store is down or when
+        the call fails (the failure remembered: `_failed`)."""
         if self._usable():
             try:
-                found = self.primary.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
+                found = call(self.primary)
             except redis.RedisError as exc:
                 _failed(exc)
             else:
                 redis_health.succeeded()
                 return found
-        return self.fallback.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
+        return call(self.fallback)
+
+    def throttle(
+        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+    ) -> Throttle:
+        return self._either(
+            lambda store: store.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
+        )
 
     def client_gate(
         self,
@@ -78,91 +87,36 @@ class FallbackStore:
         count: bool = False,
         environment_id: int = 0,
     ) -> ClientGate:
-        if self._usable():
-            try:
-                gate = self.primary.client_gate(
-                    client_id=client_id,
-                    secret_hash=secret_hash,
-                    scopes=scopes,
-                    day=day,
-                    throttle_scope=throttle_scope,
-                    ip_address=ip_address,
-                    count=count,
-                    environment_id=environment_id,
-                )
-            except redis.RedisError as exc:
-                _failed(exc)
-            else:
-                redis_health.succeeded()
-                return gate
-        return self.fallback.client_gate(
-            client_id=client_id,
-            secret_hash=secret_hash,
-            scopes=scopes,
-            day=day,
-            throttle_scope=throttle_scope,
-            ip_address=ip_address,
-            count=count,
-            environment_id=environment_id,
+        return self._either(
+            lambda store: store.client_gate(
+                client_id=client_id,
+                secret_hash=secret_hash,
+                scopes=scopes,
+                day=day,
+                throttle_scope=throttle_scope,
+                ip_address=ip_address,
+                count=count,
+                environment_id=environment_id,
+            )
         )
 
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
-        if self._usable():
-            try:
-                last_used = self.primary.token_counted(record=record, day=day)
-            except redis.RedisError as exc:
-                _failed(exc)
-            else:
-                redis_health.succeeded()
-                return last_used
-        return self.fallback.token_counted(record=record, day=day)
+        return self._either(lambda store: store.token_counted(record=record, day=day))
 
     def client_record_put(self, record: StoredRecord) -> None:
         self.client_records_put([record])
 
     def client_records_put(self, records: Sequence[StoredRecord]) -> None:
-        if self._usable():
-            try:
-                self.primary.client_records_put(records)
-            except redis.RedisError as exc:
-                _failed(exc)
-            else:
-                redis_health.succeeded()
-                return
-        self.fallback.client_records_put(records)
+        self._either(lambda store: store.client_records_put(records))
 
     def client_record_fill(self, record: StoredRecord, *, count_day: str | None = None) -> float:
-        if self._usable():
-            try:
-                last_used = self.primary.client_record_fill(record, count_day=count_day)
-            except redis.RedisError as exc:
-                _failed(exc)
-            else:
-                redis_health.succeeded()
-                return last_used
-        return self.fallback.client_record_fill(record, count_day=count_day)
+        return self._either(lambda store: store.client_record_fill(record, count_day=count_day))
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
-        if self._usable():
-            try:
-                self.primary.client_registered(record=record, day=day, application=application)
-            except redis.RedisError as exc:
-                _failed(exc)
-            else:
-                redis_health.succeeded()
-                return
-        self.fallback.client_registered(record=record, day=day, application=application)
+        self._either(lambda store: store.client_registered(record=record, day=day, application=application))
 
     def application_put(self, application_id: str, packed: str) -> None:
-        if self._usable():
-            try:
-                self.primary.application_put(application_id, packed)
-            except redis.RedisError as exc:
-                _failed(exc)
-            else:
-                redis_health.succeeded()
-                return
-        self.fallback.application_put(application_id, packed)
+        self._either(lambda store: store.application_put(application_id, packed))
 
     def client_record_drop(self, client_id: str) -> None:
         """Called after a revocation commits; the stamp written with it covers a failure here."""
@@ -180,15 +134,7 @@ class FallbackStore:
             _failed(exc)
 
     def count(self, field: str) -> None:
-        if self._usable():
-            try:
-                self.primary.count(field)
-            except redis.RedisError as exc:
-                _failed(exc)
-            else:
-                redis_health.succeeded()
-                return
-        self.fallback.count(field)
+        self._either(lambda store: store.count(field))
 
     def counts_add(self, usage: dict[str, float], last_used: dict[int, float]) -> None:
         self.fallback.counts_add(usage, last_used)  # handed to the shared store by the next call
@@ -207,21 +153,22 @@ class FallbackStore:
         return True
 
     def revoked_since(self, keys: Sequence[str], since: float) -> int | None:
-        if self._usable():
-            try:
-                index = self.primary.revoked_since(keys, since)
-            except redis.RedisError as exc:
-                _failed(exc)
-            else:
-                redis_health.succeeded()
-                return index
-        return self.fallback.revoked_since(keys, since)
+        return self._either(lambda store: store.revoked_since(keys, since))
 
     def newest_stamps_complete(self) -> None:
         try:
             self.primary.newest_stamps_complete()
         except redis.RedisError as exc:
             _failed(exc)
+
+    def stamps_prune(self, before: float) -> int:
+        """The shared store's (this process's own stamps expire); 0 when it cannot be reached (the next
+        run prunes)."""
+        try:
+            return self.primary.stamps_prune(before)
+        except redis.RedisError as exc:
+            _failed(exc)
+            return 0
 
     def clear(self) -> None:
         self.fallback.clear()

@@ -73,6 +73,11 @@ class LocalStore:
     def newest_stamps_complete(self) -> None:
         return None
 
+    def stamps_prune(self, before: float) -> int:
+        """Nothing to drop: stamps expire from this process's cache (`stamp_lifetime`)."""
+        del before
+        return 0
+
     def revoked_since(self, keys: Sequence[str], since: float) -> int | None:
         """The index of the first key stamped at or after `since`; None when this process cannot tell
         (a revocation made by another process is only in the database)."""

@@ -275,6 +275,12 @@ class RedisStore:
     def newest_stamps_complete(self) -> None:
         self.client.hset(self._newest_key, NEWEST_COMPLETE, "1")
 
+    def stamps_prune(self, before: float) -> int:
+        """Nothing to drop: each stamp is a key of its own that expires (`stamp_lifetime`), and each
+        application's part too (`ClusterStore` keeps them as hash fields, and drops them here)."""
+        del before
+        return 0
+
     def _newest_stamps(self) -> dict[str, float]:
         """The newest stamp of each kind, read at most once per DCR_REVOCATION_STAMP_CACHE seconds."""
         newest: dict[str, float] | None = self._stamp_reads.get(NEWEST_STAMPS_KEY)

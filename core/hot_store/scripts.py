@@ -271,3 +271,24 @@ end
 if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[5], 1) end
 return 1
 """
+
+# The periodic prune of a shard's hashes (Redis 7.0 has no expiry on hash fields). KEYS[1] the shard's
+# shared stamps, KEYS[2] its applications' parts; ARGV[1] the time before which a stamp can no longer
+# matter (older than any token or client record it could refuse). Drops those stamps and the
+# applications' parts that have expired; returns how many fields it dropped.
+PRUNE_SCRIPT = """
+local before = tonumber(ARGV[1])
+local now = tonumber(redis.call('TIME')[1])
+local dropped = 0
+local stamps = redis.call('HGETALL', KEYS[1])
+for i = 1, #stamps, 2 do
+  if tonumber(stamps[i + 1]) < before then dropped = dropped + redis.call('HDEL', KEYS[1], stamps[i]) end
+end
+local applications = redis.call('HGETALL', KEYS[2])
+for i = 1, #applications, 2 do
+  local entry = applications[i + 1]
+  local expires = tonumber(string.sub(entry, 1, string.find(entry, ' ', 1, true) - 1))
+  if expires <= now then dropped = dropped + redis.call('HDEL', KEYS[2], applications[i]) end
+end
+return dropped
+"""

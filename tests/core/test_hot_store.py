@@ -340,3 +340,16 @@ def test_a_token_is_issued_and_counted_after_redis_forgets_its_scripts(client, c
     assert _pending_tokens() == counted + 1
     wrong = {**_good(credentials), "client_secret": "w" * 43}
     assert_json_error(token_request(client, wrong), 400, "invalid_client")
+
+
+@requires_redis
+def test_on_one_redis_every_stamp_expires_by_itself_so_the_republish_has_nothing_to_prune(db):
+    """One Redis keeps each stamp as a key of its own with an expiry (a cluster keeps the shared ones as
+    hash fields, which `ClusterStore.stamps_prune` drops: tests/redis_cluster)."""
+    from core.revocation import stamp_key, stamp_lifetime
+
+    key = stamp_key(Revoked.APPLICATION, uuid.uuid4())
+    revocation_stamp_write(Revoked.APPLICATION, key.rpartition(":")[2], clock.wall())
+    assert 0 < redis_client().ttl(key) <= stamp_lifetime()
+    assert hot_store().stamps_prune(clock.wall() + stamp_lifetime()) == 0
+    assert redis_client().exists(key)

@@ -134,9 +134,10 @@ class Cluster:
                 process.wait()
 
 
-def cluster_start() -> Cluster:
+def cluster_start(first_port: int = FIRST_PORT) -> Cluster:
+    """Six nodes on `first_port` and the five ports after it (their cluster bus on each port + 10000)."""
     directory = Path(tempfile.mkdtemp(prefix="dcr-redis-cluster-"))
-    ports = [FIRST_PORT + index for index in range(NODES)]
+    ports = [first_port + index for index in range(NODES)]
     assert 6379 not in ports
     cluster = Cluster(directory, ports)
     try:

@@ -10,10 +10,19 @@ import pytest
 from redis.crc import key_slot
 
 from core.hot_store import FallbackStore, hot_store, local_usage
-from core.hot_store.cluster_store import PREFIXES, ClusterStore, cluster_nodes_parse, shard_of
+from core.hot_store.cluster_store import (
+    APPLICATIONS_KEY,
+    PREFIXES,
+    SHARED_STAMPS_KEY,
+    ClusterStore,
+    cluster_nodes_parse,
+    shard_of,
+)
 from core.redis import redis_health
+from core.revocation import Revoked, stamp_key, stamp_lifetime
 from oauth.models import Client
 from oauth.services import client_revoke
+from oauth.tasks import revocation_stamps_republish_recent
 from oauth.usage_flush import usage_batch_keys, usage_flush, usage_redis
 from registered_apps.models import UsageDaily
 from registered_apps.services import registered_application_revoke
@@ -66,12 +75,12 @@ def _token(client, credentials):
 
 
 def _calls(cluster) -> dict[int, dict[str, int]]:
-    """Calls of each command on each primary, but INFO's own."""
+    """Calls of each command on each primary, but the harness's own and the replica's acknowledgements."""
     found = {}
     for port in cluster.primaries():
         stats = cluster.node(port).info("commandstats")
         found[port] = {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
-        for harness_own in ("info", "hello", "role"):
+        for harness_own in ("info", "hello", "role", "replconf"):
             found[port].pop(harness_own, None)
     return found
 
@@ -328,3 +337,24 @@ def test_redis_cpu_per_token_one_redis_and_three_primaries(redis_cluster, client
             process.terminate()
             process.wait()
     print("\nRedis CPU per token (" + str(tokens) + " tokens):\n" + "\n".join(lines))
+
+
+def test_the_republish_drops_old_stamps_and_expired_applications_from_every_shard(redis_cluster, application):
+    """Hash fields do not expire in Redis 7.0: the periodic republish prunes them, on every shard."""
+    store = hot_store()
+    now = time.time()
+    old, recent = now - stamp_lifetime() - 60, now - 60
+    store.stamp_write(stamp_key(Revoked.APPLICATION, "gone-long-ago"), old)
+    store.stamp_write(stamp_key(Revoked.STATEMENT, "revoked-a-minute-ago"), recent)
+    store.application_put("still-here", "packed")
+    for prefix in PREFIXES:
+        node = redis_cluster.node(redis_cluster.primary_of_slot(key_slot(prefix.encode())))
+        node.hset(prefix + APPLICATIONS_KEY, "expired", f"{int(now) - 1} packed")
+
+    revocation_stamps_republish_recent()
+
+    for prefix in PREFIXES:
+        node = redis_cluster.node(redis_cluster.primary_of_slot(key_slot(prefix.encode())))
+        assert node.hkeys(prefix + SHARED_STAMPS_KEY) == [b"stmt:revoked-a-minute-ago"]
+        assert node.hkeys(prefix + APPLICATIONS_KEY) == [b"still-here"]
+    assert store.revoked_since([stamp_key(Revoked.STATEMENT, "revoked-a-minute-ago")], recent) == 0
