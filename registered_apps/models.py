@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 def generate_custom_scheme() -> str:
@@ -151,8 +152,8 @@ class ChannelSettings(models.Model):
 
 
 class Access(models.TextChoices):
-    READ_WRITE = "read_write", "Read and write"
-    READ_ONLY = "read_only", "Read only"
+    READ_WRITE = "read_write", _("Read and write")
+    READ_ONLY = "read_only", _("Read only")
 
 
 class Membership(models.Model):
@@ -202,13 +203,13 @@ class Scope(CatalogEntry):
 
 
 class ApplicationLevel(models.TextChoices):
-    PROGRAMMER = "programmer", "Programmer"
-    CHANNEL = "channel", "Channel"
+    PROGRAMMER = "programmer", _("Programmer")
+    CHANNEL = "channel", _("Channel")
 
 
 class ApplicationStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    REVOKED = "revoked", "Revoked"
+    ACTIVE = "active", _("Active")
+    REVOKED = "revoked", _("Revoked")
 
 
 class RegisteredApplication(models.Model):
@@ -299,9 +300,9 @@ class RevocationRequest(models.Model):
     """A programmer's request that the TAMs revoke an application."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DISMISSED = "dismissed", "Dismissed"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DISMISSED = "dismissed", _("Dismissed")
 
     application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="revocation_requests")
     reason = models.TextField()
@@ -365,4 +366,7 @@ class AuditEvent(models.Model):
 # and registered with this app by this import; `registered_apps.models` stays the one place to import from.
 from .change_models import ChangeKind, PendingChange, Push, PushedChange, PushStatus  # noqa: E402
 
-__all__ = ["ChangeKind", "PendingChange", "Push", "PushStatus", "PushedChange"]
+# The account's language and time zone (registered_apps.preferences), likewise.
+from .preferences import AccountPreferences  # noqa: E402
+
+__all__ = ["AccountPreferences", "ChangeKind", "PendingChange", "Push", "PushStatus", "PushedChange"]

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from .. import selectors
@@ -146,7 +147,8 @@ def staged_message(request: HttpRequest, area: Area, summary: str) -> None:
     """Say that a change waits in the area's environment until it is pushed."""
     messages.success(
         request,
-        f"{summary}: pending in {area.environment.name}. It takes effect when you review and push your changes.",
+        gettext("%(summary)s: pending in %(environment)s. It takes effect when you review and push your changes.")
+        % {"summary": summary, "environment": area.environment.name},
     )
 
 
