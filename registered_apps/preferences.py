@@ -29,6 +29,9 @@ from core.next_path import next_path
 
 DEFAULT_TIME_ZONE = "UTC"
 SESSION_KEY = "account_preferences"
+# The JSON API's paths (oauth.middleware.API_PREFIXES; this layer cannot import it): never translated, even
+# where they do run the pages' chain (Django's test client; a deployment without the API's own handler).
+API_PREFIXES = ("/o/", "/api/", "/.well-known/")
 
 
 class AccountPreferences(models.Model):
@@ -64,10 +67,12 @@ class AccountLocaleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIXES):
+            return self.get_response(request)
         language, time_zone = "", DEFAULT_TIME_ZONE
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            language, time_zone = _account_preferences(request)
+            language, time_zone = _account_preferences(request, user.pk)
         if language not in language_codes():
             language = translation.get_language_from_request(request)
         translation.activate(language)
@@ -86,13 +91,13 @@ class AccountLocaleMiddleware:
         return response
 
 
-def _account_preferences(request: HttpRequest) -> tuple[str, str]:
+def _account_preferences(request: HttpRequest, user_pk: object) -> tuple[str, str]:
     """The signed-in account's (language, time zone), read once per session and kept in it: a signed-in
     page costs no query for them. A change made in another session applies here at the next sign-in."""
     kept = request.session.get(SESSION_KEY)
     if isinstance(kept, list) and len(kept) == 2:
         return str(kept[0]), str(kept[1])
-    row = AccountPreferences.objects.filter(user_id=request.user.pk).values_list("language", "time_zone").first()
+    row = AccountPreferences.objects.filter(user_id=user_pk).values_list("language", "time_zone").first()
     language, time_zone = row if row is not None else ("", DEFAULT_TIME_ZONE)
     request.session[SESSION_KEY] = [language, time_zone]
     return language, time_zone
@@ -103,7 +108,7 @@ def _preferences_at_sign_in(sender: object, request: HttpRequest | None, user: o
     """Read the account's preferences at sign-in, into the new session: its pages then read no row."""
     if request is not None and hasattr(request, "session"):
         request.session.pop(SESSION_KEY, None)
-        _account_preferences(request)
+        _account_preferences(request, getattr(user, "pk", None))
 
 
 def _save(request: HttpRequest, **values: str) -> None:

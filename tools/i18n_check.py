@@ -35,7 +35,13 @@ from django.utils.translation.template import templatize  # noqa: E402
 
 CATALOGUE = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
 TEMPLATE_DIRS = [ROOT / "templates", ROOT / "registered_apps", ROOT / "software_statements", ROOT / "oauth"]
-PYTHON_DIRS = [ROOT / "core", ROOT / "registered_apps", ROOT / "software_statements", ROOT / "oauth", ROOT / "dcr_project"]
+PYTHON_DIRS = [
+    ROOT / "core",
+    ROOT / "registered_apps",
+    ROOT / "software_statements",
+    ROOT / "oauth",
+    ROOT / "dcr_project",
+]
 # The API's reference page (/api/docs/) is part of the API: it stays in English, as the API's answers do.
 NOT_TRANSLATED = {Path("oauth/templates/oauth/api_docs.html")}
 # Words that are the same in every language: the product's name, its logo letter, protocol terms.

@@ -124,7 +124,7 @@ def client_count(value: Any) -> str:
 # Dates as each language writes them (Django's date format characters; month and day names translated).
 DATE_FORMATS = {
     "en": {"day": "M j, Y", "short": "M j", "weekday": "D M j", "weekday_long": "D, M j, Y", "when": "M j, Y H:i"},
-    "fr": {"day": "j M Y", "short": "j M", "weekday": "D j M", "weekday_long": "D j M Y", "when": "j M Y H:i"},
+    "fr": {"day": "j N Y", "short": "j N", "weekday": "D j N", "weekday_long": "l j F Y", "when": "j N Y H:i"},
 }
 
 
