@@ -114,7 +114,9 @@ def _pending_applications(area: Area) -> list[dict[str, Any]]:
                 "change": change,
                 "name": payload.get("name", ""),
                 "version": payload.get("version", ""),
-                "level": "Channel" if payload.get("level") == ApplicationLevel.CHANNEL else "Programmer",
+                "level": ApplicationLevel.CHANNEL.label
+                if payload.get("level") == ApplicationLevel.CHANNEL
+                else ApplicationLevel.PROGRAMMER.label,
                 "all_channels": bool(payload.get("all_channels")),
                 "channels": channels,
                 "platforms": [platform_names.get(code, code) for code in payload.get("platforms") or []],

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from .. import selectors
@@ -23,11 +24,11 @@ from ..environments import EnvironmentInfo, environment_by_slug
 from ..models import Channel, Environment, Programmer, RegisteredApplication
 
 TABS = [
-    ("channels", "Channels"),
-    ("applications", "Registered applications"),
-    ("schemes", "Custom schemes"),
-    ("changes", "Changes log"),
-    ("usage", "Usage"),
+    ("channels", _("Channels")),
+    ("applications", _("Registered applications")),
+    ("schemes", _("Custom schemes")),
+    ("changes", _("Changes log")),
+    ("usage", _("Usage")),
 ]
 
 
@@ -74,7 +75,7 @@ class Area:
     def tabs(self, active: str) -> list[dict[str, Any]]:
         return [
             {
-                "label": "Channel" if (self.channel and key == "channels") else label,
+                "label": _("Channel") if (self.channel and key == "channels") else label,
                 "url": self.url(key),
                 "active": key == active,
             }
