@@ -38,6 +38,8 @@ class PendingChange(models.Model):
     promoted_from = models.ForeignKey("Push", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        verbose_name = _("pending change")
+        verbose_name_plural = _("pending changes")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["user", "environment", "created_at"])]
 
@@ -66,9 +68,10 @@ class Push(models.Model):
     )
 
     class Meta:
+        verbose_name = _("push")
+        verbose_name_plural = _("pushes")
         ordering = ["-pushed_at", "-id"]
         indexes = [models.Index(fields=["environment", "-pushed_at"])]
-        verbose_name_plural = "pushes"
 
     def __str__(self) -> str:
         return f"Push {self.pk} to {self.environment_id} ({self.status})"
@@ -97,6 +100,8 @@ class PushedChange(models.Model):
     pending_change_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = _("pushed change")
+        verbose_name_plural = _("pushed changes")
         ordering = ["push", "position"]
         constraints = [models.UniqueConstraint(fields=["push", "position"], name="unique_pushed_change_position")]
         indexes = [

@@ -33,6 +33,8 @@ class Environment(models.Model):
     )
 
     class Meta:
+        verbose_name = _("environment")
+        verbose_name_plural = _("environments")
         ordering = ["order", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -72,6 +74,8 @@ class Programmer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("programmer")
+        verbose_name_plural = _("programmers")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -87,6 +91,8 @@ class Channel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
         ordering = ["programmer__name", "name"]
 
     def __str__(self) -> str:
@@ -103,6 +109,8 @@ class ChannelDomain(models.Model):
     host = models.CharField(max_length=253)
 
     class Meta:
+        verbose_name = _("channel domain")
+        verbose_name_plural = _("channel domains")
         ordering = ["host"]
         constraints = [
             models.UniqueConstraint(fields=["channel", "environment", "host"], name="unique_domain_per_channel")
@@ -124,6 +132,8 @@ class CustomScheme(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("custom scheme")
+        verbose_name_plural = _("custom schemes")
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["environment", "scheme"], name="unique_custom_scheme_per_environment")
@@ -142,10 +152,11 @@ class ChannelSettings(models.Model):
     default_redirect_url = models.URLField(max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("channel settings")
+        verbose_name_plural = _("channel settings")
         constraints = [
             models.UniqueConstraint(fields=["channel", "environment"], name="unique_channel_settings_per_environment")
         ]
-        verbose_name_plural = "channel settings"
 
     def __str__(self) -> str:
         return f"{self.channel} @ {self.environment_id}"
@@ -168,6 +179,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "programmer"], name="unique_membership_per_programmer"),
             models.CheckConstraint(condition=Q(access__in=["read_write", "read_only"]), name="membership_access_valid"),
@@ -195,11 +208,19 @@ class Platform(CatalogEntry):
 
     code = models.SlugField(max_length=64, unique=True)
 
+    class Meta(CatalogEntry.Meta):
+        verbose_name = _("platform")
+        verbose_name_plural = _("platforms")
+
 
 class Scope(CatalogEntry):
     """An OAuth scope a registered application may be granted."""
 
     code = models.CharField(max_length=64, unique=True)
+
+    class Meta(CatalogEntry.Meta):
+        verbose_name = _("scope")
+        verbose_name_plural = _("scopes")
 
 
 class ApplicationLevel(models.TextChoices):
@@ -248,6 +269,8 @@ class RegisteredApplication(models.Model):
     revocation_reason = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("registered application")
+        verbose_name_plural = _("registered applications")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -285,12 +308,12 @@ class UsageDaily(models.Model):
     tokens = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
         ordering = ["-day"]
         constraints = [
             models.UniqueConstraint(fields=["application", "day", "platform"], name="unique_usage_row"),
         ]
-        verbose_name = "daily usage"
-        verbose_name_plural = "daily usage"
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.day} {self.platform}"
@@ -315,6 +338,8 @@ class RevocationRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("revocation request")
+        verbose_name_plural = _("revocation requests")
         ordering = ["-requested_at"]
         constraints = [
             # A second request for the same application is refused (services.revocation_request_create).
@@ -349,6 +374,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["programmer", "-created_at"])]
 

@@ -44,6 +44,8 @@ class AccountPreferences(models.Model):
     time_zone = models.CharField(max_length=64, default=DEFAULT_TIME_ZONE)
 
     class Meta:
+        verbose_name = _("account preferences")
+        verbose_name_plural = _("account preferences")
         app_label = "registered_apps"
 
     def __str__(self) -> str:

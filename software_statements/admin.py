@@ -164,7 +164,7 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     revoke_done = ngettext_lazy("Revoked %(count)s statement.", "Revoked %(count)s statements.", "count")
     revoke_title = _("Revoke software statements")
     revoke_template = "software_statements/admin/revoke_statements.html"
-    revoke_reason_help = "Recorded with the revocation and shown to the programmer."
+    revoke_reason_help = _("Recorded with the revocation and shown to the programmer.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # statements are issued by download, command or the application's admin page

@@ -42,6 +42,8 @@ class SigningKey(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
         ordering = ["environment", "purpose", "-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -82,6 +84,8 @@ class SoftwareStatement(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("software statement")
+        verbose_name_plural = _("software statements")
         ordering = ["-issued_at"]
         indexes = [models.Index(fields=["application", "-issued_at"])]
 

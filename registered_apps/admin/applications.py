@@ -200,7 +200,7 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     revoke_done = ngettext_lazy("Revoked %(count)s application.", "Revoked %(count)s applications.", "count")
     revoke_title = _("Revoke registered applications")
     revoke_template = "admin/registered_apps/revoke_confirmation.html"
-    revoke_reason_help = "Recorded with the revocation and shown to the programmer."
+    revoke_reason_help = _("Recorded with the revocation and shown to the programmer.")
     readonly_fields = [
         "id",
         "programmer",

@@ -19,7 +19,7 @@ from tests.two_factor import authenticator, current_code
 from tools.i18n_check import CATALOGUE
 
 SCREENS = Path(__file__).resolve().parents[2] / "screens"
-WORD = re.compile(r"[A-Za-z][A-Za-z’']{3,}")
+WORD = re.compile(r"[^\W\d_][^\W\d_’']{3,}")
 # Words of our English messages that are also French, or names the pages show as they are.
 SAME_IN_FRENCH = {"application", "applications", "configuration", "version", "clients", "client", "pagination",
                   "navigation", "type", "production", "options", "message", "messages", "page", "pages", "total",
@@ -51,6 +51,7 @@ def _data_names() -> list[str]:
 
 def assert_french(page, where: str) -> None:
     """No English word of our messages in the page's text, its labels or its titles; nothing overflows."""
+    page.wait_for_load_state()
     text = page.evaluate(
         """() => [document.title, document.body.innerText,
                   ...[...document.querySelectorAll('[aria-label], [title], [placeholder], [alt], [data-label]')]
@@ -60,7 +61,8 @@ def assert_french(page, where: str) -> None:
     for name in _data_names():
         text = text.replace(name, " ")
     leftovers = sorted({word for word in WORD.findall(text) if word.lower() in ENGLISH})
-    assert not leftovers, f"{where}: English left on the page: {leftovers}"
+    contexts = [text[max(m.start() - 40, 0) : m.end() + 40] for m in WORD.finditer(text) if m.group().lower() in ENGLISH]
+    assert not leftovers, f"{where}: English left on the page: {leftovers} in {contexts}"
     assert page.locator("html").get_attribute("lang") == "fr", where
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{where}: the page scrolls sideways by {overflow} px"
