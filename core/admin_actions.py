@@ -33,15 +33,15 @@ class RevokeWithReasonMixin(admin.ModelAdmin):
     The page is `revoke_template`, a child of templates/admin/revoke_with_reason.html."""
 
     revoke_done: Any  # ngettext_lazy("Revoked %(count)s client.", "Revoked %(count)s clients.", "count")
-    revoke_title: str
+    revoke_title: Any  # a str or a lazy translation
     revoke_template: str
-    revoke_reason_help = ""
+    revoke_reason_help: Any = ""  # a str or a lazy translation
 
     def revoke_one(self, obj: Any, *, reason: str, actor: User | str, ip_address: str | None) -> object:
         raise NotImplementedError
 
     def revoke_with_reason(
-        self, request: HttpRequest, objects: Sequence[Any], *, action: str, none_message: str
+        self, request: HttpRequest, objects: Sequence[Any], *, action: str, none_message: Any
     ) -> TemplateResponse | None:
         if not objects:
             self.message_user(request, none_message, messages.WARNING)

@@ -137,7 +137,7 @@ def change_summary(kind: str, payload: dict[str, Any]) -> str:
         "scheme": payload.get("scheme", ""),
         "channel": channel,
     }
-    summaries = {
+    summaries: dict[str, str] = {
         ChangeKind.APPLICATION_CREATE: gettext("Create registered application %(name)s %(version)s"),
         ChangeKind.CHANNEL_CREATE: gettext("Add channel %(slug)s"),
         ChangeKind.CHANNEL_SETTINGS: gettext("Change the settings of channel %(channel)s"),

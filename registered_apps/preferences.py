@@ -9,6 +9,7 @@ paths do not run this middleware (settings.API_MIDDLEWARE, the lane): their answ
 import zoneinfo
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -93,7 +94,7 @@ class AccountLocaleMiddleware:
         return response
 
 
-def _account_preferences(request: HttpRequest, user_pk: object) -> tuple[str, str]:
+def _account_preferences(request: HttpRequest, user_pk: Any) -> tuple[str, str]:
     """The signed-in account's (language, time zone), read once per session and kept in it: a signed-in
     page costs no query for them. A change made in another session applies here at the next sign-in."""
     kept = request.session.get(SESSION_KEY)
@@ -164,7 +165,7 @@ class PreferencesForm(forms.Form):
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
     """The account's language and time zone."""
-    current = AccountPreferences.objects.filter(user_id=request.user.pk).first()
+    current = AccountPreferences.objects.filter(user_id=cast(Any, request.user.pk)).first()
     initial = {"language": current.language if current else "", "time_zone": current.time_zone if current else "UTC"}
     form = PreferencesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

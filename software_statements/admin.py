@@ -120,7 +120,7 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(status.value, status.label) for status in StatementStatus]
+        return [(status.value, str(status.label)) for status in StatementStatus]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> QuerySet[SoftwareStatement]:
         now = datetime.datetime.fromtimestamp(clock.wall(), datetime.UTC)
@@ -193,7 +193,7 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
 
     @admin.display(description=_("status"))
     def status(self, obj: SoftwareStatement) -> str:
-        return obj.status.label
+        return str(obj.status.label)
 
     @admin.display(description=_("programmer"), ordering="application__programmer__name")
     def programmer(self, obj: SoftwareStatement) -> str:

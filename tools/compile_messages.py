@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-import polib
+import polib  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "locale"

@@ -20,13 +20,14 @@ import tokenize
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dcr_project.settings.test")
 
 import django  # noqa: E402
-import polib  # noqa: E402
+import polib  # type: ignore[import-untyped]  # noqa: E402
 
 django.setup()
 
@@ -83,54 +84,66 @@ class _VisibleText(HTMLParser):
             self.found.append(data)
 
 
-def untranslated_text(source: str) -> list[str]:
-    """Readable text of a template outside the translation tags (template tags and variables removed)."""
+OPENING = ("blocktranslate", "blocktrans", "comment")
+CLOSING = ("endblocktranslate", "endblocktrans", "endcomment")
+
+
+def _depth_change(contents: str, depth: int) -> int:
+    """+1 entering {% blocktranslate %}, {% comment %} or a block of CSS class names ({% block body_class %}),
+    -1 leaving one, else 0."""
+    words = contents.split()
+    name = words[0] if words else ""
+    class_block = name == "block" and len(words) > 1 and "class" in words[1]
+    if name in OPENING or class_block:
+        return 1
+    if name in CLOSING or (name == "endblock" and depth):
+        return -1
+    return 0
+
+
+def _outside_text(source: str) -> str:
+    """The template's text outside the translation tags and comments; each tag or variable a separator."""
     outside: list[str] = []
-    # Inside {% blocktranslate %}, {% comment %} or a block of CSS class names ({% block body_class %}).
     depth = 0
     for token in Lexer(source).tokenize():
         if token.token_type == TokenType.BLOCK:
-            words = token.contents.split()
-            name = words[0] if words else ""
-            if name in ("blocktranslate", "blocktrans", "comment") or (
-                name == "block" and len(words) > 1 and "class" in words[1] and "endblock" not in words
-            ):
-                depth += 1
-            elif name in ("endblocktranslate", "endblocktrans", "endcomment") or (name == "endblock" and depth):
-                depth -= 1
-            # A tag stands where text may be: keep words on either side apart.
+            depth += _depth_change(token.contents, depth)
             outside.append(" \x00 ")
         elif token.token_type == TokenType.VAR:
             outside.append(" \x00 ")
         elif token.token_type == TokenType.TEXT and depth == 0:
             outside.append(token.contents)
+    return "".join(outside)
+
+
+def untranslated_text(source: str) -> list[str]:
+    """Readable text of a template outside the translation tags (template tags and variables removed)."""
     parser = _VisibleText()
-    parser.feed("".join(outside))
+    parser.feed(_outside_text(source))
     parser.close()
-    problems = []
-    for chunk in parser.found:
-        for piece in chunk.split("\x00"):
-            text = " ".join(piece.split()).strip(" ·—–-:,.()")
-            if text and LETTER.search(text) and text not in SAME_IN_EVERY_LANGUAGE:
-                problems.append(text)
-    return problems
+    pieces = (" ".join(piece.split()).strip(" ·—–-:,.()") for chunk in parser.found for piece in chunk.split("\x00"))
+    return [text for text in pieces if text and LETTER.search(text) and text not in SAME_IN_EVERY_LANGUAGE]
+
+
+def _strings_after(tokens: list[tokenize.TokenInfo], index: int) -> list[tokenize.TokenInfo]:
+    """The string tokens of a call's leading arguments (up to the first argument that is not a literal)."""
+    strings = []
+    for following in tokens[index + 2 :]:
+        if following.type == tokenize.STRING:
+            strings.append(following)
+        elif following.type not in (tokenize.NEWLINE, tokenize.COMMENT) and following.string != ",":
+            break
+    return strings
 
 
 def _calls(source: str, functions: dict[str, int], contexts: dict[str, int]) -> Iterator[tuple[str | None, str]]:
     """(context, msgid) of each call with literal strings in Python source (templatize's output too)."""
     tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type != tokenize.NL]
     for index, token in enumerate(tokens[:-2]):
-        if token.type != tokenize.NAME or tokens[index + 1].string != "(":
+        is_call = token.type == tokenize.NAME and tokens[index + 1].string == "("
+        if not is_call or (token.string not in functions and token.string not in contexts):
             continue
-        if token.string not in functions and token.string not in contexts:
-            continue
-        strings = []
-        for following in tokens[index + 2 :]:
-            if following.type == tokenize.STRING:
-                strings.append(following)
-            elif following.type not in (tokenize.NEWLINE, tokenize.COMMENT) and following.string != ",":
-                break
-        literals = _literals(strings)
+        literals = _literals(_strings_after(tokens, index))
         if token.string in contexts and len(literals) >= 2:
             yield literals[0], literals[1]
         elif token.string in functions and literals:
@@ -188,6 +201,22 @@ def needed_messages() -> dict[tuple[str | None, str], str]:
     return needed
 
 
+def _entry_problem(entry: Any, msgid: str) -> str | None:
+    """What is wrong with a French entry: fuzzy, empty, or placeholders that differ from the English."""
+    translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+    if "fuzzy" in entry.flags:
+        return "the French entry is fuzzy"
+    if not all(translations):
+        return "the French entry is empty"
+    wanted = set(PLACEHOLDER.findall(msgid + (entry.msgid_plural or "")))
+    for translation in translations:
+        found = set(PLACEHOLDER.findall(translation))
+        # A plural's singular may say "one" instead of its %(count)s; nothing else may differ.
+        if not found <= wanted or (not entry.msgid_plural and found != wanted):
+            return f"the French placeholders differ: {translation!r}"
+    return None
+
+
 def catalogue_problems(needed: dict[tuple[str | None, str], str]) -> list[str]:
     problems = []
     catalogue = polib.pofile(str(CATALOGUE))
@@ -195,21 +224,9 @@ def catalogue_problems(needed: dict[tuple[str | None, str], str]) -> list[str]:
     for (context, msgid), where in sorted(needed.items(), key=lambda item: item[1]):
         entry = entries.get((context, msgid))
         label = f"{where}: {msgid!r}" + (f" (context {context!r})" if context else "")
-        if entry is None:
-            problems.append(f"{label}: missing from {CATALOGUE.relative_to(ROOT)}")
-            continue
-        translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
-        if "fuzzy" in entry.flags:
-            problems.append(f"{label}: the French entry is fuzzy")
-        elif not all(translations):
-            problems.append(f"{label}: the French entry is empty")
-        else:
-            wanted = set(PLACEHOLDER.findall(msgid + (entry.msgid_plural or "")))
-            for translation in translations:
-                if not set(PLACEHOLDER.findall(translation)) <= wanted or (
-                    not entry.msgid_plural and set(PLACEHOLDER.findall(translation)) != wanted
-                ):
-                    problems.append(f"{label}: the French placeholders differ: {translation!r}")
+        problem = f"missing from {CATALOGUE.relative_to(ROOT)}" if entry is None else _entry_problem(entry, msgid)
+        if problem:
+            problems.append(f"{label}: {problem}")
     compiled = CATALOGUE.with_suffix(".mo")
     if compiled.exists() and compiled.stat().st_mtime < CATALOGUE.stat().st_mtime:
         problems.append(f"{compiled.relative_to(ROOT)} is older than its .po: run tools/compile_messages.py")

@@ -4,22 +4,21 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oauth', '0005_drop_django_oauth_toolkit_tables'),
+        ("oauth", "0005_drop_django_oauth_toolkit_tables"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='client',
-            options={'verbose_name': 'client', 'verbose_name_plural': 'clients'},
+            name="client",
+            options={"verbose_name": "client", "verbose_name_plural": "clients"},
         ),
         migrations.AlterModelOptions(
-            name='deniedtoken',
-            options={'verbose_name': 'denied token', 'verbose_name_plural': 'denied tokens'},
+            name="deniedtoken",
+            options={"verbose_name": "denied token", "verbose_name_plural": "denied tokens"},
         ),
         migrations.AlterModelOptions(
-            name='usageflushbatch',
-            options={'verbose_name': 'usage flush batch', 'verbose_name_plural': 'usage flush batches'},
+            name="usageflushbatch",
+            options={"verbose_name": "usage flush batch", "verbose_name_plural": "usage flush batches"},
         ),
     ]

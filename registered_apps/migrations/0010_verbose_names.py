@@ -4,74 +4,101 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registered_apps', '0009_account_preferences'),
+        ("registered_apps", "0009_account_preferences"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='accountpreferences',
-            options={'verbose_name': 'account preferences', 'verbose_name_plural': 'account preferences'},
+            name="accountpreferences",
+            options={"verbose_name": "account preferences", "verbose_name_plural": "account preferences"},
         ),
         migrations.AlterModelOptions(
-            name='auditevent',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'audit event', 'verbose_name_plural': 'audit events'},
+            name="auditevent",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+            },
         ),
         migrations.AlterModelOptions(
-            name='channel',
-            options={'ordering': ['programmer__name', 'name'], 'verbose_name': 'channel', 'verbose_name_plural': 'channels'},
+            name="channel",
+            options={
+                "ordering": ["programmer__name", "name"],
+                "verbose_name": "channel",
+                "verbose_name_plural": "channels",
+            },
         ),
         migrations.AlterModelOptions(
-            name='channeldomain',
-            options={'ordering': ['host'], 'verbose_name': 'channel domain', 'verbose_name_plural': 'channel domains'},
+            name="channeldomain",
+            options={"ordering": ["host"], "verbose_name": "channel domain", "verbose_name_plural": "channel domains"},
         ),
         migrations.AlterModelOptions(
-            name='channelsettings',
-            options={'verbose_name': 'channel settings', 'verbose_name_plural': 'channel settings'},
+            name="channelsettings",
+            options={"verbose_name": "channel settings", "verbose_name_plural": "channel settings"},
         ),
         migrations.AlterModelOptions(
-            name='customscheme',
-            options={'ordering': ['created_at', 'id'], 'verbose_name': 'custom scheme', 'verbose_name_plural': 'custom schemes'},
+            name="customscheme",
+            options={
+                "ordering": ["created_at", "id"],
+                "verbose_name": "custom scheme",
+                "verbose_name_plural": "custom schemes",
+            },
         ),
         migrations.AlterModelOptions(
-            name='environment',
-            options={'ordering': ['order', 'pk'], 'verbose_name': 'environment', 'verbose_name_plural': 'environments'},
+            name="environment",
+            options={"ordering": ["order", "pk"], "verbose_name": "environment", "verbose_name_plural": "environments"},
         ),
         migrations.AlterModelOptions(
-            name='membership',
-            options={'verbose_name': 'membership', 'verbose_name_plural': 'memberships'},
+            name="membership",
+            options={"verbose_name": "membership", "verbose_name_plural": "memberships"},
         ),
         migrations.AlterModelOptions(
-            name='pendingchange',
-            options={'ordering': ['created_at', 'id'], 'verbose_name': 'pending change', 'verbose_name_plural': 'pending changes'},
+            name="pendingchange",
+            options={
+                "ordering": ["created_at", "id"],
+                "verbose_name": "pending change",
+                "verbose_name_plural": "pending changes",
+            },
         ),
         migrations.AlterModelOptions(
-            name='platform',
-            options={'ordering': ['code'], 'verbose_name': 'platform', 'verbose_name_plural': 'platforms'},
+            name="platform",
+            options={"ordering": ["code"], "verbose_name": "platform", "verbose_name_plural": "platforms"},
         ),
         migrations.AlterModelOptions(
-            name='programmer',
-            options={'ordering': ['name'], 'verbose_name': 'programmer', 'verbose_name_plural': 'programmers'},
+            name="programmer",
+            options={"ordering": ["name"], "verbose_name": "programmer", "verbose_name_plural": "programmers"},
         ),
         migrations.AlterModelOptions(
-            name='push',
-            options={'ordering': ['-pushed_at', '-id'], 'verbose_name': 'push', 'verbose_name_plural': 'pushes'},
+            name="push",
+            options={"ordering": ["-pushed_at", "-id"], "verbose_name": "push", "verbose_name_plural": "pushes"},
         ),
         migrations.AlterModelOptions(
-            name='pushedchange',
-            options={'ordering': ['push', 'position'], 'verbose_name': 'pushed change', 'verbose_name_plural': 'pushed changes'},
+            name="pushedchange",
+            options={
+                "ordering": ["push", "position"],
+                "verbose_name": "pushed change",
+                "verbose_name_plural": "pushed changes",
+            },
         ),
         migrations.AlterModelOptions(
-            name='registeredapplication',
-            options={'ordering': ['-created_at'], 'verbose_name': 'registered application', 'verbose_name_plural': 'registered applications'},
+            name="registeredapplication",
+            options={
+                "ordering": ["-created_at"],
+                "verbose_name": "registered application",
+                "verbose_name_plural": "registered applications",
+            },
         ),
         migrations.AlterModelOptions(
-            name='revocationrequest',
-            options={'ordering': ['-requested_at'], 'verbose_name': 'revocation request', 'verbose_name_plural': 'revocation requests'},
+            name="revocationrequest",
+            options={
+                "ordering": ["-requested_at"],
+                "verbose_name": "revocation request",
+                "verbose_name_plural": "revocation requests",
+            },
         ),
         migrations.AlterModelOptions(
-            name='scope',
-            options={'ordering': ['code'], 'verbose_name': 'scope', 'verbose_name_plural': 'scopes'},
+            name="scope",
+            options={"ordering": ["code"], "verbose_name": "scope", "verbose_name_plural": "scopes"},
         ),
     ]

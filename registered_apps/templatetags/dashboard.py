@@ -49,7 +49,7 @@ def _nice_ceiling(value: int) -> int:
     return 10 * power
 
 
-def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> dict[str, Any]:
+def _chart(series: Sequence[_Day], metric: str, title: Any, css_class: str) -> dict[str, Any]:
     values = [int(getattr(day, metric)) for day in series]
     ceiling = _nice_ceiling(max(values, default=0))
     slot = WIDTH / max(len(values), 1)

@@ -4,18 +4,25 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('software_statements', '0003_statement_expires_at'),
+        ("software_statements", "0003_statement_expires_at"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='signingkey',
-            options={'ordering': ['environment', 'purpose', '-created_at'], 'verbose_name': 'signing key', 'verbose_name_plural': 'signing keys'},
+            name="signingkey",
+            options={
+                "ordering": ["environment", "purpose", "-created_at"],
+                "verbose_name": "signing key",
+                "verbose_name_plural": "signing keys",
+            },
         ),
         migrations.AlterModelOptions(
-            name='softwarestatement',
-            options={'ordering': ['-issued_at'], 'verbose_name': 'software statement', 'verbose_name_plural': 'software statements'},
+            name="softwarestatement",
+            options={
+                "ordering": ["-issued_at"],
+                "verbose_name": "software statement",
+                "verbose_name_plural": "software statements",
+            },
         ),
     ]

@@ -21,9 +21,32 @@ from tools.i18n_check import CATALOGUE
 SCREENS = Path(__file__).resolve().parents[2] / "screens"
 WORD = re.compile(r"[^\W\d_][^\W\d_’']{3,}")
 # Words of our English messages that are also French, or names the pages show as they are.
-SAME_IN_FRENCH = {"application", "applications", "configuration", "version", "clients", "client", "pagination",
-                  "navigation", "type", "production", "options", "message", "messages", "page", "pages", "total",
-                  "domaine", "https", "scheme", "requestor", "invalid_client", "jti", "registry", "english"}
+SAME_IN_FRENCH = {
+    "application",
+    "applications",
+    "configuration",
+    "version",
+    "clients",
+    "client",
+    "pagination",
+    "navigation",
+    "type",
+    "production",
+    "options",
+    "message",
+    "messages",
+    "page",
+    "pages",
+    "total",
+    "domaine",
+    "https",
+    "scheme",
+    "requestor",
+    "invalid_client",
+    "jti",
+    "registry",
+    "english",
+}
 
 
 def _english_words() -> set[str]:
@@ -61,7 +84,9 @@ def assert_french(page, where: str) -> None:
     for name in _data_names():
         text = text.replace(name, " ")
     leftovers = sorted({word for word in WORD.findall(text) if word.lower() in ENGLISH})
-    contexts = [text[max(m.start() - 40, 0) : m.end() + 40] for m in WORD.finditer(text) if m.group().lower() in ENGLISH]
+    contexts = [
+        text[max(m.start() - 40, 0) : m.end() + 40] for m in WORD.finditer(text) if m.group().lower() in ENGLISH
+    ]
     assert not leftovers, f"{where}: English left on the page: {leftovers} in {contexts}"
     assert page.locator("html").get_attribute("lang") == "fr", where
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
