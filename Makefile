@@ -3,19 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+MO := locale/fr/LC_MESSAGES/django.mo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install run test lint audit format serve worker bench bench-peer cluster-test redis-cluster-test clean
 
-install: $(STAMP)
+install: $(STAMP) $(MO)
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...).")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)
+
+# The compiled French catalogue (README "Languages"): built from the .po by polib, in pure Python (no msgfmt).
+$(MO): locale/fr/LC_MESSAGES/django.po $(STAMP)
+	$(BIN)/python tools/compile_messages.py
 
 # The issuer follows the port served (`make run PORT=8110`): discovery, `iss` and `aud` name it, and the other
 # environments' issuers (<slug>.localhost:<port>) derive from it. A DCR_ISSUER in the environment wins.
@@ -47,6 +52,7 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/vulture
 	$(BIN)/python tools/house_limits.py
+	$(BIN)/python tools/i18n_check.py
 	@$(MAKE) --no-print-directory audit
 
 # Known vulnerabilities in the pinned dependencies, from PyPI's vulnerability data (per-release JSON API).

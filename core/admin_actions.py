@@ -10,6 +10,7 @@ from django.contrib.admin import helpers
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from .request_ip import request_ip
 
@@ -23,7 +24,7 @@ def admin_actor(request: HttpRequest) -> User | str:
 
 
 class RevokeReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=2000)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=2000)
 
 
 class RevokeWithReasonMixin(admin.ModelAdmin):
@@ -31,16 +32,16 @@ class RevokeWithReasonMixin(admin.ModelAdmin):
     call to its service) and an action that passes the still-revocable objects to `revoke_with_reason`.
     The page is `revoke_template`, a child of templates/admin/revoke_with_reason.html."""
 
-    revoke_noun: str  # "client": "Revoked 2 client(s)."
-    revoke_title: str
+    revoke_done: Any  # ngettext_lazy("Revoked %(count)s client.", "Revoked %(count)s clients.", "count")
+    revoke_title: Any  # a str or a lazy translation
     revoke_template: str
-    revoke_reason_help = ""
+    revoke_reason_help: Any = ""  # a str or a lazy translation
 
     def revoke_one(self, obj: Any, *, reason: str, actor: User | str, ip_address: str | None) -> object:
         raise NotImplementedError
 
     def revoke_with_reason(
-        self, request: HttpRequest, objects: Sequence[Any], *, action: str, none_message: str
+        self, request: HttpRequest, objects: Sequence[Any], *, action: str, none_message: Any
     ) -> TemplateResponse | None:
         if not objects:
             self.message_user(request, none_message, messages.WARNING)
@@ -52,7 +53,7 @@ class RevokeWithReasonMixin(admin.ModelAdmin):
                 self.revoke_one(
                     obj, reason=form.cleaned_data["reason"], actor=admin_actor(request), ip_address=request_ip(request)
                 )
-            self.message_user(request, f"Revoked {len(objects)} {self.revoke_noun}(s).", messages.SUCCESS)
+            self.message_user(request, self.revoke_done % {"count": len(objects)}, messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),

@@ -16,6 +16,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from core.admin_actions import RevokeWithReasonMixin
 from core.admin_lists import BoundedListAdmin, RevokedFilter
@@ -110,8 +112,8 @@ class ClientAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     fields = CLIENT_FIELDS
     readonly_fields = CLIENT_FIELDS
     actions = ["revoke_clients"]
-    revoke_noun = "client"
-    revoke_title = "Revoke clients"
+    revoke_done = ngettext_lazy("Revoked %(count)s client.", "Revoked %(count)s clients.", "count")
+    revoke_title = _("Revoke clients")
     revoke_template = "admin/oauth/revoke_clients.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -142,15 +144,15 @@ class ClientAdmin(RevokeWithReasonMixin, BoundedListAdmin):
             return exact, False  # empty, and (unlike .none()) a query the change list can compile
         return queryset.filter(registered_application_id__in=applications), False
 
-    @admin.display(description="device info (X-Device-Info)")
+    @admin.display(description=_("device info (X-Device-Info)"))
     def device_info_pretty(self, obj: Client) -> Any:
         return format_html("<pre>{}</pre>", json.dumps(obj.device_info, indent=2, sort_keys=True))
 
-    @admin.action(description="Revoke the selected clients…", permissions=["change"])
+    @admin.action(description=_("Revoke the selected clients…"), permissions=["change"])
     def revoke_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> TemplateResponse | None:
         active = [client for client in queryset.select_related("registered_application") if client.revoked_at is None]
         return self.revoke_with_reason(
-            request, active, action="revoke_clients", none_message="None of the selected clients is active."
+            request, active, action="revoke_clients", none_message=_("None of the selected clients is active.")
         )
 
     def revoke_one(self, obj: Client, *, reason: str, actor: Any, ip_address: str | None) -> object:

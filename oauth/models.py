@@ -4,6 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from registered_apps.models import RegisteredApplication
 from software_statements.models import SoftwareStatement
@@ -123,6 +124,8 @@ class Client(models.Model):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
         indexes = [models.Index(fields=["registered_application", "created"])]
 
     def __str__(self) -> str:
@@ -136,6 +139,10 @@ class DeniedToken(models.Model):
     client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("denied token")
+        verbose_name_plural = _("denied tokens")
 
     def __str__(self) -> str:
         return self.jti
@@ -154,7 +161,8 @@ class UsageFlushBatch(models.Model):
     tokens = models.PositiveBigIntegerField(default=0)
 
     class Meta:
-        verbose_name_plural = "usage flush batches"
+        verbose_name = _("usage flush batch")
+        verbose_name_plural = _("usage flush batches")
 
     def __str__(self) -> str:
         return self.batch_id

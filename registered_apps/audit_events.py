@@ -10,93 +10,94 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .environments import EnvironmentInfo, environment_by_id, environment_by_slug, environments_all
 from .models import AuditEvent, Programmer, RegisteredApplication
 
 # Every action code written by a service, task or command (a test walks the code base for them). Read
 # as "<who> <name> <object>": "rw · Pushed changes · Push #4 to Release Production".
-ACTION_NAMES: dict[str, str] = {
+ACTION_NAMES: dict[str, Any] = {
     # Applications and their revocation.
-    "application.create": "Created application",
-    "application.revoke": "Revoked application",
-    "application.restore": "Restored application",
-    "application.revocation_request": "Requested revocation",
-    "application.revocation_request_approve": "Approved revocation request",
-    "application.revocation_request_dismiss": "Dismissed revocation request",
+    "application.create": _("Created application"),
+    "application.revoke": _("Revoked application"),
+    "application.restore": _("Restored application"),
+    "application.revocation_request": _("Requested revocation"),
+    "application.revocation_request_approve": _("Approved revocation request"),
+    "application.revocation_request_dismiss": _("Dismissed revocation request"),
     # Statements, keys, clients and tokens.
-    "statement.issue": "Downloaded software statement",
-    "statement.revoke": "Revoked software statement",
-    "signing_key.create": "Created signing key",
-    "signing_key.rotate": "Rotated signing keys",
-    "signing_key.retire": "Retired signing key",
-    "client.register": "Registered client",
-    "client.revoke": "Revoked client",
-    "client.rotate_secret": "Client rotated its secret",
-    "client.delete": "Client deleted its registration",
-    "client.idle": "Marked client idle",
-    "client.purge": "Deleted idle clients",
-    "token.revoke": "Revoked access token",
+    "statement.issue": _("Downloaded software statement"),
+    "statement.revoke": _("Revoked software statement"),
+    "signing_key.create": _("Created signing key"),
+    "signing_key.rotate": _("Rotated signing keys"),
+    "signing_key.retire": _("Retired signing key"),
+    "client.register": _("Registered client"),
+    "client.revoke": _("Revoked client"),
+    "client.rotate_secret": _("Client rotated its secret"),
+    "client.delete": _("Client deleted its registration"),
+    "client.idle": _("Marked client idle"),
+    "client.purge": _("Deleted idle clients"),
+    "token.revoke": _("Revoked access token"),
     # Programmers, channels, domains, custom schemes.
-    "programmer.create": "Created programmer",
-    "programmer.change": "Renamed programmer",
-    "programmer.statement_lifetime": "Set default statement lifetime",
-    "channel.create": "Added channel",
-    "channel.change": "Renamed channel",
-    "channel.settings": "Changed channel settings",
-    "domain.create": "Added domain",
-    "domain.delete": "Deleted domain",
-    "custom_scheme.create": "Generated custom scheme",
+    "programmer.create": _("Created programmer"),
+    "programmer.change": _("Renamed programmer"),
+    "programmer.statement_lifetime": _("Set default statement lifetime"),
+    "channel.create": _("Added channel"),
+    "channel.change": _("Renamed channel"),
+    "channel.settings": _("Changed channel settings"),
+    "domain.create": _("Added domain"),
+    "domain.delete": _("Deleted domain"),
+    "custom_scheme.create": _("Generated custom scheme"),
     # Pending changes and pushes.
-    "push": "Pushed changes",
-    "push.failed": "Push failed",
-    "push.promote": "Promoted push",
-    "pending_change.remove": "Removed a pending change",
-    "pending_changes.dismiss": "Dismissed pending changes",
+    "push": _("Pushed changes"),
+    "push.failed": _("Push failed"),
+    "push.promote": _("Promoted push"),
+    "pending_change.remove": _("Removed a pending change"),
+    "pending_changes.dismiss": _("Dismissed pending changes"),
     # People, catalogs, environments, housekeeping (the admin and the commands).
-    "user.create": "Created user",
-    "user.change": "Changed user",
-    "membership.set": "Set membership",
-    "membership.delete": "Removed membership",
-    "platform.create": "Added platform",
-    "platform.change": "Changed platform",
-    "platform.retire": "Retired platform",
-    "platform.reactivate": "Reactivated platform",
-    "scope.create": "Added scope",
-    "scope.change": "Changed scope",
-    "scope.retire": "Retired scope",
-    "scope.reactivate": "Reactivated scope",
-    "environment.create": "Created environment",
-    "environment.change": "Changed environment",
-    "environment.delete": "Deleted environment",
-    "staff_totp_enrolled": "Enrolled authenticator app",
-    "staff_recovery_codes_issued": "Issued recovery codes",
-    "audit.purge": "Deleted old audit events",
+    "user.create": _("Created user"),
+    "user.change": _("Changed user"),
+    "membership.set": _("Set membership"),
+    "membership.delete": _("Removed membership"),
+    "platform.create": _("Added platform"),
+    "platform.change": _("Changed platform"),
+    "platform.retire": _("Retired platform"),
+    "platform.reactivate": _("Reactivated platform"),
+    "scope.create": _("Added scope"),
+    "scope.change": _("Changed scope"),
+    "scope.retire": _("Retired scope"),
+    "scope.reactivate": _("Reactivated scope"),
+    "environment.create": _("Created environment"),
+    "environment.change": _("Changed environment"),
+    "environment.delete": _("Deleted environment"),
+    "staff_totp_enrolled": _("Enrolled authenticator app"),
+    "staff_recovery_codes_issued": _("Issued recovery codes"),
+    "audit.purge": _("Deleted old audit events"),
 }
 
 # What a person calls each kind of object (`AuditEvent.object_type` is the model's name).
-OBJECT_NAMES: dict[str, str] = {
-    "registeredapplication": "Application",
-    "softwarestatement": "Statement",
-    "signingkey": "Signing key",
-    "client": "Client",
-    "deniedtoken": "Access token",
-    "programmer": "Programmer",
-    "channel": "Channel",
-    "channeldomain": "Domain",
-    "customscheme": "Custom scheme",
-    "push": "Push",
-    "environment": "Environment",
-    "user": "User",
-    "membership": "Membership",
-    "platform": "Platform",
-    "scope": "Scope",
+OBJECT_NAMES: dict[str, Any] = {
+    "registeredapplication": _("Application"),
+    "softwarestatement": _("Statement"),
+    "signingkey": _("Signing key"),
+    "client": _("Client"),
+    "deniedtoken": _("Access token"),
+    "programmer": _("Programmer"),
+    "channel": _("Channel"),
+    "channeldomain": _("Domain"),
+    "customscheme": _("Custom scheme"),
+    "push": _("Push"),
+    "environment": _("Environment"),
+    "user": _("User"),
+    "membership": _("Membership"),
+    "platform": _("Platform"),
+    "scope": _("Scope"),
 }
 
 
 def action_name(action: str) -> str:
     """The plain-language name of an action code (an unknown code reads as words, never as a code)."""
-    return ACTION_NAMES.get(action) or action.replace(".", " ").replace("_", " ").capitalize()
+    return str(ACTION_NAMES.get(action) or action.replace(".", " ").replace("_", " ").capitalize())
 
 
 # A name (a host, a requestor id, a scheme) up to this long is kept on one line: "demo-one" does not

@@ -10,13 +10,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Prefetch
+from django.utils.translation import gettext, gettext_noop
 
 from .models import ChangeKind, Channel, ChannelDomain, ChannelSettings, PendingChange, RegisteredApplication
 
-ENTITY_APPLICATION = "Registered application"
-ENTITY_CHANNEL = "Channel"
-ENTITY_DOMAIN = "Domain"
-ENTITY_CUSTOM_SCHEME = "Custom scheme"
+# Entity types, property names and the few fixed values are stored in English with a push (the changes
+# log, its CSV and its comparison read them back); the pages translate them when they show them.
+ENTITY_APPLICATION = gettext_noop("Registered application")
+ENTITY_CHANNEL = gettext_noop("Channel")
+ENTITY_DOMAIN = gettext_noop("Domain")
+ENTITY_CUSTOM_SCHEME = gettext_noop("Custom scheme")
+# Values a change may hold that the pages translate (`dashboard.change_value`).
+VALUE_ALL_CHANNELS = gettext_noop("All channels")
+VALUE_CHANNEL_LEVEL = gettext_noop("Channel")
+VALUE_PROGRAMMER_LEVEL = gettext_noop("Programmer")
+TRANSLATED_VALUES = frozenset({VALUE_ALL_CHANNELS, VALUE_CHANNEL_LEVEL, VALUE_PROGRAMMER_LEVEL})
 
 # How many applications a domain deletion names (it says how many more there are).
 DOMAIN_USERS_SHOWN = 5
@@ -40,30 +48,34 @@ def _kept(properties: list[Property]) -> list[Property]:
 def application_properties(payload: dict[str, Any]) -> list[Property]:
     """A new application: every part of its configuration (nothing before)."""
     if payload.get("all_channels"):
-        channels: str | None = "All channels"
+        channels: str | None = VALUE_ALL_CHANNELS
     elif payload.get("channel"):
         channels = str(payload["channel"])
     else:
         channels = _lines(payload.get("channels") or [])
     return _kept(
         [
-            change_property("Name", None, payload.get("name")),
-            change_property("Version", None, payload.get("version")),
-            change_property("Level", None, "Channel" if payload.get("level") == "channel" else "Programmer"),
-            change_property("Channels", None, channels),
-            change_property("Platforms", None, _lines(payload.get("platforms") or [])),
-            change_property("Scopes", None, _lines(payload.get("scopes") or [])),
-            change_property("Domains", None, _lines(payload.get("domains") or [])),
-            change_property("Redirect URIs", None, _lines(payload.get("redirect_uris") or [])),
+            change_property(gettext_noop("Name"), None, payload.get("name")),
+            change_property(gettext_noop("Version"), None, payload.get("version")),
+            change_property(
+                gettext_noop("Level"),
+                None,
+                VALUE_CHANNEL_LEVEL if payload.get("level") == "channel" else VALUE_PROGRAMMER_LEVEL,
+            ),
+            change_property(gettext_noop("Channels"), None, channels),
+            change_property(gettext_noop("Platforms"), None, _lines(payload.get("platforms") or [])),
+            change_property(gettext_noop("Scopes"), None, _lines(payload.get("scopes") or [])),
+            change_property(gettext_noop("Domains"), None, _lines(payload.get("domains") or [])),
+            change_property(gettext_noop("Redirect URIs"), None, _lines(payload.get("redirect_uris") or [])),
         ]
     )
 
 
 def channel_create_properties(payload: dict[str, Any]) -> list[Property]:
     return [
-        change_property("Requestor id", None, payload.get("slug")),
-        change_property("Display name", None, payload.get("name")),
-        change_property("Custom scheme", None, payload.get("scheme")),
+        change_property(gettext_noop("Requestor id"), None, payload.get("slug")),
+        change_property(gettext_noop("Display name"), None, payload.get("name")),
+        change_property(gettext_noop("Custom scheme"), None, payload.get("scheme")),
     ]
 
 
@@ -72,28 +84,30 @@ def channel_settings_properties(
 ) -> list[Property]:
     """Old: the settings now (`display_name`, `default_redirect_url`); new: the payload's."""
     return [
-        change_property("Display name", display_name, payload.get("display_name")),
-        change_property("Default redirect URL", default_redirect_url, payload.get("default_redirect_url")),
+        change_property(gettext_noop("Display name"), display_name, payload.get("display_name")),
+        change_property(
+            gettext_noop("Default redirect URL"), default_redirect_url, payload.get("default_redirect_url")
+        ),
     ]
 
 
 def domain_add_properties(payload: dict[str, Any]) -> list[Property]:
-    return [change_property("Host", None, payload.get("host"))]
+    return [change_property(gettext_noop("Host"), None, payload.get("host"))]
 
 
 def domain_delete_properties(payload: dict[str, Any], users: Sequence[str], more: int = 0) -> list[Property]:
     """The host goes; so does the domain of the applications that used it (named, then "and N more")."""
-    named = list(users) + ([f"and {more} more"] if more > 0 else [])
+    named = list(users) + ([gettext("and %(count)s more") % {"count": more}] if more > 0 else [])
     return _kept(
         [
-            change_property("Host", payload.get("host"), None),
-            change_property("Used by applications", _lines(named), None),
+            change_property(gettext_noop("Host"), payload.get("host"), None),
+            change_property(gettext_noop("Used by applications"), _lines(named), None),
         ]
     )
 
 
 def custom_scheme_properties(payload: dict[str, Any]) -> list[Property]:
-    return [change_property("Custom scheme", None, payload.get("scheme"))]
+    return [change_property(gettext_noop("Custom scheme"), None, payload.get("scheme"))]
 
 
 def change_entity(kind: str, payload: dict[str, Any]) -> tuple[str, str]:
@@ -115,19 +129,24 @@ def change_entity(kind: str, payload: dict[str, Any]) -> tuple[str, str]:
 def change_summary(kind: str, payload: dict[str, Any]) -> str:
     """One line naming the change, as a failed push's message quotes it."""
     channel = payload.get("channel") or ""
-    if kind == ChangeKind.APPLICATION_CREATE:
-        return f"Create registered application {payload.get('name', '')} {payload.get('version', '')}"
-    if kind == ChangeKind.CHANNEL_CREATE:
-        return f"Add channel {payload.get('slug', '')}"
-    if kind == ChangeKind.CHANNEL_SETTINGS:
-        return f"Change the settings of channel {channel}"
-    if kind == ChangeKind.DOMAIN_ADD:
-        return f"Add domain {payload.get('host', '')} to channel {channel}"
-    if kind == ChangeKind.DOMAIN_DELETE:
-        return f"Delete domain {payload.get('host', '')} of channel {channel}"
-    if kind == ChangeKind.CUSTOM_SCHEME_GENERATE:
-        return f"Generate custom scheme {payload.get('scheme', '')} for channel {channel}"
-    return kind
+    values = {
+        "name": payload.get("name", ""),
+        "version": payload.get("version", ""),
+        "slug": payload.get("slug", ""),
+        "host": payload.get("host", ""),
+        "scheme": payload.get("scheme", ""),
+        "channel": channel,
+    }
+    summaries: dict[str, str] = {
+        ChangeKind.APPLICATION_CREATE: gettext("Create registered application %(name)s %(version)s"),
+        ChangeKind.CHANNEL_CREATE: gettext("Add channel %(slug)s"),
+        ChangeKind.CHANNEL_SETTINGS: gettext("Change the settings of channel %(channel)s"),
+        ChangeKind.DOMAIN_ADD: gettext("Add domain %(host)s to channel %(channel)s"),
+        ChangeKind.DOMAIN_DELETE: gettext("Delete domain %(host)s of channel %(channel)s"),
+        ChangeKind.CUSTOM_SCHEME_GENERATE: gettext("Generate custom scheme %(scheme)s for channel %(channel)s"),
+    }
+    summary = summaries.get(kind)
+    return summary % values if summary else kind
 
 
 @dataclass(frozen=True)

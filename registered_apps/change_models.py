@@ -5,6 +5,7 @@ registers these models with the app; import them from there."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .models import Channel, Environment, Programmer
 
@@ -12,12 +13,12 @@ from .models import Channel, Environment, Programmer
 class ChangeKind(models.TextChoices):
     """What a programmer can change from the dashboard; each waits as a pending change until pushed."""
 
-    APPLICATION_CREATE = "application.create", "Create registered application"
-    CHANNEL_CREATE = "channel.create", "Add channel"
-    CHANNEL_SETTINGS = "channel.settings", "Change channel settings"
-    DOMAIN_ADD = "domain.add", "Add domain"
-    DOMAIN_DELETE = "domain.delete", "Delete domain"
-    CUSTOM_SCHEME_GENERATE = "custom_scheme.generate", "Generate custom scheme"
+    APPLICATION_CREATE = "application.create", _("Create registered application")
+    CHANNEL_CREATE = "channel.create", _("Add channel")
+    CHANNEL_SETTINGS = "channel.settings", _("Change channel settings")
+    DOMAIN_ADD = "domain.add", _("Add domain")
+    DOMAIN_DELETE = "domain.delete", _("Delete domain")
+    CUSTOM_SCHEME_GENERATE = "custom_scheme.generate", _("Generate custom scheme")
 
 
 class PendingChange(models.Model):
@@ -37,6 +38,8 @@ class PendingChange(models.Model):
     promoted_from = models.ForeignKey("Push", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        verbose_name = _("pending change")
+        verbose_name_plural = _("pending changes")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["user", "environment", "created_at"])]
 
@@ -45,9 +48,9 @@ class PendingChange(models.Model):
 
 
 class PushStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCESSFUL = "successful", "Successful"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    SUCCESSFUL = "successful", _("Successful")
+    FAILED = "failed", _("Failed")
 
 
 class Push(models.Model):
@@ -65,9 +68,10 @@ class Push(models.Model):
     )
 
     class Meta:
+        verbose_name = _("push")
+        verbose_name_plural = _("pushes")
         ordering = ["-pushed_at", "-id"]
         indexes = [models.Index(fields=["environment", "-pushed_at"])]
-        verbose_name_plural = "pushes"
 
     def __str__(self) -> str:
         return f"Push {self.pk} to {self.environment_id} ({self.status})"
@@ -96,6 +100,8 @@ class PushedChange(models.Model):
     pending_change_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = _("pushed change")
+        verbose_name_plural = _("pushed changes")
         ordering = ["push", "position"]
         constraints = [models.UniqueConstraint(fields=["push", "position"], name="unique_pushed_change_position")]
         indexes = [

@@ -18,11 +18,12 @@ from django.template import loader
 from django.urls import NoReverseMatch, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import override
 
 from core.conf import dcr
 from core.window_limit import window_limit_key, window_limit_take
 
-from .models import Access, ApplicationStatus, RegisteredApplication, RevocationRequest
+from .models import Access, AccountPreferences, ApplicationStatus, RegisteredApplication, RevocationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +66,19 @@ def revocation_requested_email_send(revocation_request_id: int) -> int:
         "requested_by": revocation_request.requested_by,
         "admin_url": _absolute("admin:registered_apps_revocationrequest_change", revocation_request.pk),
     }
-    return _send_once(
-        f"revocation_requested:{revocation_request.pk}", "emails/revocation_requested", context, recipients
-    )
+    # One email per language of the recipients' accounts (English for an address with no account).
+    by_language: dict[str, list[str]] = {}
+    languages = _languages_of(recipients)
+    for address in recipients:
+        by_language.setdefault(languages.get(address.lower(), settings.LANGUAGE_CODE), []).append(address)
+    sent = 0
+    for language, addresses in sorted(by_language.items()):
+        marker = f"revocation_requested:{revocation_request.pk}"
+        if language != settings.LANGUAGE_CODE:
+            marker += f":{language}"
+        with override(language):
+            sent += _send_once(marker, "emails/revocation_requested", context, addresses)
+    return sent
 
 
 def application_revoked_email_send(application_id: str, revoked_at: float) -> int:
@@ -87,16 +98,19 @@ def application_revoked_email_send(application_id: str, revoked_at: float) -> in
     if not recipients:
         return 0
     context = {"application": application, "programmer": application.programmer}
-    # One email each: members of one programmer need not see each other's addresses.
-    return sum(
-        _send_once(
-            f"application_revoked:{application.pk}:{revoked_at}:{address}",
-            "emails/application_revoked",
-            context,
-            [address],
-        )
-        for address in recipients
-    )
+    languages = _languages_of(recipients)
+    # One email each, in the language of the member's account: members of one programmer need not see
+    # each other's addresses.
+    sent = 0
+    for address in recipients:
+        with override(languages.get(address.lower(), settings.LANGUAGE_CODE)):
+            sent += _send_once(
+                f"application_revoked:{application.pk}:{revoked_at}:{address}",
+                "emails/application_revoked",
+                context,
+                [address],
+            )
+    return sent
 
 
 def password_reset_email_send(
@@ -144,18 +158,25 @@ def password_reset_email_send(
             "token": default_token_generator.make_token(user),
             "protocol": "https" if use_https else "http",
         }
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        message = EmailMultiAlternatives(
-            subject, loader.render_to_string(email_template_name, context), from_email, [address]
-        )
-        if html_email_template_name:
-            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
+        with override(_languages_of([address]).get(address.lower(), settings.LANGUAGE_CODE)):
+            subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+            message = EmailMultiAlternatives(
+                subject, loader.render_to_string(email_template_name, context), from_email, [address]
+            )
+            if html_email_template_name:
+                message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
         message.send()
         sent += 1
     return sent
 
 
 # --- Helpers --------------------------------------------------------------------------------------
+
+
+def _languages_of(addresses: list[str]) -> dict[str, str]:
+    """The language chosen on the account of each address that has one (lowercased address -> code)."""
+    rows = AccountPreferences.objects.filter(user__email__in=addresses, user__is_active=True).exclude(language="")
+    return {email.lower(): language for email, language in rows.values_list("user__email", "language")}
 
 
 def _unique(addresses: Any) -> list[str]:

@@ -7,6 +7,9 @@ from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core.conf import dcr
 from core.service_errors import form_add_service_error
@@ -23,21 +26,23 @@ COVERAGE_SUBSET = "subset"
 class ApplicationFilterForm(forms.Form):
     """Search and filters of an application list (GET)."""
 
-    q = forms.CharField(label="Search", required=False, max_length=200)
-    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *ApplicationStatus.choices])
-    platform = forms.ChoiceField(label="Platform", required=False)
-    channel = forms.ChoiceField(label="Channel", required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *ApplicationStatus.choices]
+    )
+    platform = forms.ChoiceField(label=_("Platform"), required=False)
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
 
     def __init__(self, *args: Any, platforms: Iterable[Platform], channels: Iterable[Channel] | None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["q"].widget.attrs.update({"placeholder": "Name, version or software id", "type": "search"})
-        cast(forms.ChoiceField, self.fields["platform"]).choices = [("", "Any platform")] + [
+        self.fields["q"].widget.attrs.update({"placeholder": _("Name, version or software id"), "type": "search"})
+        cast(forms.ChoiceField, self.fields["platform"]).choices = [("", _("Any platform"))] + [
             (p.code, p.name) for p in platforms
         ]
         if channels is None:
             del self.fields["channel"]
         else:
-            cast(forms.ChoiceField, self.fields["channel"]).choices = [("", "Any channel")] + [
+            cast(forms.ChoiceField, self.fields["channel"]).choices = [("", _("Any channel"))] + [
                 (c.slug, f"{c.name} ({c.slug})") for c in channels
             ]
 
@@ -52,44 +57,46 @@ class ApplicationForm(forms.Form):
     `services.registered_application_check` (through `ApplicationSpec`), so the dashboard, the admin and
     the CLI say the same."""
 
-    name = forms.CharField(label="Application name", max_length=200, required=False)
+    name = forms.CharField(label=_("Application name"), max_length=200, required=False)
     version = forms.CharField(
-        label="Version",
+        label=_("Version"),
         max_length=32,
         required=False,
         initial="1.0.0",
-        help_text=f"{VERSION_RULE} A new major version of a client gets a new registered application.",
+        help_text=format_lazy(
+            "{} {}", VERSION_RULE, _("A new major version of a client gets a new registered application.")
+        ),
     )
     coverage = forms.ChoiceField(
-        label="The application covers",
+        label=_("The application covers"),
         choices=[
-            (COVERAGE_ALL, "All channels, including channels added later"),
-            (COVERAGE_SUBSET, "Only the channels I choose"),
+            (COVERAGE_ALL, _("All channels, including channels added later")),
+            (COVERAGE_SUBSET, _("Only the channels I choose")),
         ],
         initial=COVERAGE_ALL,
         widget=forms.RadioSelect,
         required=False,
     )
     channels = ChannelChoiceField(
-        label="Chosen channels",
+        label=_("Chosen channels"),
         queryset=Channel.objects.none(),
         to_field_name="slug",
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    platforms = forms.MultipleChoiceField(label="Platforms", widget=forms.CheckboxSelectMultiple, required=False)
-    scopes = forms.MultipleChoiceField(label="Scopes", widget=forms.CheckboxSelectMultiple, required=False)
+    platforms = forms.MultipleChoiceField(label=_("Platforms"), widget=forms.CheckboxSelectMultiple, required=False)
+    scopes = forms.MultipleChoiceField(label=_("Scopes"), widget=forms.CheckboxSelectMultiple, required=False)
     domains = forms.MultipleChoiceField(
-        label="Domains",
+        label=_("Domains"),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="Needed for the web platform; https redirect URIs must use one of them.",
+        help_text=_("Needed for the web platform; https redirect URIs must use one of them."),
     )
     redirect_uris = forms.CharField(
-        label="Redirect URIs",
+        label=_("Redirect URIs"),
         widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}),
         required=False,
-        help_text="One per line: a custom scheme of the channels (scheme://…) or https on a chosen domain.",
+        help_text=_("One per line: a custom scheme of the channels (scheme://…) or https on a chosen domain."),
     )
 
     def __init__(
@@ -114,7 +121,7 @@ class ApplicationForm(forms.Form):
             ).order_by("name")
             if not allow_all_channels:
                 del self.fields["coverage"]
-                self.fields["channels"].label = "Channels"
+                self.fields["channels"].label = _("Channels")
         cast(forms.ChoiceField, self.fields["platforms"]).choices = [
             (p.code, p.name) for p in sorted(platforms, key=lambda platform: platform.name.lower())
         ]
@@ -142,10 +149,10 @@ class ApplicationForm(forms.Form):
 
 class RevocationRequestForm(forms.Form):
     reason = forms.CharField(
-        label="Why should this application be revoked?",
+        label=_("Why should this application be revoked?"),
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
-        help_text="The TAMs read this before they decide. Mention leaks, abuse or the version that replaces it.",
+        help_text=_("The TAMs read this before they decide. Mention leaks, abuse or the version that replaces it."),
     )
 
 
@@ -153,32 +160,32 @@ class ChannelCreateForm(forms.Form):
     """A new channel of the programmer (staged as a pending change)."""
 
     slug = forms.CharField(
-        label="Requestor id",
+        label=_("Requestor id"),
         max_length=64,
         required=False,
-        help_text="Lowercase letters, digits and hyphens. It is unique across the registry and never changes.",
+        help_text=_("Lowercase letters, digits and hyphens. It is unique across the registry and never changes."),
     )
-    name = forms.CharField(label="Display name", max_length=200, required=False)
+    name = forms.CharField(label=_("Display name"), max_length=200, required=False)
 
 
 class ChannelSettingsForm(forms.Form):
     """A channel's general settings in the dashboard's environment."""
 
-    display_name = forms.CharField(label="Display name", max_length=200, required=False)
+    display_name = forms.CharField(label=_("Display name"), max_length=200, required=False)
     default_redirect_url = forms.CharField(
-        label="Default redirect URL",
+        label=_("Default redirect URL"),
         max_length=500,
         required=False,
-        help_text="Optional: https on one of the channel’s domains here, or one of its custom schemes.",
+        help_text=_("Optional: https on one of the channel’s domains here, or one of its custom schemes."),
     )
 
 
 class DomainAddForm(forms.Form):
     host = forms.CharField(
-        label="Domain",
+        label=_("Domain"),
         max_length=253,
         required=False,
-        help_text="A host name such as watch.example-tv.com; https redirect URIs may use it.",
+        help_text=_("A host name such as watch.example-tv.com; https redirect URIs may use it."),
     )
 
 
@@ -190,11 +197,11 @@ class PushForm(forms.Form):
     """Push the pending changes: the description is required (the browser asks too; the service decides)."""
 
     description = forms.CharField(
-        label="Configuration description",
+        label=_("Configuration description"),
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "required": True}),
-        help_text="What this configuration is for; the changes log shows it with the push.",
+        help_text=_("What this configuration is for; the changes log shows it with the push."),
     )
     reviewed = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -205,7 +212,7 @@ class PushForm(forms.Form):
         try:
             return [int(part) for part in text.split(",") if part]
         except ValueError:
-            raise ValidationError("The list of reviewed changes is malformed; reload the page.") from None
+            raise ValidationError(_("The list of reviewed changes is malformed; reload the page.")) from None
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -263,7 +270,13 @@ STATEMENT_LIFETIME_NEVER = "none"
 def statement_lifetime_choices(default_days: int | None) -> list[tuple[str, str, bool]]:
     """The download form's select as (value, label, selected): the programmer's default (set by a TAM)
     selected and marked as such."""
-    choices = [(STATEMENT_LIFETIME_NEVER, "Never expires")]
-    choices += [(str(days), f"{days} days") for days in STATEMENT_LIFETIME_DAYS]
+    choices = [(STATEMENT_LIFETIME_NEVER, gettext("Never expires"))]
+    choices += [
+        (str(days), ngettext("%(days)s day", "%(days)s days", days) % {"days": days})
+        for days in STATEMENT_LIFETIME_DAYS
+    ]
     default = STATEMENT_LIFETIME_NEVER if default_days is None else str(default_days)
-    return [(value, f"{label} (default)" if value == default else label, value == default) for value, label in choices]
+    return [
+        (value, gettext("%(label)s (default)") % {"label": label} if value == default else label, value == default)
+        for value, label in choices
+    ]

@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 def generate_custom_scheme() -> str:
@@ -32,6 +33,8 @@ class Environment(models.Model):
     )
 
     class Meta:
+        verbose_name = _("environment")
+        verbose_name_plural = _("environments")
         ordering = ["order", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -71,6 +74,8 @@ class Programmer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("programmer")
+        verbose_name_plural = _("programmers")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -86,6 +91,8 @@ class Channel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
         ordering = ["programmer__name", "name"]
 
     def __str__(self) -> str:
@@ -102,6 +109,8 @@ class ChannelDomain(models.Model):
     host = models.CharField(max_length=253)
 
     class Meta:
+        verbose_name = _("channel domain")
+        verbose_name_plural = _("channel domains")
         ordering = ["host"]
         constraints = [
             models.UniqueConstraint(fields=["channel", "environment", "host"], name="unique_domain_per_channel")
@@ -123,6 +132,8 @@ class CustomScheme(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("custom scheme")
+        verbose_name_plural = _("custom schemes")
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["environment", "scheme"], name="unique_custom_scheme_per_environment")
@@ -141,18 +152,19 @@ class ChannelSettings(models.Model):
     default_redirect_url = models.URLField(max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("channel settings")
+        verbose_name_plural = _("channel settings")
         constraints = [
             models.UniqueConstraint(fields=["channel", "environment"], name="unique_channel_settings_per_environment")
         ]
-        verbose_name_plural = "channel settings"
 
     def __str__(self) -> str:
         return f"{self.channel} @ {self.environment_id}"
 
 
 class Access(models.TextChoices):
-    READ_WRITE = "read_write", "Read and write"
-    READ_ONLY = "read_only", "Read only"
+    READ_WRITE = "read_write", _("Read and write")
+    READ_ONLY = "read_only", _("Read only")
 
 
 class Membership(models.Model):
@@ -167,6 +179,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "programmer"], name="unique_membership_per_programmer"),
             models.CheckConstraint(condition=Q(access__in=["read_write", "read_only"]), name="membership_access_valid"),
@@ -194,21 +208,29 @@ class Platform(CatalogEntry):
 
     code = models.SlugField(max_length=64, unique=True)
 
+    class Meta(CatalogEntry.Meta):
+        verbose_name = _("platform")
+        verbose_name_plural = _("platforms")
+
 
 class Scope(CatalogEntry):
     """An OAuth scope a registered application may be granted."""
 
     code = models.CharField(max_length=64, unique=True)
 
+    class Meta(CatalogEntry.Meta):
+        verbose_name = _("scope")
+        verbose_name_plural = _("scopes")
+
 
 class ApplicationLevel(models.TextChoices):
-    PROGRAMMER = "programmer", "Programmer"
-    CHANNEL = "channel", "Channel"
+    PROGRAMMER = "programmer", _("Programmer")
+    CHANNEL = "channel", _("Channel")
 
 
 class ApplicationStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    REVOKED = "revoked", "Revoked"
+    ACTIVE = "active", _("Active")
+    REVOKED = "revoked", _("Revoked")
 
 
 class RegisteredApplication(models.Model):
@@ -247,6 +269,8 @@ class RegisteredApplication(models.Model):
     revocation_reason = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("registered application")
+        verbose_name_plural = _("registered applications")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -284,12 +308,12 @@ class UsageDaily(models.Model):
     tokens = models.PositiveBigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
         ordering = ["-day"]
         constraints = [
             models.UniqueConstraint(fields=["application", "day", "platform"], name="unique_usage_row"),
         ]
-        verbose_name = "daily usage"
-        verbose_name_plural = "daily usage"
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.day} {self.platform}"
@@ -299,9 +323,9 @@ class RevocationRequest(models.Model):
     """A programmer's request that the TAMs revoke an application."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DISMISSED = "dismissed", "Dismissed"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DISMISSED = "dismissed", _("Dismissed")
 
     application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="revocation_requests")
     reason = models.TextField()
@@ -314,6 +338,8 @@ class RevocationRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("revocation request")
+        verbose_name_plural = _("revocation requests")
         ordering = ["-requested_at"]
         constraints = [
             # A second request for the same application is refused (services.revocation_request_create).
@@ -348,6 +374,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["programmer", "-created_at"])]
 
@@ -365,4 +393,7 @@ class AuditEvent(models.Model):
 # and registered with this app by this import; `registered_apps.models` stays the one place to import from.
 from .change_models import ChangeKind, PendingChange, Push, PushedChange, PushStatus  # noqa: E402
 
-__all__ = ["ChangeKind", "PendingChange", "Push", "PushStatus", "PushedChange"]
+# The account's language and time zone (registered_apps.preferences), likewise.
+from .preferences import AccountPreferences  # noqa: E402
+
+__all__ = ["AccountPreferences", "ChangeKind", "PendingChange", "Push", "PushStatus", "PushedChange"]

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import preferences
 from .dashboard import applications, changes_log, channels, exports, home, review, usage
 
 app_name = "registered_apps"
@@ -10,6 +11,8 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("favicon.ico", home.favicon, name="favicon"),
     path("environment/", home.environment_choose, name="environment_choose"),
+    path("language/", preferences.language_choose, name="language_choose"),
+    path("preferences/", preferences.preferences, name="preferences"),
     path("changes/review/", review.changes_review, name="changes_review"),
     path("changes/push/", review.changes_push, name="changes_push"),
     path("changes/dismiss/", review.changes_dismiss, name="changes_dismiss"),

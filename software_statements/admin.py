@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from core import clock
 from core.admin_actions import RevokeWithReasonMixin, admin_actor
@@ -78,7 +80,7 @@ class SigningKeyAdmin(BoundedListAdmin):
         return False  # retirement is how a key ends; its kid stays on record
 
     @admin.action(
-        description="Rotate the keys of the selected keys' environments and purposes (next becomes active)",
+        description=_("Rotate the keys of the selected keys' environments and purposes (next becomes active)"),
         permissions=["change"],
     )
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
@@ -96,7 +98,9 @@ class SigningKeyAdmin(BoundedListAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description="Retire the selected keys (they stop verifying within a second)", permissions=["change"])
+    @admin.action(
+        description=_("Retire the selected keys (they stop verifying within a second)"), permissions=["change"]
+    )
     def retire_keys(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
         retired = 0
         for key in queryset.exclude(state=KeyState.RETIRED):
@@ -116,7 +120,7 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(status.value, status.label) for status in StatementStatus]
+        return [(status.value, str(status.label)) for status in StatementStatus]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> QuerySet[SoftwareStatement]:
         now = datetime.datetime.fromtimestamp(clock.wall(), datetime.UTC)
@@ -157,10 +161,10 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     fields = STATEMENT_FIELDS
     readonly_fields = STATEMENT_FIELDS
     actions = ["revoke_statements"]
-    revoke_noun = "statement"
-    revoke_title = "Revoke software statements"
+    revoke_done = ngettext_lazy("Revoked %(count)s statement.", "Revoked %(count)s statements.", "count")
+    revoke_title = _("Revoke software statements")
     revoke_template = "software_statements/admin/revoke_statements.html"
-    revoke_reason_help = "Recorded with the revocation and shown to the programmer."
+    revoke_reason_help = _("Recorded with the revocation and shown to the programmer.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # statements are issued by download, command or the application's admin page
@@ -183,27 +187,27 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         # One query for the page, the bounded client count included (no query per row).
         return statements_with_client_counts(super().get_queryset(request))
 
-    @admin.display(description="clients")
+    @admin.display(description=_("clients"))
     def clients(self, obj: SoftwareStatement) -> str:
         return client_count_text(getattr(obj, "client_count", 0))
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def status(self, obj: SoftwareStatement) -> str:
-        return obj.status.label
+        return str(obj.status.label)
 
-    @admin.display(description="programmer", ordering="application__programmer__name")
+    @admin.display(description=_("programmer"), ordering="application__programmer__name")
     def programmer(self, obj: SoftwareStatement) -> str:
         return str(obj.application.programmer)
 
-    @admin.display(description="issued by")
+    @admin.display(description=_("issued by"))
     def issuer(self, obj: SoftwareStatement) -> str:
         return str(obj.issued_by) if obj.issued_by_id else obj.issued_by_label or "-"
 
-    @admin.action(description="Revoke the selected statements…", permissions=["change"])
+    @admin.action(description=_("Revoke the selected statements…"), permissions=["change"])
     def revoke_statements(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> TemplateResponse | None:
         valid = list(queryset.filter(revoked_at__isnull=True).select_related("application__programmer"))
         return self.revoke_with_reason(
-            request, valid, action="revoke_statements", none_message="None of the selected statements is valid."
+            request, valid, action="revoke_statements", none_message=_("None of the selected statements is valid.")
         )
 
     def revoke_one(self, obj: SoftwareStatement, *, reason: str, actor: Any, ip_address: str | None) -> object:

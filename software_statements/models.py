@@ -5,21 +5,22 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core import clock
 from registered_apps.models import Environment, RegisteredApplication, production_environment_id
 
 
 class KeyPurpose(models.TextChoices):
-    STATEMENT = "statement", "Software statements"
-    ACCESS_TOKEN = "access_token", "Access tokens"
+    STATEMENT = "statement", _("Software statements")
+    ACCESS_TOKEN = "access_token", _("Access tokens")
 
 
 class KeyState(models.TextChoices):
-    NEXT = "next", "Next"
-    ACTIVE = "active", "Active"
-    RETIRING = "retiring", "Retiring"
-    RETIRED = "retired", "Retired"
+    NEXT = "next", _("Next")
+    ACTIVE = "active", _("Active")
+    RETIRING = "retiring", _("Retiring")
+    RETIRED = "retired", _("Retired")
 
 
 class SigningKey(models.Model):
@@ -41,6 +42,8 @@ class SigningKey(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
         ordering = ["environment", "purpose", "-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -56,9 +59,9 @@ class SigningKey(models.Model):
 
 
 class StatementStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    EXPIRED = "expired", "Expired"
-    REVOKED = "revoked", "Revoked"
+    ACTIVE = "active", _("Active")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
 
 
 class SoftwareStatement(models.Model):
@@ -81,6 +84,8 @@ class SoftwareStatement(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("software statement")
+        verbose_name_plural = _("software statements")
         ordering = ["-issued_at"]
         indexes = [models.Index(fields=["application", "-issued_at"])]
 

@@ -20,6 +20,14 @@ from tests.oauth.api import db_snapshot, register
 from tests.two_factor import verify_session
 
 
+def pytest_configure(config):
+    """The French catalogue compiled from its .po (as `make install` does), so that `pytest` run alone
+    serves French too (tools/compile_messages.py; a no-op when the .mo is up to date)."""
+    from tools.compile_messages import compile_messages
+
+    compile_messages()
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     """Each test starts with an empty cache and no revocation stamps (the real Redis in CI: FLUSHDB)."""

@@ -73,6 +73,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The page's language (the account's choice, else the language cookie, else Accept-Language, else English)
+    # and the account's time zone. Not on the API's chain (API_MIDDLEWARE): its answers stay in English.
+    "registered_apps.preferences.AccountLocaleMiddleware",
     # Cache-Control: no-store on every signed-in page (Back re-fetches the review page after a push).
     "dcr_project.private_pages.SignedInPagesNotStoredMiddleware",
     # request.user.is_verified(): whether this session passed a second factor (the admin requires it).
@@ -144,6 +147,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -194,7 +198,11 @@ PASSWORD_HASHERS = [
     "oauth.hashers.ClientSecretHMACHasher",
 ]
 
-LANGUAGE_CODE = "en-us"
+# The pages' languages (README "Languages"): English, the default, and French. The catalogues are in
+# locale/ (compiled by tools/compile_messages.py); a user's time zone is on the account (default UTC).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -3,6 +3,7 @@
 forms only translate a service's ValidationError (core.service_errors)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from . import (
     applications,
@@ -16,9 +17,9 @@ from . import (
     revocation_requests,
 )
 
-admin.site.site_header = "DCR registry administration"
-admin.site.site_title = "DCR registry admin"
-admin.site.index_title = "Programmers, applications, statements and clients"
+admin.site.site_header = _("DCR registry administration")
+admin.site.site_title = _("DCR registry admin")
+admin.site.index_title = _("Programmers, applications, statements and clients")
 
 __all__ = [
     "applications",

@@ -12,6 +12,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import RevokeWithReasonMixin, admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -195,10 +197,10 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     search_fields = ["name", "programmer__slug", "programmer__name"]
     date_hierarchy = "created_at"
     actions = ["revoke_applications", "restore_applications"]
-    revoke_noun = "application"
-    revoke_title = "Revoke registered applications"
+    revoke_done = ngettext_lazy("Revoked %(count)s application.", "Revoked %(count)s applications.", "count")
+    revoke_title = _("Revoke registered applications")
     revoke_template = "admin/registered_apps/revoke_confirmation.html"
-    revoke_reason_help = "Recorded with the revocation and shown to the programmer."
+    revoke_reason_help = _("Recorded with the revocation and shown to the programmer.")
     readonly_fields = [
         "id",
         "programmer",
@@ -289,7 +291,7 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         """Nothing left to save: the service set the application's channels, platforms, scopes and domains."""
 
-    @admin.display(description="channels")
+    @admin.display(description=_("channels"))
     def channel_list(self, obj: RegisteredApplication) -> str:
         if obj.level == ApplicationLevel.CHANNEL:
             return obj.channel.slug if obj.channel else "-"
@@ -297,31 +299,34 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
             return "All channels"
         return ", ".join(sorted(c.slug for c in obj.channels.all()))
 
-    @admin.display(description="platforms")
+    @admin.display(description=_("platforms"))
     def platform_list(self, obj: RegisteredApplication) -> str:
         return ", ".join(sorted(p.code for p in obj.platforms.all()))
 
-    @admin.display(description="scopes")
+    @admin.display(description=_("scopes"))
     def scope_list(self, obj: RegisteredApplication) -> str:
         return " ".join(sorted(s.code for s in obj.scopes.all()))
 
-    @admin.display(description="domains")
+    @admin.display(description=_("domains"))
     def domain_list(self, obj: RegisteredApplication) -> str:
         return ", ".join(sorted(d.host for d in obj.domains.all())) or "-"
 
-    @admin.display(description="redirect URIs")
+    @admin.display(description=_("redirect URIs"))
     def redirect_uri_list(self, obj: RegisteredApplication) -> Any:
         if not obj.redirect_uris:
             return "-"
         return format_html_join("", "<div>{}</div>", ((uri,) for uri in obj.redirect_uris))
 
-    @admin.action(description="Revoke the selected applications…", permissions=["change"])
+    @admin.action(description=_("Revoke the selected applications…"), permissions=["change"])
     def revoke_applications(
         self, request: HttpRequest, queryset: QuerySet[RegisteredApplication]
     ) -> TemplateResponse | None:
         active = [app for app in queryset if app.status == ApplicationStatus.ACTIVE]
         return self.revoke_with_reason(
-            request, active, action="revoke_applications", none_message="None of the selected applications is active."
+            request,
+            active,
+            action="revoke_applications",
+            none_message=_("None of the selected applications is active."),
         )
 
     def revoke_one(self, obj: RegisteredApplication, *, reason: str, actor: Any, ip_address: str | None) -> object:
@@ -329,7 +334,7 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
             application=obj, reason=reason, actor=actor, ip_address=ip_address
         )
 
-    @admin.action(description="Restore the selected revoked applications", permissions=["change"])
+    @admin.action(description=_("Restore the selected revoked applications"), permissions=["change"])
     def restore_applications(self, request: HttpRequest, queryset: QuerySet[RegisteredApplication]) -> None:
         revoked = [app for app in queryset if app.status == ApplicationStatus.REVOKED]
         for application in revoked:
@@ -337,6 +342,11 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
                 application=application, actor=admin_actor(request), ip_address=request_ip(request)
             )
         if revoked:
-            self.message_user(request, f"Restored {len(revoked)} application(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Restored %(count)s application.", "Restored %(count)s applications.", len(revoked))
+                % {"count": len(revoked)},
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, "None of the selected applications is revoked.", messages.WARNING)
+            self.message_user(request, gettext("None of the selected applications is revoked."), messages.WARNING)

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -27,7 +28,7 @@ class CatalogAdmin(BoundedListAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).annotate(application_total=Count("applications"))
 
-    @admin.display(description="applications", ordering="application_total")
+    @admin.display(description=_("applications"), ordering="application_total")
     def application_count(self, obj: Any) -> int:
         return getattr(obj, "application_total", 0)
 
@@ -43,7 +44,7 @@ class CatalogAdmin(BoundedListAdmin):
             entry=obj, actor=admin_actor(request), ip_address=request_ip(request), changed=form.changed_data
         )
 
-    @admin.action(description="Retire the selected entries (new applications cannot choose them)")
+    @admin.action(description=_("Retire the selected entries (new applications cannot choose them)"))
     def retire(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for entry in queryset:
             services.catalog_entry_set_active(
@@ -51,7 +52,7 @@ class CatalogAdmin(BoundedListAdmin):
             )
         self.message_user(request, f"Retired {len(queryset)} entr{'y' if len(queryset) == 1 else 'ies'}.")
 
-    @admin.action(description="Reactivate the selected entries")
+    @admin.action(description=_("Reactivate the selected entries"))
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for entry in queryset:
             services.catalog_entry_set_active(

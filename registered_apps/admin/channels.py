@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -74,7 +75,7 @@ class CustomSchemeInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[CustomScheme]:
         return super().get_queryset(request).order_by("environment__order", "created_at", "id")
 
-    @admin.display(description="environment")
+    @admin.display(description=_("environment"))
     def environment_label(self, obj: CustomScheme) -> str:
         return environment_name(obj.environment_id)
 
@@ -216,7 +217,7 @@ class ChannelSettingsAdmin(BoundedListAdmin):
     search_fields = ["channel__slug", "channel__name", "display_name", "default_redirect_url"]
     autocomplete_fields = ["channel"]
 
-    @admin.display(description="programmer", ordering="channel__programmer__name")
+    @admin.display(description=_("programmer"), ordering="channel__programmer__name")
     def programmer(self, obj: ChannelSettings) -> str:
         return str(obj.channel.programmer)
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -37,7 +38,7 @@ def environment_column(path: str) -> Callable[[Any], str]:
     environment foreign key ("environment", "application__environment"). Sorts by menu order."""
     *hops, last = path.split("__")
 
-    @admin.display(description="environment", ordering=f"{path}__order")
+    @admin.display(description=_("environment"), ordering=f"{path}__order")
     def environment(obj: Any) -> str:
         for hop in hops:
             obj = getattr(obj, hop)
@@ -143,7 +144,7 @@ class EnvironmentAdmin(BoundedListAdmin):
         actions.pop("delete_selected", None)  # one at a time, through the service and its refusals
         return actions
 
-    @admin.display(description="issuer (effective)")
+    @admin.display(description=_("issuer (effective)"))
     def effective_issuer(self, obj: Environment) -> str:
         found = environment_by_id(obj.pk) if obj.pk else None
         return found.issuer if found is not None else "-"

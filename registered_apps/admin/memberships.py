@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -51,7 +52,7 @@ class MembershipAdmin(BoundedListAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
         return super().get_queryset(request).prefetch_related("channels")
 
-    @admin.display(description="channels")
+    @admin.display(description=_("channels"))
     def channel_list(self, obj: Membership) -> str:
         return ", ".join(c.slug for c in obj.channels.all()) or "every channel"
 

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -49,7 +50,7 @@ class ProgrammerAdmin(BoundedListAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Programmer]:
         return super().get_queryset(request).annotate(channel_total=Count("channels"))
 
-    @admin.display(description="channels", ordering="channel_total")
+    @admin.display(description=_("channels"), ordering="channel_total")
     def channel_count(self, obj: Programmer) -> int:
         return getattr(obj, "channel_total", 0)
 

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Push, PushedChange
 from .environments import environment_column, environment_filter
@@ -30,7 +31,7 @@ class PushedChangeInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="property: old -> new")
+    @admin.display(description=_("property: old -> new"))
     def values(self, obj: PushedChange) -> Any:
         rows = [
             (str(item.get("property", "")), str(item.get("old", "")), str(item.get("new", "")))
@@ -61,6 +62,6 @@ class PushAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Push]:
         return super().get_queryset(request).annotate(change_total=Count("changes"))
 
-    @admin.display(description="changes", ordering="change_total")
+    @admin.display(description=_("changes"), ordering="change_total")
     def change_count(self, obj: Push) -> int:
         return getattr(obj, "change_total", 0)

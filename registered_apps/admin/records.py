@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_lists import BoundedListAdmin
 
@@ -42,7 +43,7 @@ class UsageDailyAdmin(ReadOnlyAdmin):
     search_fields = ["application__name", "application__programmer__slug"]
     date_hierarchy = "day"
 
-    @admin.display(description="programmer", ordering="application__programmer__name")
+    @admin.display(description=_("programmer"), ordering="application__programmer__name")
     def programmer(self, obj: UsageDaily) -> Programmer:
         return obj.application.programmer
 

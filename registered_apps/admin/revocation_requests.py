@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -42,7 +43,7 @@ class RevocationRequestAdmin(BoundedListAdmin):
     ]
     actions = ["approve", "dismiss"]
 
-    @admin.display(description="programmer", ordering="application__programmer__name")
+    @admin.display(description=_("programmer"), ordering="application__programmer__name")
     def programmer(self, obj: RevocationRequest) -> Programmer:
         return obj.application.programmer
 
@@ -52,7 +53,7 @@ class RevocationRequestAdmin(BoundedListAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: RevocationRequest | None = None) -> bool:
         return False
 
-    @admin.action(description="Approve: revoke the applications with the requests' reasons", permissions=["change"])
+    @admin.action(description=_("Approve: revoke the applications with the requests' reasons"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[RevocationRequest]) -> None:
         pending = list(queryset.filter(state=RevocationRequest.State.PENDING))
         for revocation_request in pending:
@@ -61,7 +62,7 @@ class RevocationRequestAdmin(BoundedListAdmin):
             )
         self.message_user(request, f"Approved {len(pending)} request(s).", messages.SUCCESS)
 
-    @admin.action(description="Dismiss the selected requests", permissions=["change"])
+    @admin.action(description=_("Dismiss the selected requests"), permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet[RevocationRequest]) -> None:
         pending = list(queryset.filter(state=RevocationRequest.State.PENDING))
         for revocation_request in pending:

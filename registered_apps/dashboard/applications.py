@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from core.request_ip import request_ip
@@ -113,7 +114,9 @@ def _pending_applications(area: Area) -> list[dict[str, Any]]:
                 "change": change,
                 "name": payload.get("name", ""),
                 "version": payload.get("version", ""),
-                "level": "Channel" if payload.get("level") == ApplicationLevel.CHANNEL else "Programmer",
+                "level": ApplicationLevel.CHANNEL.label
+                if payload.get("level") == ApplicationLevel.CHANNEL
+                else ApplicationLevel.PROGRAMMER.label,
                 "all_channels": bool(payload.get("all_channels")),
                 "channels": channels,
                 "platforms": [platform_names.get(code, code) for code in payload.get("platforms") or []],
@@ -199,8 +202,10 @@ def _application_stage(request: HttpRequest, area: Area, form: ApplicationForm, 
         return None
     messages.success(
         request,
-        f"“{change.payload['name']} {change.payload['version']}” is a pending change in "
-        f"{area.environment.name}: review and push your changes to create it.",
+        gettext(
+            "“%(name)s %(version)s” is a pending change in %(environment)s: review and push your changes to create it."
+        )
+        % {"name": change.payload["name"], "version": change.payload["version"], "environment": area.environment.name},
     )
     return redirect(area.url("applications"))
 
@@ -319,7 +324,7 @@ def application_revocation_request(request: HttpRequest, application_id: uuid.UU
     if not selectors.can_manage(user, application):
         raise PermissionDenied("You may not ask for this application's revocation.")
     if not application.is_active:
-        messages.info(request, f"“{application}” is already revoked.")
+        messages.info(request, gettext("“%(application)s” is already revoked.") % {"application": application})
         return redirect("registered_apps:application_detail", application_id=application.pk)
     form = RevocationRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -334,7 +339,9 @@ def application_revocation_request(request: HttpRequest, application_id: uuid.UU
             form_add_service_error(form, error)
         else:
             messages.success(
-                request, f"Revocation of “{application}” requested. The TAMs review it; it stays active until then."
+                request,
+                gettext("Revocation of “%(application)s” requested. The TAMs review it; it stays active until then.")
+                % {"application": application},
             )
             return redirect("registered_apps:application_detail", application_id=application.pk)
     return render(request, "registered_apps/revocation_request_form.html", {"application": application, "form": form})

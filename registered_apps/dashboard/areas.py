@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from .. import selectors
@@ -22,11 +24,11 @@ from ..environments import EnvironmentInfo, environment_by_slug
 from ..models import Channel, Environment, Programmer, RegisteredApplication
 
 TABS = [
-    ("channels", "Channels"),
-    ("applications", "Registered applications"),
-    ("schemes", "Custom schemes"),
-    ("changes", "Changes log"),
-    ("usage", "Usage"),
+    ("channels", _("Channels")),
+    ("applications", _("Registered applications")),
+    ("schemes", _("Custom schemes")),
+    ("changes", _("Changes log")),
+    ("usage", _("Usage")),
 ]
 
 
@@ -73,7 +75,7 @@ class Area:
     def tabs(self, active: str) -> list[dict[str, Any]]:
         return [
             {
-                "label": "Channel" if (self.channel and key == "channels") else label,
+                "label": _("Channel") if (self.channel and key == "channels") else label,
                 "url": self.url(key),
                 "active": key == active,
             }
@@ -146,7 +148,8 @@ def staged_message(request: HttpRequest, area: Area, summary: str) -> None:
     """Say that a change waits in the area's environment until it is pushed."""
     messages.success(
         request,
-        f"{summary}: pending in {area.environment.name}. It takes effect when you review and push your changes.",
+        gettext("%(summary)s: pending in %(environment)s. It takes effect when you review and push your changes.")
+        % {"summary": summary, "environment": area.environment.name},
     )
 
 

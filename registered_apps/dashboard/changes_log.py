@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from .. import selectors
 from ..audit_events import audit_events_in_environment, audit_rows
@@ -148,7 +149,7 @@ def changes_compare(request: HttpRequest, area: Area) -> HttpResponse:
     ids = _compare_ids(request)
     context: dict[str, Any] = {"area": area, "tabs": area.tabs("changes"), "log_url": area.url("changes")}
     if len(ids) != 2:
-        context["problem"] = "Select two entries of the changes log to compare."
+        context["problem"] = gettext("Select two entries of the changes log to compare.")
         return render(request, "registered_apps/changes_compare.html", context, status=400)
     found = {
         push.pk: push
@@ -161,10 +162,15 @@ def changes_compare(request: HttpRequest, area: Area) -> HttpResponse:
     older, newer = sorted(found.values(), key=lambda push: (push.pushed_at, push.pk))
     context.update({"older": older, "newer": newer})
     if older.environment_id != newer.environment_id:
-        context["problem"] = (
-            f"Entry #{older.pk} is in {older.environment.name} and entry #{newer.pk} in {newer.environment.name}: "
+        context["problem"] = gettext(
+            "Entry #%(older)s is in %(older_environment)s and entry #%(newer)s in %(newer_environment)s: "
             "compare two entries of the same environment."
-        )
+        ) % {
+            "older": older.pk,
+            "older_environment": older.environment.name,
+            "newer": newer.pk,
+            "newer_environment": newer.environment.name,
+        }
         return render(request, "registered_apps/changes_compare.html", context, status=400)
     context["rows"] = selectors.pushes_compare(
         area.user, area.programmer, area.channel, older, newer, known_reach=area.reach

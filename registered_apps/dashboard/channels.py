@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from core.service_errors import form_add_service_error
 
@@ -144,7 +145,7 @@ def channel_settings(request: HttpRequest, area: Area, channel: Channel, environ
             default_redirect_url=data["default_redirect_url"],
         )
         if staged is None:
-            messages.info(request, "The settings are the current ones again: their pending change is dropped.")
+            messages.info(request, gettext("The settings are the current ones again: their pending change is dropped."))
         else:
             staged_message(request, area, change_summary(staged.kind, staged.payload))
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .. import selectors
 from ..csv_export import csv_response
@@ -39,16 +39,19 @@ def _stamp() -> str:
 def _change_rows(change: PushedChange) -> Iterator[list[Any]]:
     """One row per changed property of a pushed change (one row when it lists none)."""
     push = change.push
+    # The CSV is for machines: its labels stay in English whatever the page's language.
+    with translation.override("en"):
+        status, kind = str(push.get_status_display()), str(change.get_kind_display())
     head = [
         push.pk,
         push.pushed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         push.environment.name,
-        push.get_status_display(),
+        status,
         push.pushed_by.get_username() if push.pushed_by else "",
         push.description,
         push.failure,
         change.position,
-        change.get_kind_display(),
+        kind,
         change.entity_type,
         change.entity_id,
         change.entity_label,

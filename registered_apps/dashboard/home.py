@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.next_path import next_redirect
@@ -60,5 +61,5 @@ def home(request: HttpRequest) -> HttpResponse:
 def environment_choose(request: HttpRequest) -> HttpResponse:
     """The environment menu: remember the choice in the session and go back where the person was."""
     if dashboard_environment_set(request, request.POST.get("environment", "")) is None:
-        messages.error(request, "There is no such environment.")
+        messages.error(request, gettext("There is no such environment."))
     return next_redirect(request, reverse("registered_apps:home"))

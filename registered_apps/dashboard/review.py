@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.next_path import next_redirect
@@ -64,7 +65,7 @@ def _log_entry_url(push: Push) -> str:
 
 
 def _plural(count: int) -> str:
-    return f"{count} change{'s' if count != 1 else ''}"
+    return ngettext("%(count)s change", "%(count)s changes", count) % {"count": count}
 
 
 @login_required
@@ -96,10 +97,18 @@ def changes_push(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         return _push_refused(request, environment, form, error)
     if push.status != PushStatus.SUCCESSFUL:
-        messages.error(request, f"Nothing was pushed to {environment.name}. {push.failure}")
+        messages.error(
+            request,
+            gettext("Nothing was pushed to %(environment)s. %(failure)s")
+            % {"environment": environment.name, "failure": push.failure},
+        )
         return redirect("registered_apps:changes_review")
     log = _log_url(push)
-    messages.success(request, f"Pushed {_plural(push.changes.count())} to {environment.name}: “{push.description}”.")
+    messages.success(
+        request,
+        gettext("Pushed %(changes)s to %(environment)s: “%(description)s”.")
+        % {"changes": _plural(push.changes.count()), "environment": environment.name, "description": push.description},
+    )
     if log is None:
         return redirect("registered_apps:changes_review")
     return redirect(f"{log}?environment={environment.slug}")
@@ -147,7 +156,15 @@ def changes_dismiss(request: HttpRequest) -> HttpResponse:
     count = promotion.pending_changes_dismiss(
         user=dashboard_user(request), environment=environment_row(environment), ip_address=request_ip(request)
     )
-    messages.info(request, f"Dismissed {count} pending change{'s' if count != 1 else ''} in {environment.name}.")
+    messages.info(
+        request,
+        ngettext(
+            "Dismissed %(count)s pending change in %(environment)s.",
+            "Dismissed %(count)s pending changes in %(environment)s.",
+            count,
+        )
+        % {"count": count, "environment": environment.name},
+    )
     return redirect("registered_apps:changes_review")
 
 
@@ -161,7 +178,7 @@ def change_remove(request: HttpRequest, change_id: int) -> HttpResponse:
         )
     except PendingChange.DoesNotExist:
         raise Http404("No such pending change.") from None
-    messages.info(request, f"Removed “{change_summary(removed.kind, removed.payload)}”.")
+    messages.info(request, gettext("Removed “%(change)s”.") % {"change": change_summary(removed.kind, removed.payload)})
     return redirect("registered_apps:changes_review")
 
 
@@ -175,7 +192,7 @@ def push_promote(request: HttpRequest, push_id: int) -> HttpResponse:
         raise Http404("No such push.")
     target = environment_by_slug(request.POST.get("target", ""))
     if target is None:
-        messages.error(request, "Choose the environment to promote the push to.")
+        messages.error(request, gettext("Choose the environment to promote the push to."))
         return next_redirect(request, reverse("registered_apps:home"))
     try:
         staged = promotion.push_promote(
@@ -187,8 +204,13 @@ def push_promote(request: HttpRequest, push_id: int) -> HttpResponse:
     dashboard_environment_set(request, target.slug)
     messages.success(
         request,
-        f"Staged the {_plural(len(staged))} of push #{push.pk} in {target.name}. Review and push them there.",
+        gettext("Staged the %(changes)s of push #%(number)s in %(environment)s. Review and push them there.")
+        % {"changes": _plural(len(staged)), "number": push.pk, "environment": target.name},
     )
     for problem in promotion.pending_changes_problems(user=user, environment=environment_row(target)):
-        messages.warning(request, f"Would not apply in {target.name} now: {problem}")
+        messages.warning(
+            request,
+            gettext("Would not apply in %(environment)s now: %(problem)s")
+            % {"environment": target.name, "problem": problem},
+        )
     return redirect("registered_apps:changes_review")

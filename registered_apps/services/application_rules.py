@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 from ..environments import environment_id_or_production
 from ..models import (
@@ -89,7 +90,11 @@ def registered_application_check(spec: ApplicationSpec) -> ApplicationRows:
 
 def registered_application_taken_message(spec: ApplicationSpec) -> str:
     """The message of the name-and-version rule (also raised by the service when it loses a race)."""
-    return f"{spec.programmer.name} already has an application named “{spec.name}” at version {spec.version}."
+    return gettext("%(programmer)s already has an application named “%(name)s” at version %(version)s.") % {
+        "programmer": spec.programmer.name,
+        "name": spec.name,
+        "version": spec.version,
+    }
 
 
 def _rows_named_by(spec: ApplicationSpec) -> ApplicationRows:
@@ -121,23 +126,28 @@ def _covered_channels(spec: ApplicationSpec) -> list[Channel]:
 
 def _check_name(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
     if not spec.name:
-        yield "name", "Give the application a name."
+        yield "name", gettext("Give the application a name.")
     elif len(spec.name) > 200:
-        yield "name", "The name is longer than 200 characters."
+        yield "name", gettext("The name is longer than 200 characters.")
 
 
 # MAJOR.MINOR.PATCH with an optional suffix after a hyphen (Semantic Versioning's core and pre-release
 # form): "new version from this one" counts majors. Checked for new applications only; stored rows keep
 # whatever they were created with.
 VERSION_PATTERN = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*)?")
-VERSION_RULE = "MAJOR.MINOR.PATCH (three numbers), optionally with a suffix after a hyphen: 2.0.0 or 2.1.0-beta.1."
+VERSION_RULE = gettext_lazy(
+    "MAJOR.MINOR.PATCH (three numbers), optionally with a suffix after a hyphen: 2.0.0 or 2.1.0-beta.1."
+)
 
 
 def _check_version(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
     if len(spec.version) > 32:
-        yield "version", "The version must be at most 32 characters."
+        yield "version", gettext("The version must be at most 32 characters.")
     elif not VERSION_PATTERN.fullmatch(spec.version):
-        yield "version", f"“{spec.version}” is not a version: write {VERSION_RULE}"
+        yield (
+            "version",
+            gettext("“%(version)s” is not a version: write %(rule)s") % {"version": spec.version, "rule": VERSION_RULE},
+        )
 
 
 def _check_channels(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
@@ -146,43 +156,60 @@ def _check_channels(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Pr
     programmer = spec.programmer
     if spec.level == ApplicationLevel.CHANNEL:
         if spec.channel is None:
-            yield "channel", "A channel-level application needs its channel."
+            yield "channel", gettext("A channel-level application needs its channel.")
         elif spec.channel.programmer_id != programmer.pk:
-            yield "channel", f"Channel {spec.channel.slug} does not belong to {programmer.slug}."
+            yield (
+                "channel",
+                gettext("Channel %(channel)s does not belong to %(programmer)s.")
+                % {
+                    "channel": spec.channel.slug,
+                    "programmer": programmer.slug,
+                },
+            )
         if spec.all_channels or spec.channels:
-            yield "channels", "A channel-level application covers exactly its own channel."
+            yield "channels", gettext("A channel-level application covers exactly its own channel.")
     elif spec.level == ApplicationLevel.PROGRAMMER:
         if spec.channel is not None:
-            yield "channel", "A programmer-level application has no single channel; choose channels instead."
+            yield "channel", gettext("A programmer-level application has no single channel; choose channels instead.")
         if spec.all_channels and spec.channels:
-            yield "channels", "Choose either all channels or a subset, not both."
+            yield "channels", gettext("Choose either all channels or a subset, not both.")
         elif not spec.all_channels and not spec.channels:
-            yield "channels", "Choose all channels or at least one channel."
+            yield "channels", gettext("Choose all channels or at least one channel.")
         elif not spec.all_channels:
             foreign = channels_foreign_message(programmer, spec.channels)
             if foreign:
                 yield "channels", foreign
     else:
-        yield "level", "The level must be “programmer” or “channel”."
+        yield "level", gettext("The level must be “programmer” or “channel”.")
 
 
 def _check_platforms(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
-    yield from _catalog_problems("platforms", "platform", spec.platforms, rows.platforms)
+    yield from _catalog_problems(
+        "platforms",
+        (gettext("Choose at least one platform."), gettext("Unknown or retired platform: %(codes)s.")),
+        spec.platforms,
+        rows.platforms,
+    )
 
 
 def _check_scopes(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
-    yield from _catalog_problems("scopes", "scope", spec.scopes, rows.scopes)
+    yield from _catalog_problems(
+        "scopes",
+        (gettext("Choose at least one scope."), gettext("Unknown or retired scope: %(codes)s.")),
+        spec.scopes,
+        rows.scopes,
+    )
 
 
 def _catalog_problems(
-    field: str, noun: str, codes: Sequence[str], found: Sequence[Platform] | Sequence[Scope]
+    field: str, messages: tuple[str, str], codes: Sequence[str], found: Sequence[Platform] | Sequence[Scope]
 ) -> Iterator[Problem]:
     """At least one entry, and only active entries of the catalog."""
     if not codes:
-        yield field, f"Choose at least one {noun}."
+        yield field, messages[0]
     missing = sorted(set(codes) - {entry.code for entry in found})
     if missing:
-        yield field, f"Unknown or retired {noun}: {', '.join(map(str, missing))}."
+        yield field, messages[1] % {"codes": ", ".join(map(str, missing))}
 
 
 def _check_domains(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
@@ -190,9 +217,12 @@ def _check_domains(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Pro
     found = {d.host for d in rows.domains}
     outside = [host for host in spec.domains if host not in found]
     if outside:
-        yield "domains", f"Domains not owned by the application's channels: {', '.join(outside)}."
+        yield (
+            "domains",
+            gettext("Domains not owned by the application's channels: %(hosts)s.") % {"hosts": ", ".join(outside)},
+        )
     if "web" in spec.platforms and not spec.domains:
-        yield "domains", "The web platform needs at least one domain."
+        yield "domains", gettext("The web platform needs at least one domain.")
 
 
 def _check_redirect_uris(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
@@ -218,22 +248,23 @@ def redirect_uri_problem(uri: str, schemes: set[str], hosts: set[str]) -> str | 
     """What is wrong with a redirect URI given these custom schemes and https hosts, or None."""
     parts = _redirect_uri_parts(uri)
     if parts is None:
-        return f"“{uri}” is not a valid redirect URI."
+        return gettext("“%(uri)s” is not a valid redirect URI.") % {"uri": uri}
     if parts.fragment:
-        return f"“{uri}”: redirect URIs must not contain a fragment."
+        return gettext("“%(uri)s”: redirect URIs must not contain a fragment.") % {"uri": uri}
     if parts.scheme == "https":
         if (parts.hostname or "") in hosts and not parts.username and not parts.password:
             return None
-        return f"“{uri}”: an https redirect URI must use one of the application's domains."
+        return gettext("“%(uri)s”: an https redirect URI must use one of the application's domains.") % {"uri": uri}
     # Not urlsplit's scheme: it lowercases it and stops at "_", and generated custom schemes
     # (`adbe.u-` + url-safe characters) may contain both. Mobile platforms match schemes
     # case-insensitively, so we compare that way too.
     prefix, separator, _rest = uri.partition("://")
     if separator and prefix.lower() in {scheme.lower() for scheme in schemes}:
         return None
-    return (
-        f"“{uri}” must use a custom scheme of the application's channels (scheme://...) or https on one of its domains."
-    )
+    return gettext(
+        "“%(uri)s” must use a custom scheme of the application's channels (scheme://...) "
+        "or https on one of its domains."
+    ) % {"uri": uri}
 
 
 def _check_name_and_version_free(spec: ApplicationSpec) -> Iterator[Problem]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ..environments import environment_id_or_production
 from ..models import Channel, ChannelDomain, ChannelSettings, CustomScheme, Environment, Programmer
@@ -18,7 +19,10 @@ def channels_foreign_message(programmer: Programmer, channels: Iterable[Channel]
     naming the others, or None when every channel is the programmer's."""
     foreign = [c.slug for c in channels if c.programmer_id != programmer.pk]
     if foreign:
-        return f"Channels {', '.join(foreign)} do not belong to {programmer.slug}."
+        return gettext("Channels %(channels)s do not belong to %(programmer)s.") % {
+            "channels": ", ".join(foreign),
+            "programmer": programmer.slug,
+        }
     return None
 
 
@@ -59,7 +63,9 @@ def custom_scheme_add(*, channel: Channel, environment: Environment | None, sche
     if not custom_scheme_well_formed(scheme):
         raise ValidationError({"scheme": f"“{scheme}” is not a generated custom scheme."})
     if CustomScheme.objects.filter(environment_id=environment_id, scheme=scheme).exists():
-        raise ValidationError({"scheme": f"The custom scheme {scheme} already exists in this environment."})
+        raise ValidationError(
+            {"scheme": gettext("The custom scheme %(scheme)s already exists in this environment.") % {"scheme": scheme}}
+        )
     return CustomScheme.objects.create(channel=channel, environment_id=environment_id, scheme=scheme)
 
 
@@ -178,15 +184,15 @@ def channel_settings_check(
     default_redirect_url = (default_redirect_url or "").strip()
     errors: dict[str, str] = {}
     if not display_name:
-        errors["display_name"] = "Give the channel a display name."
+        errors["display_name"] = gettext("Give the channel a display name.")
     elif len(display_name) > 200:
-        errors["display_name"] = "The display name is longer than 200 characters."
+        errors["display_name"] = gettext("The display name is longer than 200 characters.")
     if default_redirect_url:
         here = {"channel": channel, "environment_id": environment_id}
         hosts = set(ChannelDomain.objects.filter(**here).values_list("host", flat=True))
         schemes = set(CustomScheme.objects.filter(**here).values_list("scheme", flat=True))
         problem = (
-            "The URL is longer than 500 characters."
+            gettext("The URL is longer than 500 characters.")
             if len(default_redirect_url) > 500
             else redirect_uri_problem(default_redirect_url, schemes, hosts)
         )

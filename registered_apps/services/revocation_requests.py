@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..models import ApplicationStatus, RegisteredApplication, RevocationRequest
 from ..tasks import revocation_requested_email, task_enqueue_on_commit
@@ -20,11 +21,11 @@ def revocation_request_create(
 ) -> RevocationRequest:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Tell the TAMs why the application should be revoked."})
+        raise ValidationError({"reason": gettext("Tell the TAMs why the application should be revoked.")})
     if application.status == ApplicationStatus.REVOKED:
-        raise ValidationError({"reason": "This application is already revoked."})
+        raise ValidationError({"reason": gettext("This application is already revoked.")})
     if len(reason) > 2000:
-        raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
+        raise ValidationError({"reason": gettext("Keep the reason under 2,000 characters.")})
     # The application's row lock makes a second request (a double click, two tabs) wait for the first and then
     # see it; the partial unique constraint (one pending request per application) backs that up where there is
     # no row lock (SQLite serialises writers instead).

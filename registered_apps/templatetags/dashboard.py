@@ -13,8 +13,11 @@ from typing import Any, Protocol
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
+from django.utils import dateformat, formats, timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
+from ..change_descriptions import TRANSLATED_VALUES
 from ..dashboard_environment import dashboard_environment
 from ..environments import environments_all
 
@@ -24,8 +27,8 @@ register = template.Library()
 WIDTH = 600
 HEIGHT = 120
 METRICS = [
-    ("registrations", "Registrations per day", "bar-registrations"),
-    ("tokens", "Tokens issued per day", "bar-tokens"),
+    ("registrations", _("Registrations per day"), "bar-registrations"),
+    ("tokens", _("Tokens issued per day"), "bar-tokens"),
 ]
 
 
@@ -46,7 +49,7 @@ def _nice_ceiling(value: int) -> int:
     return 10 * power
 
 
-def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> dict[str, Any]:
+def _chart(series: Sequence[_Day], metric: str, title: Any, css_class: str) -> dict[str, Any]:
     values = [int(getattr(day, metric)) for day in series]
     ceiling = _nice_ceiling(max(values, default=0))
     slot = WIDTH / max(len(values), 1)
@@ -68,7 +71,7 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
         {
             "y": round(HEIGHT * (1 - fraction), 2),
             "level": round(fraction * 100),
-            "label": f"{round(ceiling * fraction):,}",
+            "label": thousands(round(ceiling * fraction)),
         }
         for fraction in (0, 0.5, 1)
         if fraction == 0 or ceiling * fraction == int(ceiling * fraction)
@@ -103,9 +106,9 @@ def _chart(series: Sequence[_Day], metric: str, title: str, css_class: str) -> d
 
 @register.filter
 def thousands(value: Any) -> str:
-    """1234567 -> "1,234,567" (the dashboard is in English; humanize is not installed)."""
+    """1234567 as the page's language writes it: "1,234,567" in English, "1 234 567" in French."""
     try:
-        return f"{int(value):,}"
+        return str(formats.number_format(int(value), force_grouping=True))
     except (TypeError, ValueError):
         return str(value)
 
@@ -113,7 +116,41 @@ def thousands(value: Any) -> str:
 @register.filter
 def client_count(value: Any) -> str:
     """A statement's bounded client count (`selectors.statements_with_client_counts`): "10,000+" past it."""
-    return selectors.client_count_text(int(value or 0))
+    count = int(value or 0)
+    limit = selectors.CLIENT_COUNT_LIMIT
+    return f"{thousands(limit)}+" if count > limit else thousands(count)
+
+
+# Dates as each language writes them (Django's date format characters; month and day names translated).
+DATE_FORMATS = {
+    "en": {"day": "M j, Y", "short": "M j", "weekday": "D M j", "weekday_long": "D, M j, Y", "when": "M j, Y H:i"},
+    "fr": {"day": "j N Y", "short": "j N", "weekday": "D j N", "weekday_long": "l j F Y", "when": "j N Y H:i"},
+}
+
+
+def _date_format(kind: str) -> str:
+    language = (translation.get_language() or "en").split("-")[0]
+    return DATE_FORMATS.get(language, DATE_FORMATS["en"])[kind]
+
+
+@register.filter
+def when(value: Any) -> str:
+    """A moment in the person's time zone, with the zone's name: "Dec 7, 2026 21:30 UTC", "7 déc 2026 22:30 CET"."""
+    if not value:
+        return ""
+    moment = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{dateformat.format(moment, _date_format('when'))} {moment.tzname() or ''}".rstrip()
+
+
+@register.filter
+def day(value: Any, kind: str = "day") -> str:
+    """A day (or a moment's day in the person's time zone) as the language writes it; `kind` is one of
+    day, short, weekday, weekday_long."""
+    if not value:
+        return ""
+    if hasattr(value, "tzinfo") and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return dateformat.format(value, _date_format(kind))
 
 
 @register.inclusion_tag("registered_apps/_usage_chart.html")
@@ -137,7 +174,10 @@ def change_value(value: Any) -> str:
     """An old or new value of a change: "—" for nothing, one line per line of a list."""
     if value is None or value == "":
         return "—"
-    return str(linebreaksbr(str(value), autoescape=True))
+    text = str(value)
+    if text in TRANSLATED_VALUES:
+        text = translation.gettext(text)
+    return str(linebreaksbr(text, autoescape=True))
 
 
 @register.inclusion_tag("registered_apps/_environment_bar.html", takes_context=True)

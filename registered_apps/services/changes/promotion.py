@@ -4,6 +4,7 @@ dropping pending changes: one, or all of a user's in an environment."""
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ... import selectors
 from ...change_descriptions import change_summary
@@ -21,9 +22,12 @@ def push_promote(
     environment (payloads copied: an application gets a new id there when pushed, domains and schemes
     are named by host and value). The person reviews and pushes them there as any other change."""
     if push.status != PushStatus.SUCCESSFUL:
-        raise ValidationError("Only a successful push can be promoted.")
+        raise ValidationError(gettext("Only a successful push can be promoted."))
     if push.environment_id == target_environment.pk:
-        raise ValidationError(f"This push is already in {target_environment.name}: choose another environment.")
+        raise ValidationError(
+            gettext("This push is already in %(environment)s: choose another environment.")
+            % {"environment": target_environment.name}
+        )
     changes = list(push.changes.select_related("programmer").order_by("position"))
     reaches: dict[int, selectors.Reach | None] = {}
     for change, (channel_ids, all_channels, _) in zip(changes, touched_channels(changes), strict=True):

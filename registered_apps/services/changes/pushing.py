@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
+from django.utils.translation import gettext
 
 from ... import selectors
 from ...change_descriptions import change_entity, changes_describe
@@ -108,12 +109,14 @@ def _waiting_changes(
     """The user's pending changes to push; ValidationError without a description, without changes, or
     when they are not the ones the person reviewed."""
     if not description:
-        raise ValidationError({"description": "Describe this configuration before you push it."})
+        raise ValidationError({"description": gettext("Describe this configuration before you push it.")})
     waiting = list(selectors.pending_changes_of(user, environment.pk).select_related("programmer"))
     if not waiting:
-        raise ValidationError(f"You have no pending changes in {environment.name}.")
+        raise ValidationError(
+            gettext("You have no pending changes in %(environment)s.") % {"environment": environment.name}
+        )
     if reviewed is not None and sorted(reviewed) != sorted(c.pk for c in waiting):
-        raise ValidationError("Your pending changes changed since you opened this page: review them again.")
+        raise ValidationError(gettext("Your pending changes changed since you opened this page: review them again."))
     return waiting
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ... import selectors
 from ...models import (
@@ -181,7 +182,10 @@ def channel_settings_stage(
         if not selectors.can_change(selectors.reach_of(user, channel.programmer), channel_ids=[channel.pk]):
             raise PermissionDenied("You may not change this channel.")
         if earlier is None:
-            raise ValidationError(f"These are already the settings of {channel.slug} in {environment.name}.")
+            raise ValidationError(
+                gettext("These are already the settings of %(channel)s in %(environment)s.")
+                % {"channel": channel.slug, "environment": environment.name}
+            )
         earlier.delete()
         return None
     if earlier is not None:

@@ -2,6 +2,20 @@
 (function () {
   "use strict";
 
+  // The page's words for what this script writes, in the page's language (templates/base.html).
+  var wordsElement = document.getElementById("dashboard-words");
+  function word(name, value) {
+    var text = (wordsElement && wordsElement.getAttribute("data-" + name)) || name;
+    return value === undefined ? text : text.replace(/\{[a-z]+\}/, value);
+  }
+
+  // The language menu at the foot of every page applies the choice at once (its button does without script).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      select.form.submit();
+    });
+  });
+
   function jtiOf(statement) {
     // Read the jti claim so the user can match the copy with the statement history.
     try {
@@ -23,7 +37,7 @@
     var label = document.createElement("label");
     label.className = "field-label";
     label.htmlFor = "statement-text";
-    label.textContent = "Software statement (select and copy it)";
+    label.textContent = word("statement-label");
     var area = document.createElement("textarea");
     area.id = "statement-text";
     area.className = "mono";
@@ -41,7 +55,7 @@
   function refreshFromServer(ids) {
     return fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
-        if (!response.ok) throw new Error("The server answered " + response.status + ".");
+        if (!response.ok) throw new Error(word("server-answered", response.status));
         return response.text();
       })
       .then(function (html) {
@@ -90,7 +104,7 @@
           });
         })
         .catch(function (error) {
-          if (status) showStatus(status, "error", "Could not download a statement. " + error.message);
+          if (status) showStatus(status, "error", word("download-failed") + " " + error.message);
         })
         .finally(function () {
           button.disabled = false;
@@ -108,7 +122,7 @@
     button.hidden = false;
     button.addEventListener("click", function () {
       button.disabled = true;
-      showStatus(status, "info", "Issuing a new software statement…");
+      showStatus(status, "info", word("issuing"));
       fetch(form.action, {
         method: "POST",
         body: new FormData(form),
@@ -116,33 +130,33 @@
         headers: { "X-Requested-With": "fetch" },
       })
         .then(function (response) {
-          if (!response.ok) throw new Error("The server answered " + response.status + ".");
+          if (!response.ok) throw new Error(word("server-answered", response.status));
           return response.text();
         })
         .then(function (text) {
           var statement = text.trim();
           var jti = jtiOf(statement);
-          var done = "Copied a new software statement" + (jti ? " (jti " + jti + ")" : "") + " to the clipboard.";
+          var done = jti ? word("copied-jti", jti) : word("copied");
           if (!navigator.clipboard || !window.isSecureContext) {
             showForManualCopy(output, statement);
-            showStatus(status, "warning", "This browser does not allow copying here; the statement is selected below.");
+            showStatus(status, "warning", word("no-clipboard"));
             return refreshFromServer(["statement-history", "statement-count"]);
           }
           return navigator.clipboard.writeText(statement).then(
             function () {
               output.hidden = true;
-              showStatus(status, "success", done + " The statement history below lists it.");
+              showStatus(status, "success", done + " " + word("history-lists"));
               return refreshFromServer(["statement-history", "statement-count"]);
             },
             function () {
               showForManualCopy(output, statement);
-              showStatus(status, "warning", "Copying was refused by the browser; the statement is selected below.");
+              showStatus(status, "warning", word("copy-refused"));
               return refreshFromServer(["statement-history", "statement-count"]);
             }
           );
         })
         .catch(function (error) {
-          showStatus(status, "error", "Could not issue a statement. " + error.message);
+          showStatus(status, "error", word("issue-failed") + " " + error.message);
         })
         .finally(function () {
           button.disabled = false;

@@ -1,0 +1,1 @@
+"""The project's own build and lint tools (run as scripts: `python tools/<name>.py`)."""
