@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauth", "0005_drop_django_oauth_toolkit_tables"),
+        ("oauth", "0006_client_drop_unread_indexes"),
     ]
 
     operations = [
