@@ -39,6 +39,7 @@ class LocalStore:
         self._stamps = local_cache("local-stamps", maxsize=100_000)
         self._records = local_cache("local-client-records", ttl=LOCAL_RECORD_TTL)
         self._applications = local_cache("local-applications", ttl=APPLICATION_TTL)
+        self._quotas = local_cache("local-quotas")
 
     # Throttling
     def _take(self, scope: str, ip_address: str | None) -> float | None:
@@ -153,6 +154,9 @@ class LocalStore:
     def application_put(self, application_id: str, packed: str) -> None:
         self._applications.put(application_id, packed)
 
+    def quota_put(self, application_id: str, packed: str) -> None:
+        self._quotas.put(application_id, packed)
+
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
         """Count a token issued to `record`'s client and record its use; returns the last use now known."""
         local_usage.increment(usage_field(day, record.application_id, record.platform, "tokens"))
@@ -185,6 +189,7 @@ class LocalStore:
         self._stamps.clear()
         self._records.clear()
         self._applications.clear()
+        self._quotas.clear()
 
 
 def _previous_secret_passes(record: StoredRecord, secret_hash: bytes) -> bool:
