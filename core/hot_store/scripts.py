@@ -53,27 +53,31 @@ local function quota_take(values, counts, application, defaults, shards, first, 
     end
   end
   local windows = {3600, 86400, 3600}
-  local taken = {}
+  local checked, fields = {}, {}
   for k = first, last do
-    local limit = limits[k] or 0
-    if limit > 0 then
-      local index = math.floor(now / windows[k])
-      local field = application .. '|' .. k
-      local count = 0
-      local entry = redis.call('HGET', counts, field)
-      if entry then
-        local space = string.find(entry, ' ', 1, true)
-        if tonumber(string.sub(entry, 1, space - 1)) == index then count = tonumber(string.sub(entry, space + 1)) end
-      end
-      if count >= math.ceil(limit / tonumber(shards)) then
-        return {k, string.format('%.3f', (index + 1) * windows[k] - now), limit}
-      end
-      taken[#taken + 1] = {field, index, count + 1}
+    if (limits[k] or 0) > 0 then
+      checked[#checked + 1] = k
+      fields[#fields + 1] = application .. '|' .. k
     end
   end
-  for _, entry in ipairs(taken) do
-    redis.call('HSET', counts, entry[1], string.format('%d %d', entry[2], entry[3]))
+  if #fields == 0 then return nil end
+  local entries = redis.call('HMGET', counts, unpack(fields))
+  local writes = {}
+  for i, k in ipairs(checked) do
+    local index = math.floor(now / windows[k])
+    local count = 0
+    local entry = entries[i]
+    if entry then
+      local space = string.find(entry, ' ', 1, true)
+      if tonumber(string.sub(entry, 1, space - 1)) == index then count = tonumber(string.sub(entry, space + 1)) end
+    end
+    if count >= math.ceil(limits[k] / tonumber(shards)) then
+      return {k, string.format('%.3f', (index + 1) * windows[k] - now), limits[k]}
+    end
+    writes[#writes + 1] = fields[i]
+    writes[#writes + 1] = string.format('%d %d', index, count + 1)
   end
+  redis.call('HSET', counts, unpack(writes))
   return nil
 end
 """
