@@ -75,12 +75,7 @@ def client_authenticate(
         count=count,
         environment_id=environment_id,
     )
-    if gate.outcome is Outcome.THROTTLED:
-        raise Throttled(gate.retry_after)
-    if gate.outcome is Outcome.QUOTA and gate.quota is not None:
-        raise QuotaExceeded(gate.quota)
-    if gate.outcome is Outcome.SCOPE:
-        raise _scope_exceeded()
+    _refuse_early(gate)
     if gate.outcome is Outcome.PASSED and gate.packed is not None:
         return _unpacked(credentials.client_id, gate, environment_id)
     record = _gate_record(credentials.client_id, gate, environment_id)
@@ -105,6 +100,16 @@ def client_authenticate(
     if scopes is not None and not set(scopes) <= set(record.scopes):
         raise _scope_exceeded()
     return client_token_counted(record) if count else record
+
+
+def _refuse_early(gate: ClientGate) -> None:
+    """What the gate refused on its own: the IP's bucket, the application's quota, the scope."""
+    if gate.outcome is Outcome.THROTTLED:
+        raise Throttled(gate.retry_after)
+    if gate.outcome is Outcome.QUOTA and gate.quota is not None:
+        raise QuotaExceeded(gate.quota)
+    if gate.outcome is Outcome.SCOPE:
+        raise _scope_exceeded()
 
 
 def _gate_record(client_id: str, gate: ClientGate, environment_id: int) -> ClientRecord | None:

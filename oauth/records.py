@@ -155,9 +155,13 @@ def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRe
         environment_id=(application.environment_id or 0) if application is not None else 0,
         revoked=revoked,
         last_used=client.last_used_at.timestamp() if client.last_used_at else 0.0,
-        quota=application_quota(application).packed() if application is not None else "",
+        quota=_quota_packed(application),
         **_previous_secret(client.previous_client_secret, client.previous_secret_expires_at),
     )
+
+
+def _quota_packed(application: RegisteredApplication | None) -> str:
+    return application_quota(application).packed() if application is not None else ""
 
 
 def _previous_secret(encoded: str, expires_at: datetime.datetime | None) -> dict[str, Any]:
