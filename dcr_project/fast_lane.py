@@ -130,6 +130,7 @@ class _Settings:
         self.hsts = _hsts_value()
         self.security = _security_headers()
         self.hosts: dict[tuple[str, str, str, str], str] = {}
+        self.caches_close_nothing = _caches_close_nothing()
         self._by_path: dict[tuple[str, bool], tuple[tuple[str, str], ...]] = {}
 
     def headers_for(self, path: str, status: int) -> tuple[tuple[str, str], ...]:
@@ -239,7 +240,7 @@ class FastLane:
             except Exception as exc:  # as APIJSONErrorsMiddleware.process_exception answers it
                 response = json_server_error(request, exc)
             if response is None:
-                _request_finished()
+                _request_finished(self.settings.caches_close_nothing)
                 return None
             response = json_error_rewrite(request, response)
             status = response.status_code
@@ -255,7 +256,7 @@ class FastLane:
         # What the server's close() of Django's response does: its closers, then request_finished.
         for closer in response._resource_closers:  # type: ignore[attr-defined]
             closer()
-        _request_finished()
+        _request_finished(self.settings.caches_close_nothing)
         return f"{status} {response.reason_phrase}", headers, content
 
     def _headers(
@@ -305,31 +306,23 @@ def _request_started(environ: dict[str, Any]) -> None:
         connection.close_if_unusable_or_obsolete()
 
 
-def _request_finished() -> None:
+def _request_finished(caches_close_nothing: bool) -> None:
     if not _only_djangos(signals.request_finished, _DJANGO_FINISHED):
         signals.request_finished.send(sender=FastLane)
         return
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()
-    if not _caches_close_nothing():
+    if not caches_close_nothing:
         caches.close_all()
     set_urlconf(None)
 
 
-_closes_nothing: dict[int, bool] = process_state.register("lane-caches-close-nothing", {})
-
-
 def _caches_close_nothing() -> bool:
     """Whether every configured cache's close() is BaseCache's, which does nothing (Django's Redis,
-    local-memory and dummy caches): close_caches then has nothing to do. Looked up once per CACHES."""
-    configured = settings.CACHES
-    known = _closes_nothing.get(id(configured))
-    if known is None:
-        backends = [import_string(entry["BACKEND"]) for entry in configured.values()]
-        known = all(backend.close is BaseCache.close for backend in backends)
-        _closes_nothing.clear()
-        _closes_nothing[id(configured)] = known
-    return known
+    local-memory and dummy caches): close_caches then has nothing to do. Worked out with the lane's other
+    settings (`_Settings.build`, again when CACHES changes)."""
+    backends = [import_string(entry["BACKEND"]) for entry in settings.CACHES.values()]
+    return all(backend.close is BaseCache.close for backend in backends)
 
 
 def fast_lane(whole: Callable[..., Iterable[bytes]]) -> FastLane:

@@ -14,7 +14,7 @@ from core.hot_store import ClientGate, Outcome, QuotaRefusal, QuotaRefused, hot_
 from .errors import OAuthError
 from .hashers import SecretCheck, client_secret_candidate, client_secret_expand, client_secret_verify
 from .http import ClientCredentials
-from .records import ClientRecord, application_part, client_record_load, usage_day
+from .records import ClientRecord, application_part, client_record_fill, client_record_read, usage_day
 from .services import client_secret_rehash
 
 # A match on the rotated secret: authenticates, and is not re-hashed (the row holds the new secret).
@@ -78,28 +78,61 @@ def client_authenticate(
     _refuse_early(gate)
     if gate.outcome is Outcome.PASSED and gate.packed is not None:
         return _unpacked(credentials.client_id, gate, environment_id)
-    record = _gate_record(credentials.client_id, gate, environment_id)
+    return _settled_here(credentials, gate, scopes=scopes, count=count, day=day, environment_id=environment_id)
+
+
+def _settled_here(
+    credentials: ClientCredentials,
+    gate: ClientGate,
+    *,
+    scopes: tuple[str, ...] | None,
+    count: bool,
+    day: str,
+    environment_id: int,
+) -> ClientRecord:
+    """What the gate could not settle: the record it read (the secret unverified there) or the one read
+    through from the database, checked here; a record read through is written to the store whatever the
+    answer, with the token counted in the same call when it is issued."""
+    record, fill_at = _gate_record(credentials.client_id, gate, environment_id)
     if record is None:
         raise invalid_client(credentials, "Client authentication failed.")
     check = _secret_check(credentials, record)
+    refusal = _refusal(credentials, record, check, environment_id)
+    in_scope = scopes is None or set(scopes) <= set(record.scopes)
+    # Counted with the read-through's write (one call) when nothing else is to be written first.
+    counted = count and fill_at is not None and refusal is None and in_scope and not check.needs_rehash
+    if fill_at is not None:
+        try:
+            record = client_record_fill(record, written_at=fill_at, count_day=day if counted else None)
+        except QuotaRefused as refused:  # the record is written; the token is not counted
+            raise QuotaExceeded(refused.refusal) from None
+    if refusal is not None:
+        raise refusal
+    if check.needs_rehash:
+        record = _rehash(record, credentials.client_secret)
+    if not in_scope:
+        raise _scope_exceeded()
+    return client_token_counted(record) if count and not counted else record
+
+
+def _refusal(
+    credentials: ClientCredentials, record: ClientRecord, check: SecretCheck, environment_id: int
+) -> OAuthError | None:
+    """Why a client read from the database (or whose secret the gate could not verify) is refused."""
     if record.environment_id != environment_id:
         # Checked after the secret would be wrong too: an unknown client and another environment's
         # client read the same to whoever does not hold the secret.
-        raise invalid_client(
+        return invalid_client(
             credentials,
             "This client is registered in another environment; use that environment's host."
             if check.matches
             else "Client authentication failed.",
         )
     if not check.matches:
-        raise invalid_client(credentials, "Client authentication failed.")
+        return invalid_client(credentials, "Client authentication failed.")
     if record.revoked is not None:
-        raise invalid_client(credentials, f"The {record.revoked.label} has been revoked; register again.")
-    if check.needs_rehash:
-        record = _rehash(record, credentials.client_secret)
-    if scopes is not None and not set(scopes) <= set(record.scopes):
-        raise _scope_exceeded()
-    return client_token_counted(record) if count else record
+        return invalid_client(credentials, f"The {record.revoked.label} has been revoked; register again.")
+    return None
 
 
 def _refuse_early(gate: ClientGate) -> None:
@@ -112,11 +145,13 @@ def _refuse_early(gate: ClientGate) -> None:
         raise _scope_exceeded()
 
 
-def _gate_record(client_id: str, gate: ClientGate, environment_id: int) -> ClientRecord | None:
-    """The record the gate read but could not verify the secret of, else the one loaded from the database."""
+def _gate_record(client_id: str, gate: ClientGate, environment_id: int) -> tuple[ClientRecord | None, float | None]:
+    """The record the gate read but could not verify the secret of, else the one read from the database
+    with the time to write it to the store with (None: not to be written)."""
     if gate.outcome is Outcome.UNVERIFIED and gate.packed is not None:
-        return _unpacked(client_id, gate, environment_id)
-    return client_record_load(client_id)
+        return _unpacked(client_id, gate, environment_id), None
+    found = client_record_read(client_id)
+    return (None, None) if found is None else found
 
 
 def _secret_check(credentials: ClientCredentials, record: ClientRecord) -> SecretCheck:

@@ -6,14 +6,15 @@ miss (`client_record_load`); only active clients are stored.
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
 
-from core import clock
+from core import clock, process_state
 from core.hot_store import StoredRecord, hot_store
 from core.local_caches import local_cache
+from core.quotas import Quota
 from core.revocation import Revoked
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
@@ -130,16 +131,20 @@ class ClientRecord:
         )
 
 
+def _revoked(*, client_revoked: bool, statement_usable: bool, application_status: str | None) -> Revoked | None:
+    """What stops a client: itself, its statement (or none), its application (or none, or not active)."""
+    if client_revoked:
+        return Revoked.CLIENT
+    if not statement_usable:
+        return Revoked.STATEMENT
+    if application_status != ApplicationStatus.ACTIVE:
+        return Revoked.APPLICATION
+    return None
+
+
 def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRecord:
     application = client.registered_application
     statement = client.statement
-    revoked: Revoked | None = None
-    if client.revoked_at is not None:
-        revoked = Revoked.CLIENT
-    elif statement is None or statement.revoked_at is not None:
-        revoked = Revoked.STATEMENT
-    elif application is None or application.status != ApplicationStatus.ACTIVE:
-        revoked = Revoked.APPLICATION
     return ClientRecord(
         pk=client.pk,
         client_id=client.client_id,
@@ -153,7 +158,11 @@ def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRe
         platform=client.platform,
         # Never None (the column is NOT NULL); django-stubs types a foreign key with a default as optional.
         environment_id=(application.environment_id or 0) if application is not None else 0,
-        revoked=revoked,
+        revoked=_revoked(
+            client_revoked=client.revoked_at is not None,
+            statement_usable=statement is not None and statement.revoked_at is None,
+            application_status=application.status if application is not None else None,
+        ),
         last_used=client.last_used_at.timestamp() if client.last_used_at else 0.0,
         quota=_quota_packed(application),
         **_previous_secret(client.previous_client_secret, client.previous_secret_expires_at),
@@ -175,35 +184,146 @@ def _previous_secret(encoded: str, expires_at: datetime.datetime | None) -> dict
 _refused = local_cache("refused-client-records", ttl=REFUSED_TTL)
 _UNKNOWN = "unknown"
 
+# What a read-through reads of a client, its statement and its application (one row, LEFT JOINs).
+_ROW = (
+    "pk",
+    "client_id",
+    "client_secret",
+    "registered_application_id",
+    "statement_id",
+    "scopes",
+    "platform",
+    "last_used_at",
+    "revoked_at",
+    "previous_client_secret",
+    "previous_secret_expires_at",
+    "statement__revoked_at",
+    "registered_application__status",
+    "registered_application__environment_id",
+    "registered_application__programmer_id",
+    "registered_application__programmer__slug",
+    "registered_application__quota_tokens_per_hour",
+    "registered_application__quota_tokens_per_day",
+    "registered_application__quota_registrations_per_hour",
+)
+_MARK = "\x00client-id\x00"
 
-def client_record_load(client_id: str) -> ClientRecord | None:
-    """Read a client from the database (the store's miss): an active one is written to the store, an
-    unknown or revoked one remembered here for a second."""
+
+@dataclass(frozen=True)
+class _RowQuery:
+    sql: str
+    params: tuple[Any, ...]
+    mark: int
+    # (column index, the fields' converters, their expression) as the compiler applies them.
+    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
+
+
+@process_state.memoized("client-record-query", maxsize=None)
+def _row_query(alias: str) -> _RowQuery:
+    """The read-through's query, compiled by the ORM once per process: compiling it (a select of four
+    joined tables) cost more CPU than everything else in a read-through together."""
+    compiler = Client.objects.using(alias).filter(client_id=_MARK).values_list(*_ROW).query.get_compiler(alias)
+    sql, params = compiler.as_sql()
+    converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
+    return _RowQuery(
+        sql=sql,
+        params=tuple(params),
+        mark=list(params).index(_MARK),
+        converters=tuple((index, tuple(found), expression) for index, (found, expression) in converters.items()),
+    )
+
+
+def _client_row(client_id: str) -> dict[str, Any] | None:
+    """The client's row (`_ROW`) as the ORM's values_list() would give it, or None."""
+    alias = router.db_for_read(Client)
+    query = _row_query(alias)
+    params = list(query.params)
+    params[query.mark] = client_id
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, params)
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    row = list(found)
+    for index, converters, expression in query.converters:
+        for converter in converters:
+            row[index] = converter(row[index], expression, connection)
+    return dict(zip(_ROW, row, strict=True))
+
+
+def _record_from_row(row: dict[str, Any]) -> ClientRecord:
+    application_id = row["registered_application_id"]
+    revoked = _revoked(
+        client_revoked=row["revoked_at"] is not None,
+        statement_usable=row["statement_id"] is not None and row["statement__revoked_at"] is None,
+        application_status=row["registered_application__status"],
+    )
+    channels: tuple[str, ...] = ()
+    if revoked is None:
+        channels = tuple(json.loads(application_part(str(application_id)))[2])
+    last_used_at = row["last_used_at"]
+    return ClientRecord(
+        pk=row["pk"],
+        client_id=row["client_id"],
+        secret_encoded=row["client_secret"] or "",
+        application_id=str(application_id or ""),
+        statement_jti=str(row["statement_id"] or ""),
+        programmer_id=row["registered_application__programmer_id"] or 0,
+        programmer=row["registered_application__programmer__slug"] or "",
+        channels=channels,
+        scopes=tuple(row["scopes"] or ()),
+        platform=row["platform"],
+        environment_id=row["registered_application__environment_id"] or 0,
+        revoked=revoked,
+        last_used=last_used_at.timestamp() if last_used_at else 0.0,
+        quota=Quota(
+            tokens_per_hour=row["registered_application__quota_tokens_per_hour"],
+            tokens_per_day=row["registered_application__quota_tokens_per_day"],
+            registrations_per_hour=row["registered_application__quota_registrations_per_hour"],
+        ).packed(),
+        **_previous_secret(row["previous_client_secret"], row["previous_secret_expires_at"]),
+    )
+
+
+def client_record_read(client_id: str) -> tuple[ClientRecord, float | None] | None:
+    """Read a client from the database (the store's miss): None for an unknown one, else the record and
+    the time to write it to the store with (`client_record_fill`), None for a revoked one (dropped from
+    the store). Unknown and revoked clients are remembered here for a second. One query
+    (`_row_query`); the channels come from its application's part (`application_part`)."""
     refused = _refused.get(client_id)
     if refused is not None:
-        return None if refused == _UNKNOWN else refused
+        return None if refused == _UNKNOWN else (refused, None)
     # Taken before the read: a stamp written after it is newer, so the next use reads again.
     written_at = clock.wall()
-    client = (
-        Client.objects.select_related("registered_application__programmer", "statement")
-        .filter(client_id=client_id)
-        .first()
-    )
-    if client is None:
+    row = _client_row(client_id)
+    if row is None:
         _refused.put(client_id, _UNKNOWN)
         return None
-    application = client.registered_application
-    channels = tuple(c.slug for c in application_channels(application)) if application is not None else ()
-    record = client_record_from(client, channels=channels)
+    record = _record_from_row(row)
     if record.revoked is not None:
         _refused.put(client_id, record)
         hot_store().client_record_drop(client_id)
-    else:
-        # Only where the store has no record: a change that committed after this read wrote its own
-        # record, and the older one read here must not replace it (`RECORD_FILL_SCRIPT`).
-        hot_store().client_record_fill(record.stored(written_at=written_at))
-        hot_store().application_put(record.application_id, record.pack_application())
-    return record
+        return record, None
+    return record, written_at
+
+
+def client_record_fill(record: ClientRecord, *, written_at: float, count_day: str | None = None) -> ClientRecord:
+    """Write a record read through (`client_record_read`) to the store, only where the store has no
+    record: a change that committed after the read wrote its own record, and the older one read here
+    must not replace it (`RECORD_FILL_SCRIPT`). With `count_day`, a token issued to the client is
+    counted in the same call (`client_token_counted`'s count)."""
+    last_used = hot_store().client_record_fill(record.stored(written_at=written_at), count_day=count_day)
+    return replace(record, last_used=last_used) if count_day is not None else record
+
+
+def client_record_load(client_id: str) -> ClientRecord | None:
+    """`client_record_read`, and the record written to the store (an active one)."""
+    found = client_record_read(client_id)
+    if found is None:
+        return None
+    record, written_at = found
+    return record if written_at is None else client_record_fill(record, written_at=written_at)
 
 
 def client_record_put_on_commit(client: Client) -> None:
@@ -221,13 +341,26 @@ def client_record_put_on_commit(client: Client) -> None:
     transaction.on_commit(lambda: hot_store().client_record_put(record.stored(written_at=written_at)))
 
 
+# An application's part as this process last read it from the database, reused for a second: a burst of
+# read-throughs (a fleet after Redis lost its data) reads an application's channels once a second per
+# process instead of once per client.
+APPLICATION_PART_LOCAL_TTL = 1.0
+_application_parts = local_cache("application-parts", ttl=APPLICATION_PART_LOCAL_TTL)
+
+
 def application_part(application_id: str) -> str:
     """The application's part of its clients' records, from the database (then kept in the store for
     `core.hot_store.APPLICATION_TTL` seconds): read again that often, so a channel added to an "all
-    channels" application reaches its clients' next tokens within that time."""
+    channels" application reaches its clients' next tokens within that time. A part this process read
+    less than `APPLICATION_PART_LOCAL_TTL` ago is reused, and not written to the store again (the
+    store's copy is then never older than its lifetime)."""
+    packed: str | None = _application_parts.get(application_id)
+    if packed is not None:
+        return packed
     application = RegisteredApplication.objects.select_related("programmer").get(pk=application_id)
     channels = [c.slug for c in application_channels(application)]
     packed = json.dumps([application.programmer_id, application.programmer.slug, channels], separators=(",", ":"))
+    _application_parts.put(application_id, packed)
     hot_store().application_put(application_id, packed)
     return packed
 

@@ -118,17 +118,25 @@ def applications_visible_to(user: UserLike) -> QuerySet[RegisteredApplication]:
     )
 
 
-def application_channel_ids(application: RegisteredApplication) -> list[int]:
-    """The channels an application covers now (all channels includes channels added later)."""
+def _channel_ids(application: RegisteredApplication) -> "list[int] | QuerySet[Any]":
+    """The channels an application covers now (all channels includes channels added later); those of
+    all channels as a query (`application_channels` runs it as a subquery), the chosen ones as the
+    application's channels (prefetched ones included)."""
     if application.channel_id is not None:
         return [application.channel_id]
     if application.all_channels:
-        return list(application.programmer.channels.values_list("id", flat=True))
+        return Channel.objects.filter(programmer_id=application.programmer_id).values_list("id", flat=True)
     return [c.pk for c in application.channels.all()]
 
 
+def application_channel_ids(application: RegisteredApplication) -> list[int]:
+    """The channels an application covers now (all channels includes channels added later)."""
+    return list(_channel_ids(application))
+
+
 def application_channels(application: RegisteredApplication) -> QuerySet[Channel]:
-    return Channel.objects.filter(id__in=application_channel_ids(application)).order_by("slug")
+    """The application's channels (one query for a channel-level or an all-channels application)."""
+    return Channel.objects.filter(id__in=_channel_ids(application)).order_by("slug")
 
 
 def can_manage(user: UserLike, application: RegisteredApplication) -> bool:

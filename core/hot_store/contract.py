@@ -55,8 +55,10 @@ class HotStore(Protocol):
         """Each record whole (a reader never sees half of one), replacing what is stored."""
         ...
 
-    def client_record_fill(self, record: StoredRecord) -> None:
-        """The read-through's write: only where no current record is stored."""
+    def client_record_fill(self, record: StoredRecord, *, count_day: str | None = None) -> float:
+        """The read-through's write: only where no current record is stored; with `count_day`, a token
+        issued to the client counted there too (as `token_counted`, in the same call). Returns the
+        client's last use now recorded."""
         ...
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:

@@ -171,16 +171,16 @@ class FallbackStore:
                 return
         self.fallback.client_records_put(records)
 
-    def client_record_fill(self, record: StoredRecord) -> None:
+    def client_record_fill(self, record: StoredRecord, *, count_day: str | None = None) -> float:
         if self._usable():
             try:
-                self.primary.client_record_fill(record)
+                last_used = self.primary.client_record_fill(record, count_day=count_day)
             except redis.RedisError as exc:
                 _failed(exc)
             else:
                 redis_health.succeeded()
-                return
-        self.fallback.client_record_fill(record)
+                return last_used
+        return self.fallback.client_record_fill(record, count_day=count_day)
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
         if self._usable():

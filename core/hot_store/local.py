@@ -107,12 +107,14 @@ class LocalStore:
         with self._lock:
             self._records.put(record.client_id, record)
 
-    def client_record_fill(self, record: StoredRecord) -> None:
+    def client_record_fill(self, record: StoredRecord, *, count_day: str | None = None) -> float:
         """The read-through's write: only where no record is (as `RECORD_FILL_SCRIPT` in Redis), so a
-        record written after a commit while the read was in flight stays."""
+        record written after a commit while the read was in flight stays; with `count_day`, the token
+        counted (`token_counted`). Returns the last use."""
         with self._lock:
             if self._records.get(record.client_id) is None:
                 self._records.put(record.client_id, record)
+        return self.token_counted(record=record, day=count_day) if count_day else record.last_used
 
     def client_records_put(self, records: Sequence[StoredRecord]) -> None:
         for record in records:

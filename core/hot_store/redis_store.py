@@ -220,10 +220,7 @@ class RedisStore:
             quota_defaults(),
             self.QUOTA_SHARDS,
         ]
-        reply = self._script(self._counted, [keys[2], keys[3], keys[1], keys[-2], keys[-1]], args)
-        if isinstance(reply, list):
-            raise QuotaRefused(QuotaRefusal(int(reply[0]), int(reply[2]), float(reply[1])))
-        return float(reply)
+        return _counted_reply(self._script(self._counted, [keys[2], keys[3], keys[1], keys[-2], keys[-1]], args))
 
     def _record_commands(self, pipe: Any, record: StoredRecord) -> None:
         key = self._record_key(record.client_id)
@@ -245,10 +242,15 @@ class RedisStore:
 
         self._transaction(fill)
 
-    def client_record_fill(self, record: StoredRecord) -> None:
-        """The read-through's write: only where the store has no record (one script call,
-        `RECORD_FILL_SCRIPT`); the writes made after a commit (`client_records_put`) replace one."""
-        self._script(self._record_fill, [self._record_key(record.client_id)], record_fill_args(RECORD_TTL, record))
+    def client_record_fill(self, record: StoredRecord, *, count_day: str | None = None) -> float:
+        """The read-through's write: only where the store has no record; with `count_day`, a token
+        issued to the client counted as `token_counted` counts it. One script call (`RECORD_FILL_SCRIPT`);
+        the writes made after a commit (`client_records_put`) replace a record. Returns the last use."""
+        keys, _, _ = self._client_keys(record.client_id, "none", None)
+        usage = usage_field(count_day, record.application_id, record.platform, "tokens") if count_day else ""
+        quota = (quota_defaults(), self.QUOTA_SHARDS)
+        args = record_fill_args(RECORD_TTL, record, usage=usage, interval=LAST_USED_EVERY, quota=quota)
+        return _counted_reply(self._script(self._record_fill, [keys[2], keys[3], keys[1], keys[-2], keys[-1]], args))
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
         """The new client's record, its application's data and the registration's count, in one script
@@ -340,6 +342,13 @@ class RedisStore:
 
 
 _UNREAD = object()
+
+
+def _counted_reply(reply: Any) -> float:
+    """COUNTED_SCRIPT's and RECORD_FILL_SCRIPT's: the last use, or `QuotaRefused` (nothing counted)."""
+    if isinstance(reply, list):
+        raise QuotaRefused(QuotaRefusal(int(reply[0]), int(reply[2]), float(reply[1])))
+    return float(reply)
 
 
 def _throttle_reply(reply: list[Any], quota_application: str) -> Throttle:

@@ -166,19 +166,6 @@ return {5, '0', r[1], r[2], string.format('%d', last_used), application, r[4], r
 """
 )
 
-# The read-through's write (`oauth.records.client_record_load`, after a miss). KEYS[1] the record,
-# ARGV[1] its expiry in seconds, ARGV[2..] its fields and values. Writes only where no current record
-# is (one with an environment 'e'; a partial or pre-environment hash is replaced whole): the read may
-# have begun before a change committed whose own write (registration, rotation, re-hash) came first,
-# and the record written last must not be the older one. Returns 1 when written, else 0.
-RECORD_FILL_SCRIPT = """
-if redis.call('HEXISTS', KEYS[1], 'e') == 1 then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-
 # A registration's writes, at once as MULTI/EXEC made them (`RedisStore.client_registered`): the new
 # client's record whole, its application's data, the registration counted. KEYS[1] record, KEYS[2]
 # application, KEYS[3] usage pending. ARGV[1] record expiry, ARGV[2] application expiry, ARGV[3] the
@@ -193,11 +180,13 @@ redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
 return 1
 """
 
-# KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record, KEYS[4] quota values, KEYS[5] quota
-# counts. ARGV[1] usage field, ARGV[2] client pk, ARGV[3] last used known, ARGV[4] interval, ARGV[5] the
-# application, ARGV[6] quota defaults, ARGV[7] shards. Returns the last use now recorded, or
-# {window, wait, limit} when a token quota is used up (nothing counted).
-COUNTED_SCRIPT = (
+# A token counted and, at most once per interval, the client's use recorded (in the last-use hash and
+# in its record, when there is one), after the application's token quotas are checked (`_QUOTA_LUA`;
+# refused: {window, wait, limit} returned, nothing counted). KEYS[1] usage pending, KEYS[2] last-used
+# pending, KEYS[3] record, KEYS[4] quota values, KEYS[5] quota counts. ARGV[1] usage field, ARGV[2]
+# client pk, ARGV[3] last used known, ARGV[4] interval, ARGV[5] the application, ARGV[6] quota
+# defaults, ARGV[7] shards. Sets `last_used`.
+_COUNT_LUA = (
     "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
     + _QUOTA_LUA
     + """
@@ -211,6 +200,36 @@ if now - last_used >= tonumber(ARGV[4]) then
   redis.call('HSET', KEYS[2], ARGV[2], string.format('%d', now))
   if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'lu', string.format('%d', now)) end
 end
+"""
+)
+
+# Returns the last use now recorded (or a quota's refusal).
+COUNTED_SCRIPT = (
+    _COUNT_LUA
+    + """
+return string.format('%d', last_used)
+"""
+)
+
+# The read-through's write (`oauth.records.client_record_fill`, after a miss), and the token counted
+# when the client authenticated (`_COUNT_LUA`): one round trip. KEYS and ARGV[1..7] as `_COUNT_LUA`
+# (ARGV[1] '' when nothing is counted), ARGV[8] the record's expiry in seconds, ARGV[9..] its fields and
+# values. Writes only where no current record is (one with an environment 'e'; a partial or
+# pre-environment hash is replaced whole): the read may have begun before a change committed whose own
+# write (registration, rotation, re-hash) came first, and the record written last must not be the older
+# one. The record is written even when a quota refuses the token (it is the database's, not the
+# request's). Returns the last use now recorded, or a quota's refusal.
+RECORD_FILL_SCRIPT = (
+    """
+if redis.call('HEXISTS', KEYS[3], 'e') == 0 then
+  redis.call('DEL', KEYS[3])
+  redis.call('HSET', KEYS[3], unpack(ARGV, 9))
+  redis.call('EXPIRE', KEYS[3], ARGV[8])
+end
+if ARGV[1] == '' then return ARGV[3] end
+"""
+    + _COUNT_LUA
+    + """
 return string.format('%d', last_used)
 """
 )

@@ -149,6 +149,51 @@ def test_a_read_through_write_fills_only_a_missing_record_and_later_writes_repla
     assert gate() is Outcome.PASSED
 
 
+@requires_redis
+def test_a_read_through_writes_the_record_and_counts_the_token_with_it_once(client, credentials):
+    """A miss writes the record read from the database to the store whatever the answer (a wrong secret
+    included: the next try is settled by the gate), and the token issued is counted once, in the same
+    call, with the client's use recorded."""
+    client_id, redis = credentials["client_id"], redis_client()
+    pk = Client.objects.get(client_id=client_id).pk
+    get_token(client, credentials)  # the signing keys exist
+    redis.delete(RECORD_PREFIX + client_id, "dcr:lastused:pending")
+    hot_state_clear()
+    counted = _pending_tokens()
+    assert_json_error(token_request(client, {**_good(credentials), "client_secret": "w" * 43}), 400, "invalid_client")
+    assert redis.hget(RECORD_PREFIX + client_id, "e") is not None
+    assert _pending_tokens() == counted
+
+    redis.delete(RECORD_PREFIX + client_id)
+    hot_state_clear()
+    get_token(client, credentials)
+    assert _pending_tokens() == counted + 1
+    last_use = int(redis.hget("dcr:lastused:pending", str(pk)))
+    assert abs(last_use - clock.wall()) < 5
+    assert int(redis.hget(RECORD_PREFIX + client_id, "lu")) == last_use
+    get_token(client, credentials)  # now a hit: counted by the gate
+    assert _pending_tokens() == counted + 2
+
+
+def test_a_read_through_counts_the_token_but_keeps_a_record_written_meanwhile(credentials):
+    client_id, store = credentials["client_id"], hot_store()
+    record = client_record_load(client_id)
+    assert record is not None
+    current = record.stored(written_at=clock.wall())
+    store.client_record_put(current)
+    counted = _pending_tokens()
+    store.client_record_fill(replace(current, secret_hash=bytes(len(current.secret_hash))), count_day=usage_day())
+    assert _pending_tokens() == counted + 1
+    gate = store.client_gate(
+        client_id=client_id,
+        secret_hash=current.secret_hash,
+        scopes=None,
+        day=usage_day(),
+        environment_id=record.environment_id,
+    )
+    assert gate.outcome is Outcome.PASSED
+
+
 def test_a_wrong_secret_is_refused_and_counts_nothing(client, credentials):
     get_token(client, credentials)
     counted = _pending_tokens()

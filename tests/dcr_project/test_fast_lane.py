@@ -13,7 +13,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.core import signals
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.test import override_settings
 
 from dcr_project.api_handler import ApiWSGIHandler
@@ -277,6 +280,26 @@ def test_the_token_from_the_lane_works_through_the_test_client(client, credentia
     other = get_token(client, credentials)["access_token"]
     answer = Answer(application, _environ("GET", SESSION, authorization=f"Bearer {other}"))
     assert answer.status == "200 OK"
+
+
+class ClosingCache(LocMemCache):
+    """A cache whose close() does something (as memcached's does): the lane must call it after each request."""
+
+    closed = 0
+
+    def close(self, **kwargs: Any) -> None:
+        ClosingCache.closed += 1
+
+
+def test_a_cache_that_closes_is_closed_after_a_lane_request(credentials):
+    """The lane skips close_caches while every backend's close() does nothing, worked out again when CACHES
+    changes."""
+    closing = {"BACKEND": f"{__name__}.ClosingCache", "LOCATION": "lane-closing"}
+    with override_settings(CACHES={**settings.CACHES, "closing": closing}):
+        caches["closing"].get("warm")  # Django closes the caches a thread has opened
+        ClosingCache.closed = 0
+        answer = Answer(application, _environ("POST", TOKEN, _token_form(credentials), FORM))
+        assert answer.status.startswith("200") and ClosingCache.closed == 1
 
 
 def test_a_token_over_its_application_quota_is_answered_the_same(credentials):
