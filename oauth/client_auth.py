@@ -9,7 +9,7 @@ the database, the same way whichever store answered.
 from dataclasses import replace
 
 from core import clock
-from core.hot_store import ClientGate, Outcome, hot_store
+from core.hot_store import ClientGate, Outcome, QuotaRefusal, QuotaRefused, hot_store
 
 from .errors import OAuthError
 from .hashers import SecretCheck, client_secret_candidate, client_secret_expand, client_secret_verify
@@ -25,6 +25,14 @@ class Throttled(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__("throttled")
         self.retry_after = retry_after
+
+
+class QuotaExceeded(Throttled):
+    """An application's quota is used up (README "Quotas"); nothing was counted."""
+
+    def __init__(self, refusal: QuotaRefusal) -> None:
+        super().__init__(refusal.retry_after)
+        self.refusal = refusal
 
 
 def invalid_client(credentials: ClientCredentials | None, description: str) -> OAuthError:
@@ -67,10 +75,7 @@ def client_authenticate(
         count=count,
         environment_id=environment_id,
     )
-    if gate.outcome is Outcome.THROTTLED:
-        raise Throttled(gate.retry_after)
-    if gate.outcome is Outcome.SCOPE:
-        raise _scope_exceeded()
+    _refuse_early(gate)
     if gate.outcome is Outcome.PASSED and gate.packed is not None:
         return _unpacked(credentials.client_id, gate, environment_id)
     return _settled_here(credentials, gate, scopes=scopes, count=count, day=day, environment_id=environment_id)
@@ -97,7 +102,10 @@ def _settled_here(
     # Counted with the read-through's write (one call) when nothing else is to be written first.
     counted = count and fill_at is not None and refusal is None and in_scope and not check.needs_rehash
     if fill_at is not None:
-        record = client_record_fill(record, written_at=fill_at, count_day=day if counted else None)
+        try:
+            record = client_record_fill(record, written_at=fill_at, count_day=day if counted else None)
+        except QuotaRefused as refused:  # the record is written; the token is not counted
+            raise QuotaExceeded(refused.refusal) from None
     if refusal is not None:
         raise refusal
     if check.needs_rehash:
@@ -125,6 +133,16 @@ def _refusal(
     if record.revoked is not None:
         return invalid_client(credentials, f"The {record.revoked.label} has been revoked; register again.")
     return None
+
+
+def _refuse_early(gate: ClientGate) -> None:
+    """What the gate refused on its own: the IP's bucket, the application's quota, the scope."""
+    if gate.outcome is Outcome.THROTTLED:
+        raise Throttled(gate.retry_after)
+    if gate.outcome is Outcome.QUOTA and gate.quota is not None:
+        raise QuotaExceeded(gate.quota)
+    if gate.outcome is Outcome.SCOPE:
+        raise _scope_exceeded()
 
 
 def _gate_record(client_id: str, gate: ClientGate, environment_id: int) -> tuple[ClientRecord | None, float | None]:
@@ -165,8 +183,12 @@ def _unpacked(client_id: str, gate: ClientGate, environment_id: int) -> ClientRe
 
 
 def client_token_counted(record: ClientRecord) -> ClientRecord:
-    """Count a token issued to an authenticated client, and its use (when the gate did not)."""
-    last_used = hot_store().token_counted(record=record.stored(written_at=clock.wall()), day=usage_day())
+    """Count a token issued to an authenticated client, and its use (when the gate did not);
+    `QuotaExceeded` (nothing counted) when a token quota of its application is used up."""
+    try:
+        last_used = hot_store().token_counted(record=record.stored(written_at=clock.wall()), day=usage_day())
+    except QuotaRefused as refused:
+        raise QuotaExceeded(refused.refusal) from None
     return replace(record, last_used=last_used)
 
 

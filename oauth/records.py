@@ -14,9 +14,11 @@ from django.db import connections, router, transaction
 from core import clock, process_state
 from core.hot_store import StoredRecord, hot_store
 from core.local_caches import local_cache
+from core.quotas import Quota
 from core.revocation import Revoked
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
+from registered_apps.services import application_quota
 
 from .hashers import client_secret_compact, client_secret_verify
 from .models import Client
@@ -49,6 +51,9 @@ class ClientRecord:
     # it still authenticates (`DCR_ROTATED_SECRET_GRACE`); "" and 0 when there is none.
     previous_secret_encoded: str = ""
     previous_secret_expires: float = 0.0
+    # The application's quota values as read from the database (`core.quotas`; "" when not read here:
+    # the shared stores keep their own copy).
+    quota: str = ""
 
     def previous_secret_matches(self, secret: str, *, now: float) -> bool:
         """The presented secret is the one a rotation replaced, within its grace period."""
@@ -122,6 +127,7 @@ class ClientRecord:
                 else b""
             ),
             previous_secret_expires=self.previous_secret_expires if self.previous_secret_encoded else 0.0,
+            quota=self.quota,
         )
 
 
@@ -158,8 +164,13 @@ def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRe
             application_status=application.status if application is not None else None,
         ),
         last_used=client.last_used_at.timestamp() if client.last_used_at else 0.0,
+        quota=_quota_packed(application),
         **_previous_secret(client.previous_client_secret, client.previous_secret_expires_at),
     )
+
+
+def _quota_packed(application: RegisteredApplication | None) -> str:
+    return application_quota(application).packed() if application is not None else ""
 
 
 def _previous_secret(encoded: str, expires_at: datetime.datetime | None) -> dict[str, Any]:
@@ -191,6 +202,9 @@ _ROW = (
     "registered_application__environment_id",
     "registered_application__programmer_id",
     "registered_application__programmer__slug",
+    "registered_application__quota_tokens_per_hour",
+    "registered_application__quota_tokens_per_day",
+    "registered_application__quota_registrations_per_hour",
 )
 _MARK = "\x00client-id\x00"
 
@@ -263,6 +277,11 @@ def _record_from_row(row: dict[str, Any]) -> ClientRecord:
         environment_id=row["registered_application__environment_id"] or 0,
         revoked=revoked,
         last_used=last_used_at.timestamp() if last_used_at else 0.0,
+        quota=Quota(
+            tokens_per_hour=row["registered_application__quota_tokens_per_hour"],
+            tokens_per_day=row["registered_application__quota_tokens_per_day"],
+            registrations_per_hour=row["registered_application__quota_registrations_per_hour"],
+        ).packed(),
         **_previous_secret(row["previous_client_secret"], row["previous_secret_expires_at"]),
     )
 

@@ -17,6 +17,7 @@ from core.hot_store import hot_store
 from core.revocation import Revoked, stamp_lifetime
 from core.stamps import revocation_stamp_write
 from registered_apps.models import ApplicationStatus, AuditEvent, RegisteredApplication
+from registered_apps.services import application_quotas_republish
 from software_statements.models import SoftwareStatement
 
 from . import usage_flush as flush
@@ -211,6 +212,7 @@ def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
             written += 1
     hot_store().newest_stamps_complete()
     hot_store().stamps_prune(since.timestamp())
+    application_quotas_republish()  # README "Quotas": the store's copy of each application's own values
     return written
 
 

@@ -40,7 +40,8 @@ from redis.cluster import RedisCluster
 from core import process_state
 from core.conf import dcr
 from core.hot_store import LAST_USED_PENDING_KEY, local_last_used
-from core.hot_store.cluster_store import PREFIXES, cluster_connect
+from core.hot_store.cluster_connect import cluster_connect
+from core.hot_store.cluster_store import PREFIXES
 from core.metrics import usage_flush_succeeded
 from core.redis import redis_connect, redis_settings
 from registered_apps.models import RegisteredApplication, UsageDaily

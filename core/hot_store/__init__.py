@@ -40,13 +40,16 @@ from .base import (
     ClientGate,
     LocalCounter,
     Outcome,
+    QuotaRefusal,
+    QuotaRefused,
     StoredRecord,
     Throttle,
     bucket_key,
     local_last_used,
     local_usage,
 )
-from .cluster_store import ClusterStore, cluster_connect
+from .cluster_connect import cluster_connect
+from .cluster_store import ClusterStore
 from .contract import HotStore
 from .fallback import FallbackStore
 from .formats import usage_field
@@ -76,6 +79,8 @@ __all__ = [
     "LocalCounter",
     "LocalStore",
     "Outcome",
+    "QuotaRefusal",
+    "QuotaRefused",
     "RedisStore",
     "StoredRecord",
     "Throttle",

@@ -34,21 +34,19 @@ import threading
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import redis
-from redis.backoff import NoBackoff
-from redis.cluster import ClusterNode, RedisCluster
+from redis.cluster import RedisCluster
 from redis.crc import key_slot
-from redis.retry import Retry
 
-from core import process_state
 from core.revocation import PREFIX, RECORD_TTL, Revoked, stamp_lifetime
 
 from .base import (
     APPLICATION_PREFIX,
     APPLICATION_TTL,
     LAST_USED_PENDING_KEY,
+    QUOTA_COUNTS_KEY,
+    QUOTAS_KEY,
     RECORD_PREFIX,
     USAGE_PENDING_KEY,
     ClientGate,
@@ -56,9 +54,10 @@ from .base import (
     StoredRecord,
     Throttle,
     bucket_key,
+    quota_defaults,
 )
 from .formats import record_fields, usage_field
-from .redis_store import RedisStore, _stamp_kind
+from .redis_store import RedisStore, _stamp_kind, _throttle_reply
 from .scripts import (
     APPLICATION_PUT_SCRIPT,
     CLUSTER_CLIENT_SCRIPT,
@@ -75,7 +74,6 @@ SHARDS = 64
 # republish, `oauth.tasks.revocation_stamps_republish`, writes it).
 STAMP_RETRY_EVERY = 0.1
 STAMP_RETRY_FOR = 300.0
-REQUEST_TTL = 6
 _SLOTS = 16384
 # What the database path takes from, besides the shard's bucket (see the module's docstring).
 DATABASE_PATH_SCOPE = ":database"
@@ -132,6 +130,9 @@ class ClusterStore(RedisStore):
     """Redis Cluster. Raises `redis.RedisError` when it cannot answer: `FallbackStore` answers then."""
 
     client: RedisCluster  # type: ignore[assignment]
+    # An application's quota is split evenly over the shards (README "Quotas"): each shard's script
+    # counts its own clients' tokens (and the registrations from IPs of its slot) against ceil(q / SHARDS).
+    QUOTA_SHARDS = SHARDS
 
     def __init__(self, client: RedisCluster) -> None:
         super().__init__(client)  # type: ignore[arg-type]
@@ -182,6 +183,8 @@ class ClusterStore(RedisStore):
             prefix + PREFIX + Revoked.CLIENT.value + ":" + client_id,
             prefix + SHARED_STAMPS_KEY,
             prefix + APPLICATIONS_KEY,
+            prefix + QUOTAS_KEY,
+            prefix + QUOTA_COUNTS_KEY,
         ]
         return keys, prefix + PREFIX, prefix + APPLICATION_PREFIX
 
@@ -190,17 +193,36 @@ class ClusterStore(RedisStore):
 
     # The token path
     def throttle(
-        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+        self,
+        *,
+        scope: str,
+        ip_address: str | None,
+        stamp_keys: Sequence[str] = (),
+        since: float = 0,
+        quota_application: str = "",
+        bucket: bool = True,
     ) -> Throttle:
-        """The bucket in the IP's shard; the stamps (applications' and statements') from its copies there."""
+        """The bucket in the IP's shard; the stamps (applications' and statements') from its copies there,
+        and the registrations counted in that shard's quota counts."""
         prefix = PREFIXES[shard_of(ip_address or "unknown")]
         for key in stamp_keys:
             if _stamp_kind(key) not in SHARED_STAMP_KINDS:
                 raise ValueError(f"only application and statement stamps are in every shard, not {key!r}")
-        keys = [prefix + bucket_key(scope, ip_address), prefix + SHARED_STAMPS_KEY]
-        args = [*self._bucket_args(True), repr(since), *(_stamp_field(key) for key in stamp_keys)]
-        allowed, wait, stale = self._script(self._throttle, keys, args)
-        return Throttle(bool(allowed), float(wait), bool(stale))
+        keys = [
+            prefix + bucket_key(scope, ip_address),
+            prefix + SHARED_STAMPS_KEY,
+            prefix + QUOTAS_KEY,
+            prefix + QUOTA_COUNTS_KEY,
+        ]
+        args = [
+            *self._bucket_args(bucket),
+            repr(since),
+            quota_application,
+            quota_defaults(),
+            self.QUOTA_SHARDS,
+            *(_stamp_field(key) for key in stamp_keys),
+        ]
+        return _throttle_reply(self._script(self._throttle, keys, args), quota_application)
 
     def client_gate(
         self,
@@ -267,6 +289,13 @@ class ClusterStore(RedisStore):
         with self.client.pipeline(transaction=False) as pipe:
             for key in shard_keys(APPLICATIONS_KEY):
                 pipe.execute_command("EVAL", APPLICATION_PUT_SCRIPT, 1, key, application_id, packed, APPLICATION_TTL)
+            pipe.execute()
+
+    def quota_put(self, application_id: str, packed: str) -> None:
+        """In every shard, as a field of its `QUOTAS_KEY` (each client's script reads its own shard's)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in shard_keys(QUOTAS_KEY):
+                pipe.hset(key, application_id, packed)
             pipe.execute()
 
     def count(self, field: str) -> None:
@@ -384,62 +413,3 @@ class StampRetries:
                 self.pending = failed + self.pending
                 if not self.pending:
                     return
-
-
-# --- The client ------------------------------------------------------------------------------------
-
-
-def cluster_nodes_parse(value: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
-    """REDIS_CLUSTER_NODES: "host:port,host:port" or "redis+cluster://[user:password@]host:port,host:port"
-    (rediss+cluster:// for TLS); returns the startup nodes and the connection options."""
-    options: dict[str, Any] = {}
-    text = value.strip()
-    if "://" in text:
-        parts = urlsplit(text)
-        if parts.scheme not in ("redis+cluster", "rediss+cluster"):
-            raise ValueError("REDIS_CLUSTER_NODES: a URL must be redis+cluster:// or rediss+cluster://")
-        if parts.username:
-            options["username"] = unquote(parts.username)
-        if parts.password:
-            options["password"] = unquote(parts.password)
-        if parts.scheme == "rediss+cluster":
-            options["ssl"] = True
-        text = parts.netloc.rpartition("@")[2]
-    nodes = []
-    for entry in text.split(","):
-        host, _, port = entry.strip().rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"REDIS_CLUSTER_NODES: {entry.strip()!r} is not host:port")
-        nodes.append((host, int(port)))
-    return nodes, options
-
-
-@process_state.memoized("redis-cluster-clients", maxsize=4, settings=("REDIS_CLUSTER_NODES",))
-def cluster_connect(value: str, *, socket_connect_timeout: float = 0.25, socket_timeout: float = 0.5) -> RedisCluster:
-    """A cluster client: the request path's short timeouts and no retries (as `core.redis`); redis-py
-    still follows MOVED and ASK, and after a connection failure reads the slot map again."""
-    nodes, options = cluster_nodes_parse(value)
-    failure: redis.RedisError | None = None
-    for first in range(len(nodes)):
-        # redis-py's client asks its first node for the command table as it starts: with that node down
-        # (a dead primary not yet replaced) it would never start. Each node in turn goes first.
-        try:
-            client = RedisCluster(
-                startup_nodes=[ClusterNode(host, port) for host, port in nodes[first:] + nodes[:first]],
-                socket_connect_timeout=socket_connect_timeout,
-                socket_timeout=socket_timeout,
-                retry=Retry(NoBackoff(), 0),
-                require_full_coverage=False,
-                decode_responses=False,
-                **options,
-            )
-            break
-        except redis.RedisError as exc:
-            failure = exc
-    else:
-        assert failure is not None
-        raise failure
-    # Redirections (MOVED, ASK) and TRYAGAIN followed per command: 16 by default, sleeping 50 ms after
-    # the 8th; 6 follow any redirection there is and give up on a moving slot after 100 ms.
-    client.RedisClusterRequestTTL = REQUEST_TTL
-    return client

@@ -38,10 +38,24 @@ class FallbackStore:
     def __init__(self, primary: HotStore, fallback: LocalStore | None = None) -> None:
         self.primary = primary
         self.fallback = fallback or LocalStore()
+        # Whether this outage's quota counting in this process was logged (once per outage).
+        self._quota_logged = False
+
+    def _counting_here(self) -> None:
+        """Quotas counted by the fallback: each process counts its own, so an application may get up to
+        its quota from every process while the shared store is down. Said once per outage."""
+        if not self._quota_logged:
+            self._quota_logged = True
+            logger.warning(
+                "quotas counted in this process only while Redis is unreachable: approximate "
+                "(each process allows an application its whole quota)"
+            )
 
     def _usable(self) -> bool:
         if redis_health.down:
             return False
+        if self._quota_logged:
+            self._quota_logged = False
         if local_usage or local_last_used:
             self._hand_back()
         return True
@@ -55,9 +69,10 @@ class FallbackStore:
             local_last_used.restore(last_used)
             _failed(exc)
 
-    def _either(self, call: Callable[[HotStore], T]) -> T:
+    def _either(self, call: Callable[[HotStore], T], *, counting: bool = False) -> T:
         """`call` on the shared store; on this process's fallback while the shared store is down or when
-        the call fails (the failure remembered: `_failed`)."""
+        the call fails (the failure remembered: `_failed`). `counting`: the call counts against a quota,
+        which the fallback then does for this process alone (`_counting_here`)."""
         if self._usable():
             try:
                 found = call(self.primary)
@@ -66,13 +81,30 @@ class FallbackStore:
             else:
                 redis_health.succeeded()
                 return found
+        if counting:
+            self._counting_here()
         return call(self.fallback)
 
     def throttle(
-        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+        self,
+        *,
+        scope: str,
+        ip_address: str | None,
+        stamp_keys: Sequence[str] = (),
+        since: float = 0,
+        quota_application: str = "",
+        bucket: bool = True,
     ) -> Throttle:
         return self._either(
-            lambda store: store.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
+            lambda store: store.throttle(
+                scope=scope,
+                ip_address=ip_address,
+                stamp_keys=stamp_keys,
+                since=since,
+                quota_application=quota_application,
+                bucket=bucket,
+            ),
+            counting=bool(quota_application),
         )
 
     def client_gate(
@@ -97,11 +129,12 @@ class FallbackStore:
                 ip_address=ip_address,
                 count=count,
                 environment_id=environment_id,
-            )
+            ),
+            counting=count,
         )
 
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
-        return self._either(lambda store: store.token_counted(record=record, day=day))
+        return self._either(lambda store: store.token_counted(record=record, day=day), counting=True)
 
     def client_record_put(self, record: StoredRecord) -> None:
         self.client_records_put([record])
@@ -110,7 +143,9 @@ class FallbackStore:
         self._either(lambda store: store.client_records_put(records))
 
     def client_record_fill(self, record: StoredRecord, *, count_day: str | None = None) -> float:
-        return self._either(lambda store: store.client_record_fill(record, count_day=count_day))
+        return self._either(
+            lambda store: store.client_record_fill(record, count_day=count_day), counting=count_day is not None
+        )
 
     def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
         self._either(lambda store: store.client_registered(record=record, day=day, application=application))
@@ -169,6 +204,17 @@ class FallbackStore:
         except redis.RedisError as exc:
             _failed(exc)
             return 0
+
+    def quota_put(self, application_id: str, packed: str) -> None:
+        """Known here at once, and tried on the shared store even while it seemed down (as a stamp)."""
+        self.fallback.quota_put(application_id, packed)
+        try:
+            self.primary.quota_put(application_id, packed)
+        except redis.RedisError as exc:
+            _failed(exc)
+            logger.warning(
+                "quota of application %s not published: Redis unreachable (%s)", application_id, type(exc).__name__
+            )
 
     def clear(self) -> None:
         self.fallback.clear()

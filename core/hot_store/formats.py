@@ -53,10 +53,10 @@ def record_fields(record: StoredRecord) -> dict[str, Any]:
     return fields
 
 
-def record_fill_args(ttl: int, record: StoredRecord, *, usage: str, interval: int) -> list[Any]:
-    """`RECORD_FILL_SCRIPT`'s arguments: what to count (`usage` "" for nothing), the expiry, then field,
-    value, field, value..."""
-    args: list[Any] = [usage, record.pk, int(record.last_used), interval, ttl]
+def record_fill_args(ttl: int, record: StoredRecord, *, usage: str, interval: int, quota: tuple[str, int]) -> list[Any]:
+    """`RECORD_FILL_SCRIPT`'s arguments: what to count (`usage` "" for nothing), the quota's defaults and
+    shards, the expiry, then field, value, field, value..."""
+    args: list[Any] = [usage, record.pk, int(record.last_used), interval, record.application_id, *quota, ttl]
     for field, value in record_fields(record).items():
         args += [field, value]
     return args

@@ -31,36 +31,98 @@ if ARGV[4] == '1' then
 end
 """
 
-# KEYS[1] bucket, KEYS[2] stamps...; ARGV[1..4] bucket, ARGV[5] since.
-# Returns {allowed, wait, stale}.
+# An application's quotas (`core.quotas`): `quota_take(values, counts, application, defaults, shards,
+# first, last)` checks the windows first..last (1 tokens per hour, 2 tokens per day, 3 registrations
+# per hour) and, when none is full, counts one in each. `values` is a hash: application id ->
+# "<tokens/hour> <tokens/day> <registrations/hour>" ('-' for the default of `defaults`, same form; 0 no
+# limit). `counts` is a hash: "<application id>|<window>" -> "<window index> <count>" (a count of an
+# older window index reads as 0, so nothing expires and a hash holds at most three fields per
+# application). A limit is shared by `shards` counters (`ClusterStore`), each allowed ceil(limit /
+# shards). Returns nil, or {window, seconds until it resets, limit} without counting anything. Needs
+# `now` (`_BUCKET_LUA`).
+_QUOTA_LUA = """
+local function quota_take(values, counts, application, defaults, shards, first, last)
+  local limits = {}
+  for value in string.gmatch(defaults, '%S+') do limits[#limits + 1] = tonumber(value) end
+  local own = redis.call('HGET', values, application)
+  if own then
+    local i = 0
+    for value in string.gmatch(own, '%S+') do
+      i = i + 1
+      if value ~= '-' then limits[i] = tonumber(value) end
+    end
+  end
+  local windows = {3600, 86400, 3600}
+  local checked, fields = {}, {}
+  for k = first, last do
+    if (limits[k] or 0) > 0 then
+      checked[#checked + 1] = k
+      fields[#fields + 1] = application .. '|' .. k
+    end
+  end
+  if #fields == 0 then return nil end
+  local entries = redis.call('HMGET', counts, unpack(fields))
+  local writes = {}
+  for i, k in ipairs(checked) do
+    local index = math.floor(now / windows[k])
+    local count = 0
+    local entry = entries[i]
+    if entry then
+      local space = string.find(entry, ' ', 1, true)
+      if tonumber(string.sub(entry, 1, space - 1)) == index then count = tonumber(string.sub(entry, space + 1)) end
+    end
+    if count >= math.ceil(limits[k] / tonumber(shards)) then
+      return {k, string.format('%.3f', (index + 1) * windows[k] - now), limits[k]}
+    end
+    writes[#writes + 1] = fields[i]
+    writes[#writes + 1] = string.format('%d %d', index, count + 1)
+  end
+  redis.call('HSET', counts, unpack(writes))
+  return nil
+end
+"""
+
+# KEYS[1] bucket, KEYS[2] quota values, KEYS[3] quota counts, KEYS[4] stamps...; ARGV[1..4] bucket,
+# ARGV[5] since, ARGV[6] the application whose registrations to count ('' none), ARGV[7] the quota
+# defaults, ARGV[8] shards. Returns {allowed, wait, stale}, or {0, wait, 1, window, limit} when the
+# application's registrations per hour are used up (nothing counted). Stale (a stamp at or after
+# `since`) counts nothing: the statement is verified again, and its registration counted then.
 THROTTLE_SCRIPT = (
     _BUCKET_LUA
+    + _QUOTA_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait), 1} end
 local stale = 0
-if #KEYS >= 2 then
+if #KEYS >= 4 then
   local since = tonumber(ARGV[5])
-  local stamps = redis.call('MGET', unpack(KEYS, 2))
+  local stamps = redis.call('MGET', unpack(KEYS, 4))
   for i = 1, #stamps do
     local value = tonumber(stamps[i])
     if value ~= nil and value >= since then stale = 1 end
   end
 end
+if stale == 0 and ARGV[6] ~= '' then
+  local refused = quota_take(KEYS[2], KEYS[3], ARGV[6], ARGV[7], ARGV[8], 3, 3)
+  if refused then return {0, refused[2], 1, refused[1], refused[3]} end
+end
 return {1, '0', stale}
 """
 )
 
-# KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending.
+# KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending; the last two KEYS
+# the quota values and counts (`_QUOTA_LUA`).
 # ARGV[1..4] bucket (ARGV[4] '1' to throttle), ARGV[5] client id, ARGV[6] the secret's hash under the
 # current key, ARGV[7] requested scopes ('' for all), ARGV[8] stamp prefix, ARGV[9] stamp margin,
 # ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix, ARGV[14] the environment
-# asked (a record of another environment, or one written before environments, reads as missing).
+# asked (a record of another environment, or one written before environments, reads as missing),
+# ARGV[15] the quota defaults, ARGV[16] shards. Counting checks the application's token quotas first.
 # The secret passes when its hash is the record's 'h', or its 'h2' (the secret a rotation replaced)
 # while Redis's clock is before 'hx'.
 # Returns {outcome, wait, packed, secret hash, last used, application, application id, statement jti,
-# previous secret hash, its expiry} (see Outcome).
+# previous secret hash, its expiry} (see Outcome), or {6, wait, window, limit} (Outcome.QUOTA).
 CLIENT_SCRIPT = (
     _BUCKET_LUA
+    + _QUOTA_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait)} end
 local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk', 'e', 'h2', 'hx')
@@ -91,6 +153,8 @@ if ARGV[7] ~= '' then
 end
 local last_used = tonumber(r[8] or '0')
 if ARGV[12] == '1' then
+  local refused = quota_take(KEYS[#KEYS - 1], KEYS[#KEYS], r[4], ARGV[15], ARGV[16], 1, 2)
+  if refused then return {6, refused[2], refused[1], refused[3]} end
   redis.call('HINCRBY', KEYS[3], ARGV[10] .. '|' .. r[4] .. '|' .. r[6] .. '|tokens', 1)
   if now - last_used >= tonumber(ARGV[11]) then
     last_used = math.floor(now)
@@ -117,12 +181,19 @@ return 1
 """
 
 # A token counted and, at most once per interval, the client's use recorded (in the last-use hash and
-# in its record, when there is one). KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record.
-# ARGV[1] usage field, ARGV[2] client pk, ARGV[3] last used known, ARGV[4] interval. Sets `last_used`.
-_COUNT_LUA = """
+# in its record, when there is one), after the application's token quotas are checked (`_QUOTA_LUA`;
+# refused: {window, wait, limit} returned, nothing counted). KEYS[1] usage pending, KEYS[2] last-used
+# pending, KEYS[3] record, KEYS[4] quota values, KEYS[5] quota counts. ARGV[1] usage field, ARGV[2]
+# client pk, ARGV[3] last used known, ARGV[4] interval, ARGV[5] the application, ARGV[6] quota
+# defaults, ARGV[7] shards. Sets `last_used`.
+_COUNT_LUA = (
+    "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+    + _QUOTA_LUA
+    + """
+local refused = quota_take(KEYS[4], KEYS[5], ARGV[5], ARGV[6], ARGV[7], 1, 2)
+if refused then return refused end
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-local t = redis.call('TIME')
-local now = tonumber(t[1])
+now = math.floor(now)
 local last_used = tonumber(ARGV[3])
 if now - last_used >= tonumber(ARGV[4]) then
   last_used = now
@@ -130,8 +201,9 @@ if now - last_used >= tonumber(ARGV[4]) then
   if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'lu', string.format('%d', now)) end
 end
 """
+)
 
-# Returns the last use now recorded.
+# Returns the last use now recorded (or a quota's refusal).
 COUNTED_SCRIPT = (
     _COUNT_LUA
     + """
@@ -140,19 +212,19 @@ return string.format('%d', last_used)
 )
 
 # The read-through's write (`oauth.records.client_record_fill`, after a miss), and the token counted
-# when the client authenticated (`_COUNT_LUA`): one round trip. KEYS[1] usage pending, KEYS[2]
-# last-used pending, KEYS[3] the record. ARGV[1..4] as `_COUNT_LUA` (ARGV[1] '' when nothing is
-# counted), ARGV[5] the record's expiry in seconds, ARGV[6..] its fields and values. Writes only where
-# no current record is (one with an environment 'e'; a partial or pre-environment hash is replaced
-# whole): the read may have begun before a change committed whose own write (registration, rotation,
-# re-hash) came first, and the record written last must not be the older one. Returns the last use
-# now recorded.
+# when the client authenticated (`_COUNT_LUA`): one round trip. KEYS and ARGV[1..7] as `_COUNT_LUA`
+# (ARGV[1] '' when nothing is counted), ARGV[8] the record's expiry in seconds, ARGV[9..] its fields and
+# values. Writes only where no current record is (one with an environment 'e'; a partial or
+# pre-environment hash is replaced whole): the read may have begun before a change committed whose own
+# write (registration, rotation, re-hash) came first, and the record written last must not be the older
+# one. The record is written even when a quota refuses the token (it is the database's, not the
+# request's). Returns the last use now recorded, or a quota's refusal.
 RECORD_FILL_SCRIPT = (
     """
 if redis.call('HEXISTS', KEYS[3], 'e') == 0 then
   redis.call('DEL', KEYS[3])
-  redis.call('HSET', KEYS[3], unpack(ARGV, 6))
-  redis.call('EXPIRE', KEYS[3], ARGV[5])
+  redis.call('HSET', KEYS[3], unpack(ARGV, 9))
+  redis.call('EXPIRE', KEYS[3], ARGV[8])
 end
 if ARGV[1] == '' then return ARGV[3] end
 """
@@ -211,19 +283,25 @@ CLUSTER_CLIENT_SCRIPT = CLIENT_SCRIPT.replace(_STAMPS_READ, _CLUSTER_STAMPS_READ
     _APPLICATION_READ, _CLUSTER_APPLICATION_READ
 )
 
-# THROTTLE_SCRIPT with KEYS[2] the shard's shared stamps and ARGV[6..] the fields to compare.
+# THROTTLE_SCRIPT with KEYS[2] the shard's shared stamps, KEYS[3] and KEYS[4] its quota values and
+# counts, and ARGV[9..] the stamp fields to compare (ARGV[6..8] as THROTTLE_SCRIPT's).
 CLUSTER_THROTTLE_SCRIPT = (
     _BUCKET_LUA
+    + _QUOTA_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait), 1} end
 local stale = 0
-if #ARGV >= 6 then
+if #ARGV >= 9 then
   local since = tonumber(ARGV[5])
-  local stamps = redis.call('HMGET', KEYS[2], unpack(ARGV, 6))
+  local stamps = redis.call('HMGET', KEYS[2], unpack(ARGV, 9))
   for i = 1, #stamps do
     local value = tonumber(stamps[i])
     if value ~= nil and value >= since then stale = 1 end
   end
+end
+if stale == 0 and ARGV[6] ~= '' then
+  local refused = quota_take(KEYS[3], KEYS[4], ARGV[6], ARGV[7], ARGV[8], 3, 3)
+  if refused then return {0, refused[2], 1, refused[1], refused[3]} end
 end
 return {1, '0', stale}
 """

@@ -46,6 +46,10 @@ DCR_METRICS_ENABLED = True
 # The token buckets still run on every request (one Redis round trip); they just never say no.
 DCR_THROTTLE_RATE = env.float("BENCH_THROTTLE_RATE", default=1e9)
 DCR_THROTTLE_BURST = env.float("BENCH_THROTTLE_BURST", default=1e9)
+# The quotas too: counted on every token and registration (0 would skip counting), never reached.
+DCR_QUOTA_REGISTRATIONS_PER_HOUR = env.int("BENCH_QUOTA", default=1_000_000_000)
+DCR_QUOTA_TOKENS_PER_HOUR = env.int("BENCH_QUOTA", default=1_000_000_000)
+DCR_QUOTA_TOKENS_PER_DAY = env.int("BENCH_QUOTA", default=1_000_000_000)
 
 ROOT_URLCONF = "bench.urls"
 

@@ -300,3 +300,22 @@ def test_a_cache_that_closes_is_closed_after_a_lane_request(credentials):
         ClosingCache.closed = 0
         answer = Answer(application, _environ("POST", TOKEN, _token_form(credentials), FORM))
         assert answer.status.startswith("200") and ClosingCache.closed == 1
+
+
+def test_a_token_over_its_application_quota_is_answered_the_same(credentials):
+    """429 with Retry-After and the RateLimit fields (README "Quotas") from the lane as from the chain."""
+    from registered_apps.models import RegisteredApplication
+    from registered_apps.services import set_application_quota
+
+    registered = RegisteredApplication.objects.get(pk=credentials["software_id"])
+    set_application_quota(registered, actor="tests", tokens_per_hour=1)
+    get_token_wsgi(credentials)  # uses it up
+    lane, whole = _both(lambda: _environ("POST", TOKEN, _token_form(credentials), FORM))
+    assert lane.status == whole.status == "429 Too Many Requests"
+    timing = {"retry-after", "ratelimit"}  # whole seconds to the hour's end: may tick between the two
+    assert {k: v for k, v in lane.comparable_headers().items() if k not in timing} == {
+        k: v for k, v in whole.comparable_headers().items() if k not in timing
+    }
+    assert lane.headers["ratelimit-policy"] == '"tokens-hour";q=1;w=3600'
+    assert lane.headers["ratelimit"] == f'"tokens-hour";r=0;t={lane.headers["retry-after"]}'
+    assert lane.body == whole.body

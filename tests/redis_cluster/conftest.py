@@ -3,7 +3,7 @@ app's hot-path store pointed at it (REDIS_CLUSTER_NODES)."""
 
 import pytest
 
-from core.hot_store.cluster_store import cluster_connect
+from core.hot_store.cluster_connect import cluster_connect
 from tests.redis_cluster.harness import cluster_start, cluster_stop, missing
 
 

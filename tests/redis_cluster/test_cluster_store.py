@@ -10,12 +10,12 @@ import pytest
 from redis.crc import key_slot
 
 from core.hot_store import FallbackStore, hot_store, local_usage
+from core.hot_store.cluster_connect import cluster_nodes_parse
 from core.hot_store.cluster_store import (
     APPLICATIONS_KEY,
     PREFIXES,
     SHARED_STAMPS_KEY,
     ClusterStore,
-    cluster_nodes_parse,
     shard_of,
 )
 from core.redis import redis_health

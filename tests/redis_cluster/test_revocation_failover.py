@@ -19,7 +19,8 @@ from django.conf import settings as django_settings
 from redis.crc import key_slot
 
 from core.hot_store import FallbackStore, hot_store
-from core.hot_store.cluster_store import PREFIXES, cluster_connect, shard_of
+from core.hot_store.cluster_connect import cluster_connect
+from core.hot_store.cluster_store import PREFIXES, shard_of
 from registered_apps.services import registered_application_revoke
 from software_statements.services import software_statement_issue, software_statement_revoke
 from tests.factories import make_application
