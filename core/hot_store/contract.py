@@ -49,8 +49,11 @@ class HotStore(Protocol):
         """The read-through's write: only where no current record is stored."""
         ...
 
-    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
-        """A new client: its record, its application's part, the registration counted."""
+    def client_registered(
+        self, *, record: StoredRecord, day: str, application: str, network: str = "", foreign_platform: str = ""
+    ) -> None:
+        """A new client: its record, its application's part, the registration counted (for the abuse
+        signals too: `network` it came from, the `foreign_platform` its X-Device-Info named)."""
         ...
 
     def application_put(self, application_id: str, packed: str) -> None: ...

@@ -142,16 +142,19 @@ class FallbackStore:
                 return
         self.fallback.client_record_fill(record)
 
-    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
+    def client_registered(
+        self, *, record: StoredRecord, day: str, application: str, network: str = "", foreign_platform: str = ""
+    ) -> None:
+        signals = {"network": network, "foreign_platform": foreign_platform}
         if self._usable():
             try:
-                self.primary.client_registered(record=record, day=day, application=application)
+                self.primary.client_registered(record=record, day=day, application=application, **signals)
             except redis.RedisError as exc:
                 _failed(exc)
             else:
                 redis_health.succeeded()
                 return
-        self.fallback.client_registered(record=record, day=day, application=application)
+        self.fallback.client_registered(record=record, day=day, application=application, **signals)
 
     def application_put(self, application_id: str, packed: str) -> None:
         if self._usable():
