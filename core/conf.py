@@ -45,6 +45,11 @@ class DcrSettings:
     access_token_algorithm: str = "ES256"
     throttle_rate: float = 1.0
     throttle_burst: float = 10.0
+    # Per-application quotas (README "Quotas"): the default of an application whose own value is unset;
+    # 0 means no limit.
+    quota_registrations_per_hour: int = 1000
+    quota_tokens_per_hour: int = 100000
+    quota_tokens_per_day: int = 1000000
     trusted_proxies: int = 0
     local_cache_entries: int = 20000
     revocation_stamp_cache: float = 0.25

@@ -245,6 +245,11 @@ class RegisteredApplication(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revocation_reason = models.TextField(blank=True)
+    # Quotas (README "Quotas"): None is the settings' default (DCR_QUOTA_*), 0 no limit. Set by the
+    # TAMs (`services.set_application_quota`), not part of the fixed configuration.
+    quota_registrations_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    quota_tokens_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    quota_tokens_per_day = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -16,6 +16,8 @@ RECORD_PREFIX = "dcr:client:"
 APPLICATION_PREFIX = "dcr:app:"
 APPLICATION_TTL = 60
 USAGE_PENDING_KEY = "dcr:usage:pending"
+# An application's quota values (`core.quotas`), and its counters: "<prefix>n:<application>:<window>".
+QUOTA_PREFIX = "dcr:quota:"
 LAST_USED_PENDING_KEY = "dcr:lastused:pending"
 # A record written less than this before a stamp may have been read before the revocation committed.
 STAMP_MARGIN = 5.0

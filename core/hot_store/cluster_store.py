@@ -76,6 +76,8 @@ DATABASE_PATH_SCOPE = ":database"
 # applications' parts (`scripts.py` says why these are hashes).
 SHARED_STAMPS_KEY = PREFIX + "shared"
 APPLICATIONS_KEY = "dcr:apps"
+# In each shard: the applications' quota values (field: application id) and their counters.
+QUOTAS_KEY = "dcr:quotas"
 
 
 def _shard_tags() -> tuple[str, ...]:
@@ -242,6 +244,13 @@ class ClusterStore(RedisStore):
         with self.client.pipeline(transaction=False) as pipe:
             for key in shard_keys(APPLICATIONS_KEY):
                 pipe.execute_command("EVAL", APPLICATION_PUT_SCRIPT, 1, key, application_id, packed, APPLICATION_TTL)
+            pipe.execute()
+
+    def quota_put(self, application_id: str, packed: str) -> None:
+        """In every shard, as a field of its `QUOTAS_KEY` (each client's script reads its own shard's)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in shard_keys(QUOTAS_KEY):
+                pipe.hset(key, application_id, packed)
             pipe.execute()
 
     def count(self, field: str) -> None:

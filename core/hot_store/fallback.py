@@ -167,6 +167,17 @@ class FallbackStore:
                 return
         self.fallback.application_put(application_id, packed)
 
+    def quota_put(self, application_id: str, packed: str) -> None:
+        """Known here at once, and tried on the shared store even while it seemed down (as a stamp)."""
+        self.fallback.quota_put(application_id, packed)
+        try:
+            self.primary.quota_put(application_id, packed)
+        except redis.RedisError as exc:
+            _failed(exc)
+            logger.warning(
+                "quota of application %s not published: Redis unreachable (%s)", application_id, type(exc).__name__
+            )
+
     def client_record_drop(self, client_id: str) -> None:
         """Called after a revocation commits; the stamp written with it covers a failure here."""
         self.client_records_drop([client_id])

@@ -42,6 +42,7 @@ class LocalStore:
         self._applications = local_cache("local-applications", ttl=APPLICATION_TTL)
         # client id -> the hour of its first token, "-" after its second (`signal_counts`).
         self._first_tokens = local_cache("local-first-tokens", ttl=RECORD_TTL)
+        self._quotas = local_cache("local-quotas")
 
     # Throttling
     def _take(self, scope: str, ip_address: str | None) -> float | None:
@@ -168,6 +169,9 @@ class LocalStore:
         else:
             local_signals.increment(statement_prefix(first, record.application_id, record.statement_jti) + "second")
 
+    def quota_put(self, application_id: str, packed: str) -> None:
+        self._quotas.put(application_id, packed)
+
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
         """Count a token issued to `record`'s client and record its use; returns the last use now known."""
         local_usage.increment(usage_field(day, record.application_id, record.platform, "tokens"))
@@ -210,6 +214,7 @@ class LocalStore:
         self._records.clear()
         self._applications.clear()
         self._first_tokens.clear()
+        self._quotas.clear()
 
 
 def _previous_secret_passes(record: StoredRecord, secret_hash: bytes) -> bool:

@@ -17,6 +17,7 @@ from .base import (
     APPLICATION_TTL,
     LAST_USED_EVERY,
     LAST_USED_PENDING_KEY,
+    QUOTA_PREFIX,
     RECORD_PREFIX,
     STAMP_MARGIN,
     USAGE_PENDING_KEY,
@@ -244,6 +245,10 @@ class RedisStore:
 
     def application_put(self, application_id: str, packed: str) -> None:
         self.client.set(APPLICATION_PREFIX + application_id, packed, ex=APPLICATION_TTL)
+
+    def quota_put(self, application_id: str, packed: str) -> None:
+        """Kept without expiry (`core.quotas` says when it is written again)."""
+        self.client.set(QUOTA_PREFIX + application_id, packed)
 
     def client_record_drop(self, client_id: str) -> None:
         self.client_records_drop([client_id])

@@ -20,6 +20,11 @@ DCR_STATEMENT_ALGORITHM = env("DCR_STATEMENT_ALGORITHM", default=_DEFAULTS.state
 DCR_ACCESS_TOKEN_ALGORITHM = env("DCR_ACCESS_TOKEN_ALGORITHM", default=_DEFAULTS.access_token_algorithm)
 DCR_THROTTLE_RATE = env.float("DCR_THROTTLE_RATE", default=_DEFAULTS.throttle_rate)
 DCR_THROTTLE_BURST = env.float("DCR_THROTTLE_BURST", default=_DEFAULTS.throttle_burst)
+DCR_QUOTA_REGISTRATIONS_PER_HOUR = env.int(
+    "DCR_QUOTA_REGISTRATIONS_PER_HOUR", default=_DEFAULTS.quota_registrations_per_hour
+)
+DCR_QUOTA_TOKENS_PER_HOUR = env.int("DCR_QUOTA_TOKENS_PER_HOUR", default=_DEFAULTS.quota_tokens_per_hour)
+DCR_QUOTA_TOKENS_PER_DAY = env.int("DCR_QUOTA_TOKENS_PER_DAY", default=_DEFAULTS.quota_tokens_per_day)
 DCR_TRUSTED_PROXIES = env.int("DCR_TRUSTED_PROXIES", default=_DEFAULTS.trusted_proxies)
 # Entries of each bounded in-process cache of the hot paths (core.local_caches).
 DCR_LOCAL_CACHE_ENTRIES = env.int("DCR_LOCAL_CACHE_ENTRIES", default=_DEFAULTS.local_cache_entries)

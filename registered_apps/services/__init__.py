@@ -41,6 +41,7 @@ from .environments import (
 )
 from .memberships import membership_check, membership_remove, membership_set
 from .programmers import programmer_create, programmer_rename, programmer_statement_lifetime_set
+from .quotas import application_quota, set_application_quota
 from .revocation_requests import revocation_request_approve, revocation_request_create, revocation_request_dismiss
 from .users import dashboard_user_set
 
@@ -49,6 +50,7 @@ __all__ = [
     "ApplicationRows",
     "ApplicationSpec",
     "actor_user",
+    "application_quota",
     "audit_event_new",
     "audit_event_record",
     "catalog_entry_save",
@@ -87,4 +89,5 @@ __all__ = [
     "revocation_request_approve",
     "revocation_request_create",
     "revocation_request_dismiss",
+    "set_application_quota",
 ]
