@@ -147,11 +147,16 @@ def signals_metric() -> GaugeMetricFamily:
         labels=["kind", "severity", "state"],
     )
     counts: dict[tuple[str, str, str], int] = {
-        (kind, severity, state): 0 for kind in SignalKind.values for severity in SignalSeverity.values
+        (kind, severity, state): 0
+        for kind in SignalKind.values
+        for severity in SignalSeverity.values
         for state in ("open", "acknowledged")
     }
     try:
-        rows = Signal.objects.values_list("kind", "severity", Q(acknowledged_at__isnull=True)).annotate(n=Count("pk"))
+        rows = Signal.objects.annotate(is_open=Q(acknowledged_at__isnull=True)).values_list(
+            "kind", "severity", "is_open"
+        )
+        rows = rows.annotate(n=Count("pk"))
         for kind, severity, is_open, number in rows.order_by():
             counts[(kind, severity, "open" if is_open else "acknowledged")] = number
     except DatabaseError as exc:

@@ -72,7 +72,9 @@ def _known(rows: dict[tuple[str, str, str], HourCounts]) -> dict[str, Any]:
             jtis.add(uuid.UUID(jti))
         except ValueError:
             continue
-    return {str(pk): app for pk, app in SoftwareStatement.objects.filter(pk__in=jtis).values_list("pk", "application_id")}
+    return {
+        str(pk): app for pk, app in SoftwareStatement.objects.filter(pk__in=jtis).values_list("pk", "application_id")
+    }
 
 
 def signal_batch_count(*, batch_id: str, counts: dict[str, int]) -> bool:

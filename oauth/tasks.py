@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from core.conf import dcr
 from core.hot_store import hot_store
+from core.hot_store.signal_counts import signal_hour
 from core.revocation import Revoked, stamp_lifetime
 from core.stamps import revocation_stamp_write
 from registered_apps.models import ApplicationStatus, AuditEvent, RegisteredApplication
-from core.hot_store.signal_counts import signal_hour
 from registered_apps.tasks import task_enqueue_on_commit
 from software_statements import signals
 from software_statements.models import SoftwareStatement

@@ -208,3 +208,6 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
 
     def revoke_one(self, obj: SoftwareStatement, *, reason: str, actor: Any, ip_address: str | None) -> object:
         return software_statement_revoke(statement=obj, reason=reason, actor=actor, ip_address=ip_address)
+
+
+from . import signal_admin  # noqa: E402, F401  (registers the abuse signals' admin)

@@ -13,7 +13,9 @@ class StatementHour(models.Model):
     (`core.hot_store.signal_counts`). `second_tokens` counts clients whose first token came in this hour
     and that came back for a second (whenever they did)."""
 
-    statement = models.ForeignKey("software_statements.SoftwareStatement", on_delete=models.CASCADE, related_name="hours")
+    statement = models.ForeignKey(
+        "software_statements.SoftwareStatement", on_delete=models.CASCADE, related_name="hours"
+    )
     application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="statement_hours")
     hour = models.DateTimeField()
     registrations = models.PositiveBigIntegerField(default=0)

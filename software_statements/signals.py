@@ -111,7 +111,9 @@ def foreign_platforms(hour: datetime.datetime) -> list[Found]:
                 "threshold": minimum,
             }
             found.append(
-                Found(SignalKind.FOREIGN_PLATFORM, row.application_id, row.statement_id, hour, figures, foreign / minimum)
+                Found(
+                    SignalKind.FOREIGN_PLATFORM, row.application_id, row.statement_id, hour, figures, foreign / minimum
+                )
             )
     return found
 
@@ -126,7 +128,9 @@ def one_token_clients(now: datetime.datetime) -> list[Found]:
         never = row.first_tokens - row.second_tokens
         if never >= minimum and never >= share * row.first_tokens:
             figures = {"first_tokens": row.first_tokens, "never_came_back": never, "threshold": minimum}
-            found.append(Found(SignalKind.ONE_TOKEN, row.application_id, row.statement_id, row.hour, figures, never / minimum))
+            found.append(
+                Found(SignalKind.ONE_TOKEN, row.application_id, row.statement_id, row.hour, figures, never / minimum)
+            )
     return found
 
 
@@ -151,7 +155,15 @@ def crowded_networks(entries: Iterable[Any]) -> list[Found]:
         figures = {"network": entry.network, "clients": entry.clients, "threshold": minimum}
         ratio = entry.clients / minimum
         found.append(
-            Found(SignalKind.CROWDED_NETWORK, application_id, entry.statement_jti, start, figures, ratio, entry.network[:64])
+            Found(
+                SignalKind.CROWDED_NETWORK,
+                application_id,
+                entry.statement_jti,
+                start,
+                figures,
+                ratio,
+                entry.network[:64],
+            )
         )
     return found
 

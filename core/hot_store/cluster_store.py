@@ -55,7 +55,6 @@ from .base import (
 )
 from .formats import record_fields, registration_signal_args, usage_field
 from .redis_store import RedisStore, _stamp_kind
-from .signal_counts import SIGNALS_PENDING_KEY, networks_key, signal_hour
 from .scripts import (
     APPLICATION_PUT_SCRIPT,
     CLUSTER_CLIENT_SCRIPT,
@@ -66,6 +65,7 @@ from .scripts import (
     STAMP_FIELD_SCRIPT,
     STAMP_SET_SCRIPT,
 )
+from .signal_counts import SIGNALS_PENDING_KEY, networks_key, signal_hour
 
 SHARDS = 64
 REQUEST_TTL = 6

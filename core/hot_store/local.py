@@ -165,7 +165,9 @@ class LocalStore:
                 return
             self._first_tokens.put(record.client_id, signal_hour() if first is None else "-")
         if first is None:
-            local_signals.increment(statement_prefix(signal_hour(), record.application_id, record.statement_jti) + "first")
+            local_signals.increment(
+                statement_prefix(signal_hour(), record.application_id, record.statement_jti) + "first"
+            )
         else:
             local_signals.increment(statement_prefix(first, record.application_id, record.statement_jti) + "second")
 

@@ -29,7 +29,6 @@ from .base import (
     throttle_settings,
 )
 from .formats import ROTATED_FIELDS, record_fields, record_fill_args, registration_signal_args, usage_field
-from .signal_counts import SIGNALS_PENDING_KEY, networks_key, signal_hour
 from .scripts import (
     CLIENT_SCRIPT,
     COUNTED_SCRIPT,
@@ -40,6 +39,7 @@ from .scripts import (
     STAMP_SCRIPT,
     THROTTLE_SCRIPT,
 )
+from .signal_counts import SIGNALS_PENDING_KEY, networks_key, signal_hour
 
 
 def _stamp_kind(key: str) -> str:

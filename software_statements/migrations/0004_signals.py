@@ -6,55 +6,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registered_apps', '0008_programmer_default_statement_lifetime'),
-        ('software_statements', '0003_statement_expires_at'),
+        ("registered_apps", "0008_programmer_default_statement_lifetime"),
+        ("software_statements", "0003_statement_expires_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Signal',
+            name="Signal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('surge', 'Registration surge'), ('foreign_platform', 'Foreign platform'), ('crowded_network', 'Many clients from one network'), ('one_token', 'Clients that never came back')], max_length=32)),
-                ('severity', models.CharField(choices=[('warning', 'Warning'), ('critical', 'Critical')], default='warning', max_length=16)),
-                ('subject', models.CharField(blank=True, max_length=64)),
-                ('window_start', models.DateTimeField()),
-                ('window_end', models.DateTimeField()),
-                ('figures', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signals', to='registered_apps.registeredapplication')),
-                ('statement', models.ForeignKey(blank=True, help_text='Empty when the signal is about the application as a whole.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='signals', to='software_statements.softwarestatement')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("surge", "Registration surge"),
+                            ("foreign_platform", "Foreign platform"),
+                            ("crowded_network", "Many clients from one network"),
+                            ("one_token", "Clients that never came back"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("warning", "Warning"), ("critical", "Critical")], default="warning", max_length=16
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, max_length=64)),
+                ("window_start", models.DateTimeField()),
+                ("window_end", models.DateTimeField()),
+                ("figures", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signals",
+                        to="registered_apps.registeredapplication",
+                    ),
+                ),
+                (
+                    "statement",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty when the signal is about the application as a whole.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signals",
+                        to="software_statements.softwarestatement",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'abuse signal',
-                'verbose_name_plural': 'abuse signals',
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['application', '-created_at'], name='software_st_applica_ba9a00_idx'), models.Index(fields=['kind', 'application', 'statement', 'subject', '-window_end'], name='software_st_kind_370fa0_idx')],
+                "verbose_name": "abuse signal",
+                "verbose_name_plural": "abuse signals",
+                "ordering": ["-created_at"],
+                "indexes": [
+                    models.Index(fields=["application", "-created_at"], name="software_st_applica_ba9a00_idx"),
+                    models.Index(
+                        fields=["kind", "application", "statement", "subject", "-window_end"],
+                        name="software_st_kind_370fa0_idx",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StatementHour',
+            name="StatementHour",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('registrations', models.PositiveBigIntegerField(default=0)),
-                ('foreign_platforms', models.JSONField(blank=True, default=dict)),
-                ('first_tokens', models.PositiveBigIntegerField(default=0)),
-                ('second_tokens', models.PositiveBigIntegerField(default=0)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='statement_hours', to='registered_apps.registeredapplication')),
-                ('statement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hours', to='software_statements.softwarestatement')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("hour", models.DateTimeField()),
+                ("registrations", models.PositiveBigIntegerField(default=0)),
+                ("foreign_platforms", models.JSONField(blank=True, default=dict)),
+                ("first_tokens", models.PositiveBigIntegerField(default=0)),
+                ("second_tokens", models.PositiveBigIntegerField(default=0)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="statement_hours",
+                        to="registered_apps.registeredapplication",
+                    ),
+                ),
+                (
+                    "statement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hours",
+                        to="software_statements.softwarestatement",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-hour'],
-                'indexes': [models.Index(fields=['application', 'hour'], name='software_st_applica_3bf896_idx')],
-                'constraints': [models.UniqueConstraint(fields=('statement', 'hour'), name='unique_statement_hour')],
+                "ordering": ["-hour"],
+                "indexes": [models.Index(fields=["application", "hour"], name="software_st_applica_3bf896_idx")],
+                "constraints": [models.UniqueConstraint(fields=("statement", "hour"), name="unique_statement_hour")],
             },
         ),
     ]
