@@ -153,12 +153,9 @@ def signals_metric() -> GaugeMetricFamily:
         for state in ("open", "acknowledged")
     }
     try:
-        rows = Signal.objects.annotate(is_open=Q(acknowledged_at__isnull=True)).values_list(
-            "kind", "severity", "is_open"
-        )
-        rows = rows.annotate(n=Count("pk"))
-        for kind, severity, is_open, number in rows.order_by():
-            counts[(kind, severity, "open" if is_open else "acknowledged")] = number
+        rows = Signal.objects.annotate(is_open=Q(acknowledged_at__isnull=True)).values("kind", "severity", "is_open")
+        for row in rows.annotate(n=Count("pk")).order_by():
+            counts[(row["kind"], row["severity"], "open" if row["is_open"] else "acknowledged")] = row["n"]
     except DatabaseError as exc:
         logger.warning("metrics: signals unreadable at scrape time (%s)", type(exc).__name__)
         return GaugeMetricFamily(family.name, family.documentation, value=math.nan)
