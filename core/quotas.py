@@ -1,14 +1,16 @@
 """Per-application quotas (README "Quotas"): tokens per hour and per day, registrations per hour.
 
 An application's own values live in the database (`registered_apps`); the hot-path store keeps a copy
-under `QUOTA_PREFIX + <application id>` that the token and registration scripts read in the round trip
-they make anyway. The copy is `"<tokens/hour> <tokens/day> <registrations/hour>"`, each an integer or
-`-` for the settings' default (DCR_QUOTA_*, passed with every call, so a changed default needs no
-rewrite); 0 is no limit. It is written when a TAM changes a value (once the change commits: every
-worker's next request sees it) and again whenever an application's part is read from the database, so
-a store that lost its data has it back within `APPLICATION_TTL`.
+(`hot_store.base.QUOTAS_KEY`, a field per application) that the token and registration scripts read in
+the round trip they make anyway. The copy is `"<tokens/hour> <tokens/day> <registrations/hour>"`, each
+an integer or `-` for the settings' default (DCR_QUOTA_*, passed with every call, so a changed default
+needs no rewrite); 0 is no limit. It is written when a TAM changes a value, once the change commits, so
+every worker's next request counts against it; the periodic stamps republish writes every application's
+own values again (a Redis that lost its data has them back within a minute).
 
-Windows are fixed: the UTC hour and the UTC day, counted per application in the store.
+Windows are fixed: the UTC hour and the UTC day, counted per application in the store
+(`hot_store.scripts._QUOTA_LUA`). `LocalStore` counts in this process, against the values read with the
+client's record from the database (at most `LOCAL_RECORD_TTL` old).
 """
 
 from dataclasses import dataclass
@@ -59,11 +61,6 @@ def quota_unpack(packed: str | None) -> Quota:
         return Quota()
     values = [None if part == UNSET or not part.isdigit() else int(part) for part in parts]
     return Quota(tokens_per_hour=values[0], tokens_per_day=values[1], registrations_per_hour=values[2])
-
-
-def quota_defaults() -> str:
-    """The defaults as the scripts take them: "<tokens/hour> <tokens/day> <registrations/hour>"."""
-    return f"{int(dcr.quota_tokens_per_hour)} {int(dcr.quota_tokens_per_day)} {int(dcr.quota_registrations_per_hour)}"
 
 
 def quota_publish(application_id: str, quota: Quota) -> None:

@@ -9,7 +9,7 @@ the database, the same way whichever store answered.
 from dataclasses import replace
 
 from core import clock
-from core.hot_store import ClientGate, Outcome, hot_store
+from core.hot_store import ClientGate, Outcome, QuotaRefusal, QuotaRefused, hot_store
 
 from .errors import OAuthError
 from .hashers import SecretCheck, client_secret_candidate, client_secret_expand, client_secret_verify
@@ -25,6 +25,14 @@ class Throttled(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__("throttled")
         self.retry_after = retry_after
+
+
+class QuotaExceeded(Throttled):
+    """An application's quota is used up (README "Quotas"); nothing was counted."""
+
+    def __init__(self, refusal: QuotaRefusal) -> None:
+        super().__init__(refusal.retry_after)
+        self.refusal = refusal
 
 
 def invalid_client(credentials: ClientCredentials | None, description: str) -> OAuthError:
@@ -69,6 +77,8 @@ def client_authenticate(
     )
     if gate.outcome is Outcome.THROTTLED:
         raise Throttled(gate.retry_after)
+    if gate.outcome is Outcome.QUOTA and gate.quota is not None:
+        raise QuotaExceeded(gate.quota)
     if gate.outcome is Outcome.SCOPE:
         raise _scope_exceeded()
     if gate.outcome is Outcome.PASSED and gate.packed is not None:
@@ -133,8 +143,12 @@ def _unpacked(client_id: str, gate: ClientGate, environment_id: int) -> ClientRe
 
 
 def client_token_counted(record: ClientRecord) -> ClientRecord:
-    """Count a token issued to an authenticated client, and its use (when the gate did not)."""
-    last_used = hot_store().token_counted(record=record.stored(written_at=clock.wall()), day=usage_day())
+    """Count a token issued to an authenticated client, and its use (when the gate did not);
+    `QuotaExceeded` (nothing counted) when a token quota of its application is used up."""
+    try:
+        last_used = hot_store().token_counted(record=record.stored(written_at=clock.wall()), day=usage_day())
+    except QuotaRefused as refused:
+        raise QuotaExceeded(refused.refusal) from None
     return replace(record, last_used=last_used)
 
 

@@ -23,7 +23,7 @@ from software_statements.models import KeyPurpose
 from software_statements.verify import StatementError, software_statement_verify
 
 from .bearer import active_claims
-from .client_auth import Throttled, client_authenticate, client_token_counted, invalid_client
+from .client_auth import QuotaExceeded, Throttled, client_authenticate, client_token_counted, invalid_client
 from .configuration import (
     client_configuration_uri,
     client_information,
@@ -48,6 +48,7 @@ from .http import (
     form_parse,
     json_object_parse,
 )
+from .quotas import quota_exceeded
 from .records import ClientRecord
 from .services import (
     access_token_issue,
@@ -138,14 +139,17 @@ def token(request: HttpRequest) -> HttpResponse:
             count=signing is not None,
             environment_id=environment.id,
         )
+        if signing is None:
+            signing = active_signing_material(KeyPurpose.ACCESS_TOKEN, environment_id=environment.id)
+            client_token_counted(record)
+    except QuotaExceeded as exceeded:
+        request_log_client(request, credentials.client_id)
+        return quota_exceeded(exceeded.refusal)
     except Throttled as throttled:
         return too_many_requests(throttled.retry_after)
     except OAuthError as exc:
         return error_response(exc)
     request_log_client(request, record.client_id)
-    if signing is None:
-        signing = active_signing_material(KeyPurpose.ACCESS_TOKEN, environment_id=environment.id)
-        client_token_counted(record)
     scope = _granted(record, requested)
     access_token, claims = access_token_issue(record=record, scope=scope, signing=signing, issuer=environment.issuer)
     body = {
@@ -223,14 +227,18 @@ def register(request: HttpRequest) -> HttpResponse:
     except OAuthError as exc:
         return _refused_error(exc, scope="register", ip_address=ip_address)
 
+    # The registration is counted against its application's quota here when the grant is this worker's
+    # and still fresh; else after the statement is verified again (a second round trip, on the path
+    # that verifies a JWS anyway). Refused, nothing is written.
     throttle = hot_store().throttle(
         scope="register",
         ip_address=ip_address,
         stamp_keys=grant.stamp_keys() if grant is not None else (),
         since=grant.fresh_after if grant is not None else 0.0,
+        quota_application=grant.application_id if grant is not None else "",
     )
     if not throttle.allowed:
-        return too_many_requests(throttle.retry_after)
+        return quota_exceeded(throttle.quota) if throttle.quota else too_many_requests(throttle.retry_after)
     try:
         if grant is None or throttle.stale:
             # RFC 7591 3.2.2: invalid_software_statement / unapproved_software_statement.
@@ -238,6 +246,12 @@ def register(request: HttpRequest) -> HttpResponse:
         platform = _grant_platform(grant, redirect_uri=redirect_uri, device_info=device_info, user_agent=user_agent)
     except OAuthError as exc:
         return error_response(exc)
+    if not throttle.quota_counted:
+        counted = hot_store().throttle(
+            scope="register", ip_address=ip_address, quota_application=grant.application_id, bucket=False
+        )
+        if counted.quota is not None:
+            return quota_exceeded(counted.quota)
 
     client, secret, registration_token = client_register(
         grant=grant,

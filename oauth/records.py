@@ -17,6 +17,7 @@ from core.local_caches import local_cache
 from core.revocation import Revoked
 from registered_apps.models import ApplicationStatus, RegisteredApplication
 from registered_apps.selectors import application_channels
+from registered_apps.services import application_quota
 
 from .hashers import client_secret_compact, client_secret_verify
 from .models import Client
@@ -49,6 +50,9 @@ class ClientRecord:
     # it still authenticates (`DCR_ROTATED_SECRET_GRACE`); "" and 0 when there is none.
     previous_secret_encoded: str = ""
     previous_secret_expires: float = 0.0
+    # The application's quota values as read from the database (`core.quotas`; "" when not read here:
+    # the shared stores keep their own copy).
+    quota: str = ""
 
     def previous_secret_matches(self, secret: str, *, now: float) -> bool:
         """The presented secret is the one a rotation replaced, within its grace period."""
@@ -122,6 +126,7 @@ class ClientRecord:
                 else b""
             ),
             previous_secret_expires=self.previous_secret_expires if self.previous_secret_encoded else 0.0,
+            quota=self.quota,
         )
 
 
@@ -150,6 +155,7 @@ def client_record_from(client: Client, *, channels: tuple[str, ...]) -> ClientRe
         environment_id=(application.environment_id or 0) if application is not None else 0,
         revoked=revoked,
         last_used=client.last_used_at.timestamp() if client.last_used_at else 0.0,
+        quota=application_quota(application).packed() if application is not None else "",
         **_previous_secret(client.previous_client_secret, client.previous_secret_expires_at),
     )
 

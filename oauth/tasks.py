@@ -18,6 +18,7 @@ from core.hot_store.signal_counts import signal_hour
 from core.revocation import Revoked, stamp_lifetime
 from core.stamps import revocation_stamp_write
 from registered_apps.models import ApplicationStatus, AuditEvent, RegisteredApplication
+from registered_apps.services import application_quotas_republish
 from registered_apps.tasks import task_enqueue_on_commit
 from software_statements import signals
 from software_statements.models import SoftwareStatement
@@ -214,6 +215,7 @@ def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
                 return written
             written += 1
     hot_store().newest_stamps_complete()
+    application_quotas_republish()  # README "Quotas": the store's copy of each application's own values
     return written
 
 

@@ -16,8 +16,13 @@ RECORD_PREFIX = "dcr:client:"
 APPLICATION_PREFIX = "dcr:app:"
 APPLICATION_TTL = 60
 USAGE_PENDING_KEY = "dcr:usage:pending"
-# An application's quota values (`core.quotas`), and its counters: "<prefix>n:<application>:<window>".
-QUOTA_PREFIX = "dcr:quota:"
+# Applications' quota values and counters (`core.quotas`; `scripts._QUOTA_LUA` says their form).
+QUOTAS_KEY = "dcr:quotas"
+QUOTA_COUNTS_KEY = "dcr:quota-counts"
+# The quota windows, numbered as the scripts number them: (policy name, seconds).
+QUOTA_WINDOWS = {1: ("tokens-hour", 3600), 2: ("tokens-day", 86400), 3: ("registrations-hour", 3600)}
+TOKEN_WINDOWS = (1, 2)
+REGISTRATION_WINDOWS = (3, 3)
 LAST_USED_PENDING_KEY = "dcr:lastused:pending"
 # A record written less than this before a stamp may have been read before the revocation committed.
 STAMP_MARGIN = 5.0
@@ -36,6 +41,24 @@ class Outcome(IntEnum):
     UNVERIFIED = 3  # the secret's hash under the current key does not match: check it in Python
     SCOPE = 4  # authenticated, but the requested scope exceeds the client's
     PASSED = 5  # authenticated; counted when counting was asked
+    QUOTA = 6  # authenticated, but a token quota of its application is used up: nothing counted
+
+
+@dataclass(frozen=True)
+class QuotaRefusal:
+    """A quota window used up (`QUOTA_WINDOWS`): its limit, and seconds until it resets."""
+
+    window: int
+    limit: int
+    retry_after: float
+
+
+class QuotaRefused(Exception):
+    """`token_counted` found a token quota used up (nothing counted)."""
+
+    def __init__(self, refusal: QuotaRefusal) -> None:
+        super().__init__("quota")
+        self.refusal = refusal
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,9 @@ class StoredRecord:
     # seconds) it still authenticates; empty and 0 when there is none.
     previous_secret_hash: bytes = b""
     previous_secret_expires: float = 0.0
+    # The application's quota values as read from the database (`core.quotas.Quota.packed`; "" when
+    # not read): `LocalStore` counts against them, the shared stores read their own copy.
+    quota: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +98,7 @@ class ClientGate:
     application: str | None = None
     previous_secret_hash: bytes = b""
     previous_secret_expires: float = 0.0
+    quota: QuotaRefusal | None = None  # Outcome.QUOTA
 
 
 @dataclass(frozen=True)
@@ -80,10 +107,58 @@ class Throttle:
     retry_after: float = 0.0
     # Whether a stamp of `stamp_keys` is at or after `since` (or the store cannot tell).
     stale: bool = True
+    # Refused because the application's registrations per hour are used up.
+    quota: QuotaRefusal | None = None
+    # Whether this call counted a registration of `quota_application`.
+    quota_counted: bool = False
 
 
 def throttle_settings() -> tuple[float, float]:
     return float(dcr.throttle_rate), float(dcr.throttle_burst)
+
+
+def quota_defaults() -> str:
+    """The settings' quotas as the scripts take them: "<tokens/hour> <tokens/day> <registrations/hour>"."""
+    return f"{int(dcr.quota_tokens_per_hour)} {int(dcr.quota_tokens_per_day)} {int(dcr.quota_registrations_per_hour)}"
+
+
+def quota_limits(packed: str) -> list[int]:
+    """An application's limits (`core.quotas.Quota.packed`, "" for none), the defaults where unset."""
+    limits = [int(value) for value in quota_defaults().split()]
+    for index, value in enumerate(packed.split()[:3]):
+        if value.isdigit():
+            limits[index] = int(value)
+    return limits
+
+
+class LocalQuotas:
+    """`_QUOTA_LUA` in this process (`LocalStore`): fixed windows counted per application."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, int], tuple[int, int]] = {}
+
+    def take(self, application_id: str, packed: str, windows: tuple[int, int], now: float) -> QuotaRefusal | None:
+        limits = quota_limits(packed)
+        with self._lock:
+            taken = []
+            for window in range(windows[0], windows[1] + 1):
+                limit = limits[window - 1]
+                if limit <= 0:
+                    continue
+                seconds = QUOTA_WINDOWS[window][1]
+                index = int(now // seconds)
+                held_index, count = self._counts.get((application_id, window), (index, 0))
+                count = count if held_index == index else 0
+                if count >= limit:
+                    return QuotaRefusal(window, limit, (index + 1) * seconds - now)
+                taken.append(((application_id, window), (index, count + 1)))
+            self._counts.update(taken)
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
 
 
 def bucket_key(scope: str, ip_address: str | None) -> str:

@@ -45,6 +45,8 @@ from .base import (
     APPLICATION_PREFIX,
     APPLICATION_TTL,
     LAST_USED_PENDING_KEY,
+    QUOTA_COUNTS_KEY,
+    QUOTAS_KEY,
     RECORD_PREFIX,
     USAGE_PENDING_KEY,
     ClientGate,
@@ -52,9 +54,10 @@ from .base import (
     StoredRecord,
     Throttle,
     bucket_key,
+    quota_defaults,
 )
 from .formats import record_fields, registration_signal_args, usage_field
-from .redis_store import RedisStore, _stamp_kind
+from .redis_store import RedisStore, _stamp_kind, _throttle_reply
 from .scripts import (
     APPLICATION_PUT_SCRIPT,
     CLUSTER_CLIENT_SCRIPT,
@@ -76,8 +79,6 @@ DATABASE_PATH_SCOPE = ":database"
 # applications' parts (`scripts.py` says why these are hashes).
 SHARED_STAMPS_KEY = PREFIX + "shared"
 APPLICATIONS_KEY = "dcr:apps"
-# In each shard: the applications' quota values (field: application id) and their counters.
-QUOTAS_KEY = "dcr:quotas"
 
 
 def _shard_tags() -> tuple[str, ...]:
@@ -118,6 +119,9 @@ class ClusterStore(RedisStore):
     """Redis Cluster. Raises `redis.RedisError` when it cannot answer: `FallbackStore` answers then."""
 
     client: RedisCluster  # type: ignore[assignment]
+    # An application's quota is split evenly over the shards (README "Quotas"): each shard's script
+    # counts its own clients' tokens (and the registrations from IPs of its slot) against ceil(q / SHARDS).
+    QUOTA_SHARDS = SHARDS
 
     def __init__(self, client: RedisCluster) -> None:
         super().__init__(client)  # type: ignore[arg-type]
@@ -148,6 +152,8 @@ class ClusterStore(RedisStore):
             prefix + SHARED_STAMPS_KEY,
             prefix + APPLICATIONS_KEY,
             prefix + SIGNALS_PENDING_KEY,
+            prefix + QUOTAS_KEY,
+            prefix + QUOTA_COUNTS_KEY,
         ]
         return keys, prefix + PREFIX, prefix + APPLICATION_PREFIX
 
@@ -160,17 +166,36 @@ class ClusterStore(RedisStore):
 
     # The token path
     def throttle(
-        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+        self,
+        *,
+        scope: str,
+        ip_address: str | None,
+        stamp_keys: Sequence[str] = (),
+        since: float = 0,
+        quota_application: str = "",
+        bucket: bool = True,
     ) -> Throttle:
-        """The bucket in the IP's shard; the stamps (applications' and statements') from its copies there."""
+        """The bucket in the IP's shard; the stamps (applications' and statements') from its copies there,
+        and the registrations counted in that shard's quota counts."""
         prefix = PREFIXES[shard_of(ip_address or "unknown")]
         for key in stamp_keys:
             if _stamp_kind(key) not in SHARED_STAMP_KINDS:
                 raise ValueError(f"only application and statement stamps are in every shard, not {key!r}")
-        keys = [prefix + bucket_key(scope, ip_address), prefix + SHARED_STAMPS_KEY]
-        args = [*self._bucket_args(True), repr(since), *(_stamp_field(key) for key in stamp_keys)]
-        allowed, wait, stale = self._script(self._throttle, keys, args)
-        return Throttle(bool(allowed), float(wait), bool(stale))
+        keys = [
+            prefix + bucket_key(scope, ip_address),
+            prefix + SHARED_STAMPS_KEY,
+            prefix + QUOTAS_KEY,
+            prefix + QUOTA_COUNTS_KEY,
+        ]
+        args = [
+            *self._bucket_args(bucket),
+            repr(since),
+            quota_application,
+            quota_defaults(),
+            self.QUOTA_SHARDS,
+            *(_stamp_field(key) for key in stamp_keys),
+        ]
+        return _throttle_reply(self._script(self._throttle, keys, args), quota_application)
 
     def client_gate(
         self,

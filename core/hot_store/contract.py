@@ -14,10 +14,19 @@ from .base import ClientGate, StoredRecord, Throttle
 
 class HotStore(Protocol):
     def throttle(
-        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+        self,
+        *,
+        scope: str,
+        ip_address: str | None,
+        stamp_keys: Sequence[str] = (),
+        since: float = 0,
+        quota_application: str = "",
+        bucket: bool = True,
     ) -> Throttle:
-        """Take a token from the IP's bucket of `scope`; `stale` when a stamp of `stamp_keys` is at or
-        after `since` (or the store cannot tell)."""
+        """Take a token from the IP's bucket of `scope` (unless not `bucket`); `stale` when a stamp of
+        `stamp_keys` is at or after `since` (or the store cannot tell). With `quota_application`, and
+        not stale, count a registration of that application against its registrations per hour
+        (refused with `quota` when used up: nothing counted)."""
         ...
 
     def client_gate(
@@ -36,7 +45,8 @@ class HotStore(Protocol):
         ...
 
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
-        """Count a token issued to `record`'s client; returns the client's last use now recorded."""
+        """Count a token issued to `record`'s client; returns the client's last use now recorded.
+        Raises `QuotaRefused` (nothing counted) when a token quota of its application is used up."""
         ...
 
     def client_record_put(self, record: StoredRecord) -> None: ...

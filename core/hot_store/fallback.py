@@ -36,10 +36,24 @@ class FallbackStore:
     def __init__(self, primary: HotStore, fallback: LocalStore | None = None) -> None:
         self.primary = primary
         self.fallback = fallback or LocalStore()
+        # Whether this outage's quota counting in this process was logged (once per outage).
+        self._quota_logged = False
+
+    def _counting_here(self) -> None:
+        """Quotas counted by the fallback: each process counts its own, so an application may get up to
+        its quota from every process while the shared store is down. Said once per outage."""
+        if not self._quota_logged:
+            self._quota_logged = True
+            logger.warning(
+                "quotas counted in this process only while Redis is unreachable: approximate "
+                "(each process allows an application its whole quota)"
+            )
 
     def _usable(self) -> bool:
         if redis_health.down:
             return False
+        if self._quota_logged:
+            self._quota_logged = False
         if local_usage or local_last_used:
             self._hand_back()
         return True
@@ -54,17 +68,40 @@ class FallbackStore:
             _failed(exc)
 
     def throttle(
-        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+        self,
+        *,
+        scope: str,
+        ip_address: str | None,
+        stamp_keys: Sequence[str] = (),
+        since: float = 0,
+        quota_application: str = "",
+        bucket: bool = True,
     ) -> Throttle:
         if self._usable():
             try:
-                found = self.primary.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
+                found = self.primary.throttle(
+                    scope=scope,
+                    ip_address=ip_address,
+                    stamp_keys=stamp_keys,
+                    since=since,
+                    quota_application=quota_application,
+                    bucket=bucket,
+                )
             except redis.RedisError as exc:
                 _failed(exc)
             else:
                 redis_health.succeeded()
                 return found
-        return self.fallback.throttle(scope=scope, ip_address=ip_address, stamp_keys=stamp_keys, since=since)
+        if quota_application:
+            self._counting_here()
+        return self.fallback.throttle(
+            scope=scope,
+            ip_address=ip_address,
+            stamp_keys=stamp_keys,
+            since=since,
+            quota_application=quota_application,
+            bucket=bucket,
+        )
 
     def client_gate(
         self,
@@ -95,6 +132,8 @@ class FallbackStore:
             else:
                 redis_health.succeeded()
                 return gate
+        if count:
+            self._counting_here()
         return self.fallback.client_gate(
             client_id=client_id,
             secret_hash=secret_hash,
@@ -115,6 +154,7 @@ class FallbackStore:
             else:
                 redis_health.succeeded()
                 return last_used
+        self._counting_here()
         return self.fallback.token_counted(record=record, day=day)
 
     def client_record_put(self, record: StoredRecord) -> None:

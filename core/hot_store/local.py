@@ -13,9 +13,13 @@ from .base import (
     APPLICATION_TTL,
     LAST_USED_EVERY,
     LOCAL_RECORD_TTL,
+    REGISTRATION_WINDOWS,
     STAMP_MARGIN,
+    TOKEN_WINDOWS,
     ClientGate,
+    LocalQuotas,
     Outcome,
+    QuotaRefused,
     StoredRecord,
     Throttle,
     bucket_key,
@@ -42,7 +46,10 @@ class LocalStore:
         self._applications = local_cache("local-applications", ttl=APPLICATION_TTL)
         # client id -> the hour of its first token, "-" after its second (`signal_counts`).
         self._first_tokens = local_cache("local-first-tokens", ttl=RECORD_TTL)
-        self._quotas = local_cache("local-quotas")
+        # Quota values this process published (`quota_put`), for registrations; a token counts against
+        # its record's (read from the database with the record, so within LOCAL_RECORD_TTL of a change).
+        self._quotas = local_cache("local-quotas", ttl=LOCAL_RECORD_TTL)
+        self.quota_counts = LocalQuotas()
 
     # Throttling
     def _take(self, scope: str, ip_address: str | None) -> float | None:
@@ -59,13 +66,25 @@ class LocalStore:
         return None if decision.allowed else decision.retry_after
 
     def throttle(
-        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+        self,
+        *,
+        scope: str,
+        ip_address: str | None,
+        stamp_keys: Sequence[str] = (),
+        since: float = 0,
+        quota_application: str = "",
+        bucket: bool = True,
     ) -> Throttle:
-        wait = self._take(scope, ip_address)
+        wait = self._take(scope, ip_address) if bucket else None
         if wait is not None:
             return Throttle(False, wait)
+        if quota_application:
+            packed = self._quotas.get(quota_application) or ""
+            refusal = self.quota_counts.take(quota_application, packed, REGISTRATION_WINDOWS, clock.wall())
+            if refusal is not None:
+                return Throttle(False, refusal.retry_after, True, quota=refusal)
         # Another process's revocation is only in the database: the caller must check there.
-        return Throttle(True, 0.0, True)
+        return Throttle(True, 0.0, True, quota_counted=bool(quota_application))
 
     # Stamps
     def stamp_write(self, key: str, at: float) -> bool:
@@ -151,7 +170,10 @@ class LocalStore:
             return ClientGate(Outcome.SCOPE, last_used=record.last_used, **found)
         last_used = record.last_used
         if count:
-            last_used = self.token_counted(record=record, day=day)
+            try:
+                last_used = self.token_counted(record=record, day=day)
+            except QuotaRefused as refused:
+                return ClientGate(Outcome.QUOTA, refused.refusal.retry_after, quota=refused.refusal)
         return ClientGate(Outcome.PASSED, last_used=last_used, **found)
 
     def application_put(self, application_id: str, packed: str) -> None:
@@ -175,7 +197,12 @@ class LocalStore:
         self._quotas.put(application_id, packed)
 
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
-        """Count a token issued to `record`'s client and record its use; returns the last use now known."""
+        """Count a token issued to `record`'s client and record its use; returns the last use now known.
+        Raises `QuotaRefused` (nothing counted) when a token quota of its application is used up."""
+        packed = self._quotas.get(record.application_id) or record.quota
+        refusal = self.quota_counts.take(record.application_id, packed, TOKEN_WINDOWS, clock.wall())
+        if refusal is not None:
+            raise QuotaRefused(refusal)
         local_usage.increment(usage_field(day, record.application_id, record.platform, "tokens"))
         self._first_tokens_count(record)
         now = clock.wall()
@@ -217,6 +244,7 @@ class LocalStore:
         self._applications.clear()
         self._first_tokens.clear()
         self._quotas.clear()
+        self.quota_counts.clear()
 
 
 def _previous_secret_passes(record: StoredRecord, secret_hash: bytes) -> bool:

@@ -17,15 +17,19 @@ from .base import (
     APPLICATION_TTL,
     LAST_USED_EVERY,
     LAST_USED_PENDING_KEY,
-    QUOTA_PREFIX,
+    QUOTA_COUNTS_KEY,
+    QUOTAS_KEY,
     RECORD_PREFIX,
     STAMP_MARGIN,
     USAGE_PENDING_KEY,
     ClientGate,
     Outcome,
+    QuotaRefusal,
+    QuotaRefused,
     StoredRecord,
     Throttle,
     bucket_key,
+    quota_defaults,
     throttle_settings,
 )
 from .formats import ROTATED_FIELDS, record_fields, record_fill_args, registration_signal_args, usage_field
@@ -55,6 +59,9 @@ def _text(value: bytes | str | None) -> str:
 class RedisStore:
     """One Redis (or the master Sentinel names). Raises `redis.RedisError` when Redis cannot answer:
     `FallbackStore` answers then."""
+
+    # How many counters share an application's quota (`scripts._QUOTA_LUA`; `ClusterStore`: its shards).
+    QUOTA_SHARDS = 1
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
@@ -119,17 +126,20 @@ class RedisStore:
 
     # Where each key lives: one Redis holds them all; `ClusterStore` puts each in its client's shard.
     def _throttle_keys(self, scope: str, ip_address: str | None, stamp_keys: Sequence[str]) -> list[str]:
-        """The bucket, then the stamps (of applications and statements)."""
-        return [bucket_key(scope, ip_address), *stamp_keys]
+        """The bucket, the quota values and counts, then the stamps (of applications and statements)."""
+        return [bucket_key(scope, ip_address), QUOTAS_KEY, QUOTA_COUNTS_KEY, *stamp_keys]
 
     def _client_keys(self, client_id: str, scope: str, ip_address: str | None) -> tuple[list[str], str, str]:
-        """The gate's keys (bucket, record, usage, last use), and its stamp and application prefixes."""
+        """The gate's keys (bucket, record, usage, last use, the signals' pending hash, then the quota values
+        and counts last), and its stamp and application prefixes."""
         keys = [
             bucket_key(scope, ip_address),
             RECORD_PREFIX + client_id,
             USAGE_PENDING_KEY,
             LAST_USED_PENDING_KEY,
             SIGNALS_PENDING_KEY,
+            QUOTAS_KEY,
+            QUOTA_COUNTS_KEY,
         ]
         return keys, PREFIX, APPLICATION_PREFIX
 
@@ -141,11 +151,18 @@ class RedisStore:
         return RECORD_PREFIX + client_id
 
     def throttle(
-        self, *, scope: str, ip_address: str | None, stamp_keys: Sequence[str] = (), since: float = 0
+        self,
+        *,
+        scope: str,
+        ip_address: str | None,
+        stamp_keys: Sequence[str] = (),
+        since: float = 0,
+        quota_application: str = "",
+        bucket: bool = True,
     ) -> Throttle:
         keys = self._throttle_keys(scope, ip_address, stamp_keys)
-        allowed, wait, stale = self._script(self._throttle, keys, [*self._bucket_args(True), repr(since)])
-        return Throttle(bool(allowed), float(wait), bool(stale))
+        args = [*self._bucket_args(bucket), repr(since), quota_application, quota_defaults(), self.QUOTA_SHARDS]
+        return _throttle_reply(self._script(self._throttle, keys, args), quota_application)
 
     def client_gate(
         self,
@@ -172,12 +189,17 @@ class RedisStore:
             "1" if count else "0",
             application_prefix,
             str(environment_id),
+            quota_defaults(),
+            self.QUOTA_SHARDS,
             signal_hour() if count else "",
         ]
         reply = self._script(self._client_gate, keys, args)
         outcome = Outcome(int(reply[0]))
         if len(reply) == 2:
             return ClientGate(outcome, float(reply[1]))
+        if outcome is Outcome.QUOTA:
+            refusal = QuotaRefusal(int(reply[2]), int(reply[3]), float(reply[1]))
+            return ClientGate(outcome, refusal.retry_after, quota=refusal)
         _, _, packed, stored_hash, last_used, application, application_id, statement_jti, previous, until = reply
         return ClientGate(
             outcome,
@@ -193,10 +215,22 @@ class RedisStore:
         )
 
     def token_counted(self, *, record: StoredRecord, day: str) -> float:
+        """Raises `QuotaRefused` (nothing counted) when a token quota of the application is used up."""
         keys, _, _ = self._client_keys(record.client_id, "none", None)
         field = usage_field(day, record.application_id, record.platform, "tokens")
-        args: list[Any] = [field, record.pk, int(record.last_used), LAST_USED_EVERY]
-        return float(self._script(self._counted, [keys[2], keys[3], keys[1]], args))
+        args: list[Any] = [
+            field,
+            record.pk,
+            int(record.last_used),
+            LAST_USED_EVERY,
+            record.application_id,
+            quota_defaults(),
+            self.QUOTA_SHARDS,
+        ]
+        reply = self._script(self._counted, [keys[2], keys[3], keys[1], keys[-2], keys[-1]], args)
+        if isinstance(reply, list):
+            raise QuotaRefused(QuotaRefusal(int(reply[0]), int(reply[2]), float(reply[1])))
+        return float(reply)
 
     def _record_commands(self, pipe: Any, record: StoredRecord) -> None:
         key = self._record_key(record.client_id)
@@ -248,7 +282,7 @@ class RedisStore:
 
     def quota_put(self, application_id: str, packed: str) -> None:
         """Kept without expiry (`core.quotas` says when it is written again)."""
-        self.client.set(QUOTA_PREFIX + application_id, packed)
+        self.client.hset(QUOTAS_KEY, application_id, packed)
 
     def client_record_drop(self, client_id: str) -> None:
         self.client_records_drop([client_id])
@@ -317,3 +351,13 @@ class RedisStore:
 
 
 _UNREAD = object()
+
+
+def _throttle_reply(reply: list[Any], quota_application: str) -> Throttle:
+    """THROTTLE_SCRIPT's reply (and its cluster form's)."""
+    allowed, wait, stale = reply[:3]
+    if len(reply) == 5:
+        refusal = QuotaRefusal(int(reply[3]), int(reply[4]), float(wait))
+        return Throttle(False, refusal.retry_after, True, quota=refusal)
+    counted = bool(allowed) and not stale and quota_application != ""
+    return Throttle(bool(allowed), float(wait), bool(stale), quota_counted=counted)

@@ -31,38 +31,94 @@ if ARGV[4] == '1' then
 end
 """
 
-# KEYS[1] bucket, KEYS[2] stamps...; ARGV[1..4] bucket, ARGV[5] since.
-# Returns {allowed, wait, stale}.
+# An application's quotas (`core.quotas`): `quota_take(values, counts, application, defaults, shards,
+# first, last)` checks the windows first..last (1 tokens per hour, 2 tokens per day, 3 registrations
+# per hour) and, when none is full, counts one in each. `values` is a hash: application id ->
+# "<tokens/hour> <tokens/day> <registrations/hour>" ('-' for the default of `defaults`, same form; 0 no
+# limit). `counts` is a hash: "<application id>|<window>" -> "<window index> <count>" (a count of an
+# older window index reads as 0, so nothing expires and a hash holds at most three fields per
+# application). A limit is shared by `shards` counters (`ClusterStore`), each allowed ceil(limit /
+# shards). Returns nil, or {window, seconds until it resets, limit} without counting anything. Needs
+# `now` (`_BUCKET_LUA`).
+_QUOTA_LUA = """
+local function quota_take(values, counts, application, defaults, shards, first, last)
+  local limits = {}
+  for value in string.gmatch(defaults, '%S+') do limits[#limits + 1] = tonumber(value) end
+  local own = redis.call('HGET', values, application)
+  if own then
+    local i = 0
+    for value in string.gmatch(own, '%S+') do
+      i = i + 1
+      if value ~= '-' then limits[i] = tonumber(value) end
+    end
+  end
+  local windows = {3600, 86400, 3600}
+  local taken = {}
+  for k = first, last do
+    local limit = limits[k] or 0
+    if limit > 0 then
+      local index = math.floor(now / windows[k])
+      local field = application .. '|' .. k
+      local count = 0
+      local entry = redis.call('HGET', counts, field)
+      if entry then
+        local space = string.find(entry, ' ', 1, true)
+        if tonumber(string.sub(entry, 1, space - 1)) == index then count = tonumber(string.sub(entry, space + 1)) end
+      end
+      if count >= math.ceil(limit / tonumber(shards)) then
+        return {k, string.format('%.3f', (index + 1) * windows[k] - now), limit}
+      end
+      taken[#taken + 1] = {field, index, count + 1}
+    end
+  end
+  for _, entry in ipairs(taken) do
+    redis.call('HSET', counts, entry[1], string.format('%d %d', entry[2], entry[3]))
+  end
+  return nil
+end
+"""
+
+# KEYS[1] bucket, KEYS[2] quota values, KEYS[3] quota counts, KEYS[4] stamps...; ARGV[1..4] bucket,
+# ARGV[5] since, ARGV[6] the application whose registrations to count ('' none), ARGV[7] the quota
+# defaults, ARGV[8] shards. Returns {allowed, wait, stale}, or {0, wait, 1, window, limit} when the
+# application's registrations per hour are used up (nothing counted). Stale (a stamp at or after
+# `since`) counts nothing: the statement is verified again, and its registration counted then.
 THROTTLE_SCRIPT = (
     _BUCKET_LUA
+    + _QUOTA_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait), 1} end
 local stale = 0
-if #KEYS >= 2 then
+if #KEYS >= 4 then
   local since = tonumber(ARGV[5])
-  local stamps = redis.call('MGET', unpack(KEYS, 2))
+  local stamps = redis.call('MGET', unpack(KEYS, 4))
   for i = 1, #stamps do
     local value = tonumber(stamps[i])
     if value ~= nil and value >= since then stale = 1 end
   end
+end
+if stale == 0 and ARGV[6] ~= '' then
+  local refused = quota_take(KEYS[2], KEYS[3], ARGV[6], ARGV[7], ARGV[8], 3, 3)
+  if refused then return {0, refused[2], 1, refused[1], refused[3]} end
 end
 return {1, '0', stale}
 """
 )
 
 # --- Abuse signals (`core.hot_store.signal_counts`): counted in the scripts a registration and a token
-# already run. KEYS[#KEYS] is the signals' pending hash. ARGV[15] the hour ('' counts nothing). A client's
+# already run. KEYS[#KEYS - 2] is the signals' pending hash (the quota's two keys
+# follow it). ARGV[17] the hour ('' counts nothing). A client's
 # first token is counted in its hour and remembered in the record's field 'f1'; its second under that
 # hour, and 'f1' becomes '-': after the second token nothing more is written.
 _SIGNALS_TOKEN_LUA = """
-if ARGV[12] == '1' and ARGV[15] ~= '' and r[13] ~= '-' then
+if ARGV[12] == '1' and ARGV[17] ~= '' and r[13] ~= '-' then
   local statement = '|' .. r[4] .. '|' .. r[5] .. '|'
   if not r[13] then
-    redis.call('HSET', KEYS[2], 'f1', ARGV[15])
-    redis.call('HINCRBY', KEYS[#KEYS], ARGV[15] .. statement .. 'first', 1)
+    redis.call('HSET', KEYS[2], 'f1', ARGV[17])
+    redis.call('HINCRBY', KEYS[#KEYS - 2], ARGV[17] .. statement .. 'first', 1)
   else
     redis.call('HSET', KEYS[2], 'f1', '-')
-    redis.call('HINCRBY', KEYS[#KEYS], r[13] .. statement .. 'second', 1)
+    redis.call('HINCRBY', KEYS[#KEYS - 2], r[13] .. statement .. 'second', 1)
   end
 end
 """
@@ -77,18 +133,21 @@ if ARGV[8] ~= '' and redis.call('HINCRBY', KEYS[5], ARGV[8], 1) == 1 then redis.
 """
 # --- End of the abuse signals' blocks (two more uses below: REGISTERED_SCRIPT, CLUSTER_REGISTERED_SCRIPT).
 
-# KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending, KEYS[5] signals pending.
+# KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending, KEYS[5] signals
+# pending; the last two KEYS the quota values and counts (`_QUOTA_LUA`).
 # ARGV[1..4] bucket (ARGV[4] '1' to throttle), ARGV[5] client id, ARGV[6] the secret's hash under the
 # current key, ARGV[7] requested scopes ('' for all), ARGV[8] stamp prefix, ARGV[9] stamp margin,
 # ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix, ARGV[14] the environment
-# asked (a record of another environment, or one written before environments, reads as missing), ARGV[15]
-# the signals' hour.
+# asked (a record of another environment, or one written before environments, reads as missing),
+# ARGV[15] the quota defaults, ARGV[16] shards, ARGV[17] the signals' hour. Counting checks the application's
+# token quotas first.
 # The secret passes when its hash is the record's 'h', or its 'h2' (the secret a rotation replaced)
 # while Redis's clock is before 'hx'.
 # Returns {outcome, wait, packed, secret hash, last used, application, application id, statement jti,
-# previous secret hash, its expiry} (see Outcome).
+# previous secret hash, its expiry} (see Outcome), or {6, wait, window, limit} (Outcome.QUOTA).
 CLIENT_SCRIPT = (
     _BUCKET_LUA
+    + _QUOTA_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait)} end
 local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk', 'e', 'h2', 'hx', 'f1')
@@ -119,6 +178,8 @@ if ARGV[7] ~= '' then
 end
 local last_used = tonumber(r[8] or '0')
 if ARGV[12] == '1' then
+  local refused = quota_take(KEYS[#KEYS - 1], KEYS[#KEYS], r[4], ARGV[15], ARGV[16], 1, 2)
+  if refused then return {6, refused[2], refused[1], refused[3]} end
   redis.call('HINCRBY', KEYS[3], ARGV[10] .. '|' .. r[4] .. '|' .. r[6] .. '|tokens', 1)
   if now - last_used >= tonumber(ARGV[11]) then
     last_used = math.floor(now)
@@ -165,12 +226,18 @@ return 1
 """
 )
 
-# KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record. ARGV[1] usage field, ARGV[2] client
-# pk, ARGV[3] last used known, ARGV[4] interval. Returns the last use now recorded.
-COUNTED_SCRIPT = """
+# KEYS[1] usage pending, KEYS[2] last-used pending, KEYS[3] record, KEYS[4] quota values, KEYS[5] quota
+# counts. ARGV[1] usage field, ARGV[2] client pk, ARGV[3] last used known, ARGV[4] interval, ARGV[5] the
+# application, ARGV[6] quota defaults, ARGV[7] shards. Returns the last use now recorded, or
+# {window, wait, limit} when a token quota is used up (nothing counted).
+COUNTED_SCRIPT = (
+    "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+    + _QUOTA_LUA
+    + """
+local refused = quota_take(KEYS[4], KEYS[5], ARGV[5], ARGV[6], ARGV[7], 1, 2)
+if refused then return refused end
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-local t = redis.call('TIME')
-local now = tonumber(t[1])
+now = math.floor(now)
 local last_used = tonumber(ARGV[3])
 if now - last_used >= tonumber(ARGV[4]) then
   last_used = now
@@ -179,6 +246,7 @@ if now - last_used >= tonumber(ARGV[4]) then
 end
 return string.format('%d', last_used)
 """
+)
 
 # KEYS[1] stamp, KEYS[2] the newest stamp of each kind (a hash). ARGV[1] time, ARGV[2] expiry in
 # seconds, ARGV[3] kind. Keeps the newest stamp if two race.
@@ -229,19 +297,25 @@ CLUSTER_CLIENT_SCRIPT = CLIENT_SCRIPT.replace(_STAMPS_READ, _CLUSTER_STAMPS_READ
     _APPLICATION_READ, _CLUSTER_APPLICATION_READ
 )
 
-# THROTTLE_SCRIPT with KEYS[2] the shard's shared stamps and ARGV[6..] the fields to compare.
+# THROTTLE_SCRIPT with KEYS[2] the shard's shared stamps, KEYS[3] and KEYS[4] its quota values and
+# counts, and ARGV[9..] the stamp fields to compare (ARGV[6..8] as THROTTLE_SCRIPT's).
 CLUSTER_THROTTLE_SCRIPT = (
     _BUCKET_LUA
+    + _QUOTA_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait), 1} end
 local stale = 0
-if #ARGV >= 6 then
+if #ARGV >= 9 then
   local since = tonumber(ARGV[5])
-  local stamps = redis.call('HMGET', KEYS[2], unpack(ARGV, 6))
+  local stamps = redis.call('HMGET', KEYS[2], unpack(ARGV, 9))
   for i = 1, #stamps do
     local value = tonumber(stamps[i])
     if value ~= nil and value >= since then stale = 1 end
   end
+end
+if stale == 0 and ARGV[6] ~= '' then
+  local refused = quota_take(KEYS[3], KEYS[4], ARGV[6], ARGV[7], ARGV[8], 3, 3)
+  if refused then return {0, refused[2], 1, refused[1], refused[3]} end
 end
 return {1, '0', stale}
 """

@@ -1,5 +1,5 @@
-"""Registered applications: created from the add page through the service's rules, then read-only;
-revoked with a reason and restored."""
+"""Registered applications: created from the add page through the service's rules, then read-only but
+for their quotas (`services.set_application_quota`, audited); revoked with a reason and restored."""
 
 import uuid
 from typing import Any
@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import RevokeWithReasonMixin, admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -29,7 +30,30 @@ from ..models import (
     RegisteredApplication,
     Scope,
 )
+from ..services.quotas import QUOTA_FIELDS, QUOTA_MAX, quota_rows
 from .environments import EnvironmentChoiceField, environment_column, environment_filter, environment_name
+
+
+def _quota_field(label: Any) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=QUOTA_MAX,
+        help_text=_("Empty: the default (shown below). 0: no limit."),
+    )
+
+
+class ApplicationQuotaForm(forms.ModelForm):
+    """The change page's only editable fields: the quotas (README "Quotas")."""
+
+    quota_registrations_per_hour = _quota_field(_("Registrations per hour"))
+    quota_tokens_per_hour = _quota_field(_("Tokens per hour"))
+    quota_tokens_per_day = _quota_field(_("Tokens per day"))
+
+    class Meta:
+        model = RegisteredApplication
+        fields = list(QUOTA_FIELDS)
 
 
 class RegisteredApplicationAddForm(forms.ModelForm):
@@ -217,12 +241,17 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         "revoked_at",
         "revoked_by",
         "revocation_reason",
+        "quota_in_force",
     ]
     change_fieldsets = [
         (None, {"fields": ["id", "programmer", "environment", "name", "version", "status"]}),
         (
             "Configuration (fixed at creation: a new version is a new application)",
             {"fields": ["level", "channel_list", "platform_list", "scope_list", "domain_list", "redirect_uri_list"]},
+        ),
+        (
+            _("Quotas (over one the API answers 429; a change counts from the next request, and is audited)"),
+            {"fields": [*QUOTA_FIELDS, "quota_in_force"]},
         ),
         ("History", {"fields": ["created_at", "created_by", "revoked_at", "revoked_by", "revocation_reason"]}),
     ]
@@ -253,8 +282,7 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         return list(self.readonly_fields) if obj else []
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        if obj is None:
-            kwargs["form"] = RegisteredApplicationAddForm
+        kwargs["form"] = RegisteredApplicationAddForm if obj is None else ApplicationQuotaForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def has_delete_permission(self, request: HttpRequest, obj: RegisteredApplication | None = None) -> bool:
@@ -267,17 +295,20 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
         extra_context = {
             **(extra_context or {}),
             "show_save": False,
-            "show_save_and_continue": False,
+            "show_save_and_continue": True,
             "show_save_and_add_another": False,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> RegisteredApplication:
         """Adding: the service creates the application, with its relations and audit event, from the spec
-        the form checked; the admin logs and redirects to the row it returns. The change page edits
-        nothing (every field is read-only)."""
+        the form checked; the admin logs and redirects to the row it returns. The change page edits the
+        quotas only, through their service (audited, published to the hot-path store)."""
         if change:
-            return form.instance
+            values = {name.removeprefix("quota_"): form.cleaned_data.get(name) for name in QUOTA_FIELDS}
+            return services.set_application_quota(
+                form.instance, actor=admin_actor(request), ip_address=request_ip(request), **values
+            )
         assert isinstance(form, RegisteredApplicationAddForm)
         return services.registered_application_create_from(
             spec=form.spec, actor=admin_actor(request), ip_address=request_ip(request)
@@ -288,6 +319,18 @@ class RegisteredApplicationAdmin(RevokeWithReasonMixin, BoundedListAdmin):
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         """Nothing left to save: the service set the application's channels, platforms, scopes and domains."""
+
+    @admin.display(description=_("in force"))
+    def quota_in_force(self, obj: RegisteredApplication) -> Any:
+        rows = quota_rows(obj)
+        return format_html_join(
+            "",
+            "<div>{}: {}{}</div>",
+            (
+                (row["label"], row["limit"] or _("no limit"), _(" (the default)") if row["default"] else "")
+                for row in rows
+            ),
+        )
 
     @admin.display(description="channels")
     def channel_list(self, obj: RegisteredApplication) -> str:

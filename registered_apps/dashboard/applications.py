@@ -40,6 +40,7 @@ from ..models import (
     UsageDaily,
 )
 from ..services.changes.staging import application_create_stage
+from ..services.quotas import quota_rows
 from .areas import READ_WRITE, Area, dashboard_user, environment_row, for_channel, for_programmer
 from .signals import application_signals, statement_days
 from .usage_days import usage_series, usage_window
@@ -305,6 +306,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         },
         "can_manage": manage and application.is_active,
         "new_version_url": _new_version_url(application) if manage else None,
+        "quotas": quota_rows(application),
         "pending_request": application.revocation_requests.filter(state=RevocationRequest.State.PENDING)
         .select_related("requested_by")
         .first(),

@@ -41,7 +41,7 @@ from .environments import (
 )
 from .memberships import membership_check, membership_remove, membership_set
 from .programmers import programmer_create, programmer_rename, programmer_statement_lifetime_set
-from .quotas import application_quota, set_application_quota
+from .quotas import application_quota, application_quotas_republish, set_application_quota
 from .revocation_requests import revocation_request_approve, revocation_request_create, revocation_request_dismiss
 from .users import dashboard_user_set
 
@@ -51,6 +51,7 @@ __all__ = [
     "ApplicationSpec",
     "actor_user",
     "application_quota",
+    "application_quotas_republish",
     "audit_event_new",
     "audit_event_record",
     "catalog_entry_save",

@@ -2,10 +2,14 @@
 store once the change commits."""
 
 from enum import Enum
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
+from core.hot_store import hot_store
 from core.quotas import Quota, quota_publish
 
 from ..models import RegisteredApplication
@@ -67,7 +71,7 @@ def set_application_quota(
         for name, value in wanted.items()
         if value is not _KEEP and getattr(locked, name) != value
     }
-    for name, (_, value) in changes.items():
+    for name, (_before, value) in changes.items():
         setattr(locked, name, value)
     if changes:
         locked.save(update_fields=list(changes))
@@ -83,3 +87,37 @@ def set_application_quota(
     for name in QUOTA_FIELDS:
         setattr(application, name, getattr(locked, name))
     return locked
+
+
+_LABELS = (
+    ("registrations_per_hour", _("registrations per hour")),
+    ("tokens_per_hour", _("tokens per hour")),
+    ("tokens_per_day", _("tokens per day")),
+)
+
+
+def quota_rows(application: RegisteredApplication) -> list[dict[str, Any]]:
+    """What the application page and the admin show: each quota's name, label, effective limit (0: no
+    limit) and whether it is the settings' default."""
+    own = application_quota(application)
+    effective = own.effective()
+    return [
+        {"name": name, "label": label, "limit": getattr(effective, name), "default": getattr(own, name) is None}
+        for name, label in _LABELS
+    ]
+
+
+def application_quotas_republish() -> int:
+    """Write again the store's copy of every application's own quota values (the periodic stamps
+    republish calls this: a Redis that lost its data has them back within a minute). Returns how many."""
+    store = hot_store()
+    rows = RegisteredApplication.objects.filter(
+        Q(quota_registrations_per_hour__isnull=False)
+        | Q(quota_tokens_per_hour__isnull=False)
+        | Q(quota_tokens_per_day__isnull=False)
+    ).only("pk", *QUOTA_FIELDS)
+    written = 0
+    for application in rows.iterator():
+        store.quota_put(str(application.pk), application_quota(application).packed())
+        written += 1
+    return written
