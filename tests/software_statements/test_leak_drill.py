@@ -66,7 +66,10 @@ def _history(statement, per_hour):
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     StatementHour.objects.bulk_create(
         StatementHour(
-            statement=statement, application=statement.application, hour=now - datetime.timedelta(hours=h), registrations=per_hour
+            statement=statement,
+            application=statement.application,
+            hour=now - datetime.timedelta(hours=h),
+            registrations=per_hour,
         )
         for h in range(1, 7 * 24 + 1)
     )
@@ -75,7 +78,9 @@ def _history(statement, per_hour):
 
 @pytest.mark.django_db
 @override_settings(**THRESHOLDS, TAM_EMAILS=["tams@example.com"])
-def test_leaked_statement_drill(client, application, rw_user, tam, login_as, eager_tasks, django_capture_on_commit_callbacks):
+def test_leaked_statement_drill(
+    client, application, rw_user, tam, login_as, eager_tasks, django_capture_on_commit_callbacks
+):
     leaked_token, leaked = software_statement_issue(application=application, actor="tests")
     other_token, _ = software_statement_issue(application=application, actor="tests")
     _history(leaked, per_hour=4)
