@@ -201,6 +201,7 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
 
     @admin.action(description="Revoke the selected statements…", permissions=["change"])
     def revoke_statements(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> TemplateResponse | None:
+        # `client_count` comes with the rows (get_queryset): the page says how many clients each revocation ends.
         valid = list(queryset.filter(revoked_at__isnull=True).select_related("application__programmer"))
         return self.revoke_with_reason(
             request, valid, action="revoke_statements", none_message="None of the selected statements is valid."
