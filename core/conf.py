@@ -66,6 +66,18 @@ class DcrSettings:
     metrics_enabled: bool = False
     metrics_token: str = _secret("")
     request_log: bool = True
+    # --- Abuse signals (software_statements.signals; dcr_project/settings/signals.py) --------------------
+    signal_seconds: int = 60
+    signal_baseline_days: int = 7
+    signal_surge_factor: float = 5.0
+    signal_surge_min: int = 100
+    signal_foreign_min: int = 20
+    signal_foreign_share: float = 0.2
+    signal_network_min: int = 50
+    signal_one_token_min: int = 50
+    signal_one_token_share: float = 0.8
+    signal_one_token_wait: int = 25200
+    signal_critical_factor: float = 4.0
     # --- Sign-in protection ----------------------------------------------------------------------------
     # DCR_SIGN_IN_LOCKOUT, DCR_SIGN_IN_FAILURE_LIMIT and DCR_TOTP_ISSUER become django-axes' and
     # django-otp's own settings (dcr_project/settings/sign_in.py).

@@ -7,7 +7,7 @@ Its reasons name a check and an exception type, never a host, a URL or a key. Ne
 
 /metrics is off unless DCR_METRICS_ENABLED (404 then, like any unknown path); with DCR_METRICS_TOKEN set
 the scraper must send it as a bearer token (compared in constant time). The request-path metrics are
-core.metrics'; the usage-flush lag and the Celery queue depth are read here, when scraped.
+core.metrics'; the usage-flush lag, the Celery queue depth and the abuse signals are read here, when scraped.
 """
 
 import hashlib
@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -32,7 +33,7 @@ from core.conf import dcr
 from core.metrics import usage_flushed_at
 from core.redis import redis_client
 from software_statements.keys import NoActiveKey, active_signing_material
-from software_statements.models import KeyPurpose, SigningKey
+from software_statements.models import KeyPurpose, Signal, SignalKind, SignalSeverity, SigningKey
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,32 @@ class ScrapeTimeCollector(Collector):
             lag = GaugeMetricFamily(lag.name, lag.documentation, value=math.nan)
         yield lag
         yield depth
+        yield signals_metric()
+
+
+def signals_metric() -> GaugeMetricFamily:
+    """The abuse signals (README "Abuse signals") by kind, severity and state, in one grouped query."""
+    family = GaugeMetricFamily(
+        "dcr_abuse_signals",
+        "Abuse signals raised, by kind, severity and state (open: not acknowledged yet).",
+        labels=["kind", "severity", "state"],
+    )
+    counts: dict[tuple[str, str, str], int] = {
+        (kind, severity, state): 0
+        for kind in SignalKind.values
+        for severity in SignalSeverity.values
+        for state in ("open", "acknowledged")
+    }
+    try:
+        rows = Signal.objects.annotate(is_open=Q(acknowledged_at__isnull=True)).values("kind", "severity", "is_open")
+        for row in rows.annotate(n=Count("pk")).order_by():
+            counts[(row["kind"], row["severity"], "open" if row["is_open"] else "acknowledged")] = row["n"]
+    except DatabaseError as exc:
+        logger.warning("metrics: signals unreadable at scrape time (%s)", type(exc).__name__)
+        return GaugeMetricFamily(family.name, family.documentation, value=math.nan)
+    for labels, number in sorted(counts.items()):
+        family.add_metric(list(labels), float(number))
+    return family
 
 
 def metrics_exposition() -> bytes:

@@ -14,6 +14,7 @@ of the device's own stable identifier.
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from core import untrusted_json
@@ -191,3 +192,10 @@ def platform_for_client(*, device_info: dict[str, Any] | None, user_agent: str, 
     if len(allowed) == 1:
         return allowed[0]
     return hint
+
+
+def foreign_platform(device_info: dict[str, Any], allowed: Sequence[str]) -> str:
+    """The platform X-Device-Info names when the application was not made for it (an abuse signal:
+    `software_statements.signals`); "" when it names none, or one of `allowed`, or `allowed` is empty."""
+    named = platform_from_device_info(device_info) if device_info else ""
+    return named if named and allowed and named not in allowed else ""

@@ -18,6 +18,7 @@ from django.db import close_old_connections, connections
 from core import process_state
 from core.conf import dcr
 
+from .tasks import signals_compute_now
 from .usage_flush import usage_flush
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ def _loop(interval: float, stop: threading.Event) -> None:
             usage_flush()
         except Exception:
             logger.exception("embedded usage flush failed; the counts stay in process for the next run")
+        try:
+            signals_compute_now()  # the abuse signals (README "Abuse signals"), every flush period here
+        except Exception:
+            logger.exception("embedded signals run failed")
         finally:
             close_old_connections()
     # This thread's own connections: left open, they would outlive it (and block dropping a test database).

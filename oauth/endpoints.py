@@ -31,7 +31,7 @@ from .configuration import (
     registration_token_authenticate,
     registration_token_presented,
 )
-from .device_info import DeviceInfoError, device_info_parse, platform_for_client
+from .device_info import DeviceInfoError, device_info_parse, foreign_platform, platform_for_client
 from .errors import OAuthError, error_response, invalid_request, json_response
 from .grants import (
     StatementGrant,
@@ -260,6 +260,7 @@ def register(request: HttpRequest) -> HttpResponse:
         user_agent=user_agent,
         platform=platform,
         ip_address=ip_address,
+        foreign_platform=foreign_platform(device_info, grant.platforms),
     )
     request_log_client(request, client.client_id)
     # RFC 7591 3.2.1: the registered metadata, the secret this once, and when it expires (never: 0).

@@ -13,6 +13,7 @@ from django.utils import timezone
 from core import clock
 from core.conf import dcr
 from core.hot_store import hot_store
+from core.hot_store.signal_counts import network_of
 from core.revocation import Revoked
 from core.stamps import client_record_drop_on_commit, revocation_stamp_publish
 from registered_apps.models import Programmer
@@ -48,6 +49,7 @@ def client_register(
     user_agent: str,
     platform: str,
     ip_address: str | None = None,
+    foreign_platform: str = "",
 ) -> tuple[Client, str, str]:
     """RFC 7591 3.2.1: create a client for a verified statement; returns (client, plaintext secret,
     plaintext registration access token).
@@ -55,7 +57,8 @@ def client_register(
     The secret is returned this once and stored as a keyed HMAC salted with the client id
     (`oauth.hashers`); the registration access token (RFC 7592 3) the same way with a salt of its own.
     Then the client's record goes to the hot-path store with the registration counted (one round
-    trip), so its first token request reads no database."""
+    trip; for the abuse signals too: the network of `ip_address`, and `foreign_platform`, a platform
+    the device named that the application was not made for), so its first token request reads no database."""
     secret = client_secret_generate()
     registration_token = registration_access_token_generate()
     redirect_uris = [redirect_uri] if redirect_uri else list(grant.redirect_uris)
@@ -103,7 +106,11 @@ def client_register(
     )
     # After the insert committed (registration runs in no outer transaction).
     hot_store().client_registered(
-        record=record.stored(written_at=written_at), day=usage_day(), application=record.pack_application()
+        record=record.stored(written_at=written_at),
+        day=usage_day(),
+        application=record.pack_application(),
+        network=network_of(ip_address),
+        foreign_platform=foreign_platform,
     )
     return client, secret, registration_token
 

@@ -14,14 +14,19 @@ from django.utils import timezone
 
 from core.conf import dcr
 from core.hot_store import hot_store
+from core.hot_store.signal_counts import signal_hour
 from core.revocation import Revoked, stamp_lifetime
 from core.stamps import revocation_stamp_write
 from registered_apps.models import ApplicationStatus, AuditEvent, RegisteredApplication
 from registered_apps.services import application_quotas_republish
+from registered_apps.tasks import task_enqueue_on_commit
+from software_statements import signals
 from software_statements.models import SoftwareStatement
+from software_statements.tasks import signal_email
 
 from . import usage_flush as flush
 from .models import Client, DeniedToken
+from .signal_flush import crowded_networks, signal_counts_flush
 
 if TYPE_CHECKING:  # rich is imported by the commands that show progress, not by every worker
     from core.progress import ProgressMeter
@@ -219,3 +224,29 @@ def revocation_stamps_republish_recent(*, now: datetime | None = None) -> int:
 @shared_task(name="oauth.revocation_stamps_republish")
 def revocation_stamps_republish() -> int:
     return revocation_stamps_republish_recent()
+
+
+def signals_compute_now(*, now: datetime | None = None) -> list[int]:
+    """The abuse signals' run (README "Abuse signals"): the hot path's counters into the hourly rows, then
+    every kind checked; each new signal is e-mailed once (after its row committed). Returns their ids."""
+    now = now or timezone.now()
+    signal_counts_flush()
+    hour = signals.current_hour(now)
+    hours = [signal_hour((hour - timedelta(hours=back)).timestamp()) for back in (0, 1)]
+    raised = signals.signals_raise(now=now, networks=crowded_networks(hours, int(dcr.signal_network_min)))
+    for signal in raised:
+        task_enqueue_on_commit(signal_email, signal.pk)
+        logger.warning(
+            "abuse signal %s raised: %s (%s) on application %s, statement %s",
+            signal.pk,
+            signal.kind,
+            signal.severity,
+            signal.application_id,
+            signal.statement_id,
+        )
+    return [signal.pk for signal in raised]
+
+
+@shared_task(name="oauth.signals_compute")
+def signals_compute() -> list[int]:
+    return signals_compute_now()

@@ -196,6 +196,15 @@ def _absolute(url_name: str, *args: Any) -> str:
     return dcr.issuer.rstrip("/") + path
 
 
+def email_send_once(marker: str, template: str, context: dict[str, Any], recipients: list[str]) -> int:
+    """`_send_once` for the layers above (an abuse signal's e-mails: `software_statements.signal_emails`)."""
+    return _send_once(marker, template, context, recipients)
+
+
+def absolute_url(url_name: str, *args: Any) -> str:
+    return _absolute(url_name, *args)
+
+
 def _send_once(marker: str, template: str, context: dict[str, Any], recipients: list[str]) -> int:
     """Send one email, unless a re-delivered or retried task already did (marked in the cache)."""
     key = f"dcr:email-sent:{marker}"

@@ -205,6 +205,7 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
 
     @admin.action(description=_("Revoke the selected statements…"), permissions=["change"])
     def revoke_statements(self, request: HttpRequest, queryset: QuerySet[SoftwareStatement]) -> TemplateResponse | None:
+        # `client_count` comes with the rows (get_queryset): the page says how many clients each revocation ends.
         valid = list(queryset.filter(revoked_at__isnull=True).select_related("application__programmer"))
         return self.revoke_with_reason(
             request, valid, action="revoke_statements", none_message=_("None of the selected statements is valid.")
@@ -212,3 +213,6 @@ class SoftwareStatementAdmin(RevokeWithReasonMixin, BoundedListAdmin):
 
     def revoke_one(self, obj: SoftwareStatement, *, reason: str, actor: Any, ip_address: str | None) -> object:
         return software_statement_revoke(statement=obj, reason=reason, actor=actor, ip_address=ip_address)
+
+
+from . import signal_admin  # noqa: E402, F401  (registers the abuse signals' admin)

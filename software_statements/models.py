@@ -101,3 +101,19 @@ class SoftwareStatement(models.Model):
         if self.expires_at is not None and self.expires_at.timestamp() <= clock.wall():
             return StatementStatus.EXPIRED
         return StatementStatus.ACTIVE
+
+
+# The abuse signals' rows (their own module: this one stays about keys and statements).
+from .signal_models import Signal, SignalKind, SignalSeverity, StatementHour  # noqa: E402
+
+__all__ = [
+    "KeyPurpose",
+    "KeyState",
+    "Signal",
+    "SignalKind",
+    "SignalSeverity",
+    "SigningKey",
+    "SoftwareStatement",
+    "StatementHour",
+    "StatementStatus",
+]

@@ -1,5 +1,5 @@
 """Celery tasks of software_statements: scheduled signing key rotation in every environment
-(`DCR_KEY_ROTATION_DAYS`, 0 = off)."""
+(`DCR_KEY_ROTATION_DAYS`, 0 = off), and an abuse signal's e-mails."""
 
 import logging
 from datetime import datetime, timedelta
@@ -10,9 +10,11 @@ from django.utils import timezone
 
 from core.conf import dcr
 from registered_apps.models import Environment
+from registered_apps.tasks import EMAIL_TASK_OPTIONS
 
 from .keys import signing_key_rotate
 from .models import KeyPurpose, KeyState, SigningKey
+from .signal_emails import signal_email_send
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +49,8 @@ def signing_keys_rotate_when_due(*, rotation_days: int, now: datetime | None = N
 @shared_task(name="software_statements.signing_keys_rotate_due")
 def signing_keys_rotate_due() -> list[str]:
     return signing_keys_rotate_when_due(rotation_days=dcr.key_rotation_days)
+
+
+@shared_task(name="software_statements.signal_email", **EMAIL_TASK_OPTIONS)
+def signal_email(signal_id: int) -> int:
+    return signal_email_send(signal_id)

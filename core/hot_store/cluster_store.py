@@ -56,11 +56,12 @@ from .base import (
     bucket_key,
     quota_defaults,
 )
-from .formats import record_fields, usage_field
+from .formats import record_fields, registration_signal_args, usage_field
 from .redis_store import RedisStore, _stamp_kind, _throttle_reply
 from .scripts import (
     APPLICATION_PUT_SCRIPT,
     CLUSTER_CLIENT_SCRIPT,
+    CLUSTER_REGISTERED_SCRIPT,
     CLUSTER_THROTTLE_SCRIPT,
     NEWEST_STAMPS_KEY,
     PRUNE_SCRIPT,
@@ -68,6 +69,7 @@ from .scripts import (
     STAMP_FIELD_SCRIPT,
     STAMP_SET_SCRIPT,
 )
+from .signal_counts import SIGNALS_PENDING_KEY, networks_key, signal_hour
 
 SHARDS = 64
 # A stamp's copy that could not be written is tried again this often, for this long (then the periodic
@@ -139,6 +141,7 @@ class ClusterStore(RedisStore):
         self._throttle = client.register_script(CLUSTER_THROTTLE_SCRIPT)
         self._client_gate = client.register_script(CLUSTER_CLIENT_SCRIPT)
         self._record_put = client.register_script(RECORD_PUT_SCRIPT)
+        self._registered_cluster = client.register_script(CLUSTER_REGISTERED_SCRIPT)
         self._stamp_field = client.register_script(STAMP_FIELD_SCRIPT)
         self._stamp_set = client.register_script(STAMP_SET_SCRIPT)
         self.retries = StampRetries(self)
@@ -183,10 +186,15 @@ class ClusterStore(RedisStore):
             prefix + PREFIX + Revoked.CLIENT.value + ":" + client_id,
             prefix + SHARED_STAMPS_KEY,
             prefix + APPLICATIONS_KEY,
+            prefix + SIGNALS_PENDING_KEY,
             prefix + QUOTAS_KEY,
             prefix + QUOTA_COUNTS_KEY,
         ]
         return keys, prefix + PREFIX, prefix + APPLICATION_PREFIX
+
+    def _signal_keys(self, client_id: str, hour: str) -> list[str]:
+        prefix = PREFIXES[shard_of(client_id)]
+        return [prefix + SIGNALS_PENDING_KEY, prefix + networks_key(hour)]
 
     def _record_key(self, client_id: str) -> str:
         return PREFIXES[shard_of(client_id)] + RECORD_PREFIX + client_id
@@ -280,9 +288,16 @@ class ClusterStore(RedisStore):
                 pipe.execute_command("EVAL", RECORD_PUT_SCRIPT, len(keys), *keys, *args)
             pipe.execute()
 
-    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
+    def client_registered(
+        self, *, record: StoredRecord, day: str, application: str, network: str = "", foreign_platform: str = ""
+    ) -> None:
+        """`RECORD_PUT_SCRIPT` with the signals' counts (`CLUSTER_REGISTERED_SCRIPT`), in the client's shard."""
+        hour = signal_hour()
         field = usage_field(day, record.application_id, record.platform, "registrations")
-        self._script(self._record_put, *self._record_put_call(record, application, field))
+        keys, args = self._record_put_call(record, application, field)
+        signal_args = registration_signal_args(record, hour, network, foreign_platform)
+        keys += self._signal_keys(record.client_id, hour)
+        self._script(self._registered_cluster, keys, [*args[:5], *signal_args, *args[5:]])
 
     def application_put(self, application_id: str, packed: str) -> None:
         """In every shard: each client's script reads its own shard's copy."""

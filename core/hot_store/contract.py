@@ -61,8 +61,11 @@ class HotStore(Protocol):
         client's last use now recorded."""
         ...
 
-    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
-        """A new client: its record, its application's part, the registration counted."""
+    def client_registered(
+        self, *, record: StoredRecord, day: str, application: str, network: str = "", foreign_platform: str = ""
+    ) -> None:
+        """A new client: its record, its application's part, the registration counted (for the abuse
+        signals too: `network` it came from, the `foreign_platform` its X-Device-Info named)."""
         ...
 
     def application_put(self, application_id: str, packed: str) -> None: ...

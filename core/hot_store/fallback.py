@@ -147,8 +147,14 @@ class FallbackStore:
             lambda store: store.client_record_fill(record, count_day=count_day), counting=count_day is not None
         )
 
-    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
-        self._either(lambda store: store.client_registered(record=record, day=day, application=application))
+    def client_registered(
+        self, *, record: StoredRecord, day: str, application: str, network: str = "", foreign_platform: str = ""
+    ) -> None:
+        self._either(
+            lambda store: store.client_registered(
+                record=record, day=day, application=application, network=network, foreign_platform=foreign_platform
+            )
+        )
 
     def application_put(self, application_id: str, packed: str) -> None:
         self._either(lambda store: store.application_put(application_id, packed))

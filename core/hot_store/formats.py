@@ -22,6 +22,7 @@ agree on it. The last-use hash maps a client's primary key to a unix time.
 from typing import Any
 
 from .base import StoredRecord
+from .signal_counts import NETWORKS_TTL, statement_prefix
 
 # The fields `CLIENT_SCRIPT` reads, in the order of its HMGET.
 RECORD_FIELDS = ("r", "h", "w", "a", "s", "p", "sc", "lu", "pk", "e", "h2", "hx")
@@ -60,3 +61,14 @@ def record_fill_args(ttl: int, record: StoredRecord, *, usage: str, interval: in
     for field, value in record_fields(record).items():
         args += [field, value]
     return args
+
+
+def registration_signal_args(record: StoredRecord, hour: str, network: str, foreign_platform: str) -> list[Any]:
+    """The signals' arguments of a registration's script (`scripts._SIGNALS_REGISTERED_LUA`)."""
+    network_field = f"{record.application_id}|{record.statement_jti}|{network}" if network else ""
+    return [
+        statement_prefix(hour, record.application_id, record.statement_jti),
+        foreign_platform.replace("|", ""),
+        network_field,
+        NETWORKS_TTL,
+    ]

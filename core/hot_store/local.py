@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from core import clock
 from core.local_caches import local_cache
-from core.revocation import Revoked, stamp_key, stamp_lifetime
+from core.revocation import RECORD_TTL, Revoked, stamp_key, stamp_lifetime
 from core.token_bucket import BucketState, bucket_idle_seconds, bucket_take
 
 from .base import (
@@ -28,6 +28,7 @@ from .base import (
     throttle_settings,
 )
 from .formats import usage_field
+from .signal_counts import local_registration_count, local_signals, signal_hour, statement_prefix
 
 # --- LocalStore ------------------------------------------------------------------------------------
 
@@ -43,6 +44,8 @@ class LocalStore:
         self._stamps = local_cache("local-stamps", maxsize=100_000)
         self._records = local_cache("local-client-records", ttl=LOCAL_RECORD_TTL)
         self._applications = local_cache("local-applications", ttl=APPLICATION_TTL)
+        # client id -> the hour of its first token, "-" after its second (`signal_counts`).
+        self._first_tokens = local_cache("local-first-tokens", ttl=RECORD_TTL)
         # Quota values this process published (`quota_put`), for registrations; a token counts against
         # its record's (read from the database with the record, so within LOCAL_RECORD_TTL of a change).
         self._quotas = local_cache("local-quotas", ttl=LOCAL_RECORD_TTL)
@@ -183,6 +186,20 @@ class LocalStore:
     def application_put(self, application_id: str, packed: str) -> None:
         self._applications.put(application_id, packed)
 
+    def _first_tokens_count(self, record: StoredRecord) -> None:
+        """The signals' first and second token of a client (as `scripts._SIGNALS_TOKEN_LUA`)."""
+        with self._lock:
+            first = self._first_tokens.get(record.client_id)
+            if first == "-":
+                return
+            self._first_tokens.put(record.client_id, signal_hour() if first is None else "-")
+        if first is None:
+            local_signals.increment(
+                statement_prefix(signal_hour(), record.application_id, record.statement_jti) + "first"
+            )
+        else:
+            local_signals.increment(statement_prefix(first, record.application_id, record.statement_jti) + "second")
+
     def quota_put(self, application_id: str, packed: str) -> None:
         self._quotas.put(application_id, packed)
 
@@ -194,6 +211,7 @@ class LocalStore:
         if refusal is not None:
             raise QuotaRefused(refusal)
         local_usage.increment(usage_field(day, record.application_id, record.platform, "tokens"))
+        self._first_tokens_count(record)
         now = clock.wall()
         if now - record.last_used < LAST_USED_EVERY:
             return record.last_used
@@ -204,9 +222,17 @@ class LocalStore:
                 self._records.put(record.client_id, _with_last_used(stored, now))
         return now
 
-    def client_registered(self, *, record: StoredRecord, day: str, application: str) -> None:
+    def client_registered(
+        self, *, record: StoredRecord, day: str, application: str, network: str = "", foreign_platform: str = ""
+    ) -> None:
         """A new client: its record, its application's part, and the registration counted."""
         local_usage.increment(usage_field(day, record.application_id, record.platform, "registrations"))
+        local_registration_count(
+            application_id=record.application_id,
+            statement_jti=record.statement_jti,
+            network=network,
+            foreign_platform=foreign_platform.replace("|", ""),
+        )
         self.client_record_put(record)
         self.application_put(record.application_id, application)
 
@@ -223,6 +249,7 @@ class LocalStore:
         self._stamps.clear()
         self._records.clear()
         self._applications.clear()
+        self._first_tokens.clear()
         self._quotas.clear()
         self.quota_counts.clear()
 

@@ -109,13 +109,42 @@ return {1, '0', stale}
 """
 )
 
-# KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending; the last two KEYS
-# the quota values and counts (`_QUOTA_LUA`).
+# --- Abuse signals (`core.hot_store.signal_counts`): counted in the scripts a registration and a token
+# already run. KEYS[#KEYS - 2] is the signals' pending hash (the quota's two keys
+# follow it). ARGV[17] the hour ('' counts nothing). A client's
+# first token is counted in its hour and remembered in the record's field 'f1'; its second under that
+# hour, and 'f1' becomes '-': after the second token nothing more is written.
+_SIGNALS_TOKEN_LUA = """
+if ARGV[12] == '1' and ARGV[17] ~= '' and r[13] ~= '-' then
+  local statement = '|' .. r[4] .. '|' .. r[5] .. '|'
+  if not r[13] then
+    redis.call('HSET', KEYS[2], 'f1', ARGV[17])
+    redis.call('HINCRBY', KEYS[#KEYS - 2], ARGV[17] .. statement .. 'first', 1)
+  else
+    redis.call('HSET', KEYS[2], 'f1', '-')
+    redis.call('HINCRBY', KEYS[#KEYS - 2], r[13] .. statement .. 'second', 1)
+  end
+end
+"""
+# A registration: KEYS[4] the signals' pending hash, KEYS[5] the hour's networks. ARGV[6] the pending
+# fields' prefix ("<hour>|<application>|<statement>|"), ARGV[7] the platform X-Device-Info named when the
+# application was not made for it ('' otherwise), ARGV[8] the network's field ('' none), ARGV[9] the
+# networks hash's lifetime in seconds.
+_SIGNALS_REGISTERED_LUA = """
+redis.call('HINCRBY', KEYS[4], ARGV[6] .. 'reg', 1)
+if ARGV[7] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[6] .. 'foreign:' .. ARGV[7], 1) end
+if ARGV[8] ~= '' and redis.call('HINCRBY', KEYS[5], ARGV[8], 1) == 1 then redis.call('EXPIRE', KEYS[5], ARGV[9]) end
+"""
+# --- End of the abuse signals' blocks (two more uses below: REGISTERED_SCRIPT, CLUSTER_REGISTERED_SCRIPT).
+
+# KEYS[1] bucket, KEYS[2] record, KEYS[3] usage pending, KEYS[4] last-used pending, KEYS[5] signals
+# pending; the last two KEYS the quota values and counts (`_QUOTA_LUA`).
 # ARGV[1..4] bucket (ARGV[4] '1' to throttle), ARGV[5] client id, ARGV[6] the secret's hash under the
 # current key, ARGV[7] requested scopes ('' for all), ARGV[8] stamp prefix, ARGV[9] stamp margin,
 # ARGV[10] day, ARGV[11] last-use interval, ARGV[12] '1' to count, ARGV[13] application prefix, ARGV[14] the environment
 # asked (a record of another environment, or one written before environments, reads as missing),
-# ARGV[15] the quota defaults, ARGV[16] shards. Counting checks the application's token quotas first.
+# ARGV[15] the quota defaults, ARGV[16] shards, ARGV[17] the signals' hour. Counting checks the application's
+# token quotas first.
 # The secret passes when its hash is the record's 'h', or its 'h2' (the secret a rotation replaced)
 # while Redis's clock is before 'hx'.
 # Returns {outcome, wait, packed, secret hash, last used, application, application id, statement jti,
@@ -125,7 +154,7 @@ CLIENT_SCRIPT = (
     + _QUOTA_LUA
     + """
 if wait >= 0 then return {0, string.format('%.6f', wait)} end
-local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk', 'e', 'h2', 'hx')
+local r = redis.call('HMGET', KEYS[2], 'r', 'h', 'w', 'a', 's', 'p', 'sc', 'lu', 'pk', 'e', 'h2', 'hx', 'f1')
 if not r[1] or r[10] ~= ARGV[14] then return {1, '0'} end
 local since = tonumber(r[3]) - tonumber(ARGV[9])
 local prefix = ARGV[8]
@@ -162,23 +191,31 @@ if ARGV[12] == '1' then
     redis.call('HSET', KEYS[2], 'lu', string.format('%d', last_used))
   end
 end
+"""
+    + _SIGNALS_TOKEN_LUA
+    + """
 return {5, '0', r[1], r[2], string.format('%d', last_used), application, r[4], r[5], previous, previous_until}
 """
 )
 
 # A registration's writes, at once as MULTI/EXEC made them (`RedisStore.client_registered`): the new
 # client's record whole, its application's data, the registration counted. KEYS[1] record, KEYS[2]
-# application, KEYS[3] usage pending. ARGV[1] record expiry, ARGV[2] application expiry, ARGV[3] the
-# application's data, ARGV[4] usage field, ARGV[5] '1' when the record has no rotated secret (its
-# fields are dropped), then field, value, field, value... of the record.
-REGISTERED_SCRIPT = """
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+# application, KEYS[3] usage pending, KEYS[4..5] the signals'. ARGV[1] record expiry, ARGV[2] application
+# expiry, ARGV[3] the application's data, ARGV[4] usage field, ARGV[5] '1' when the record has no rotated
+# secret (its fields are dropped), ARGV[6..9] the signals', then field, value, field, value... of the record.
+REGISTERED_SCRIPT = (
+    """
+redis.call('HSET', KEYS[1], unpack(ARGV, 10))
 if ARGV[5] == '1' then redis.call('HDEL', KEYS[1], 'h2', 'hx') end  -- formats.ROTATED_FIELDS
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])
 redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+"""
+    + _SIGNALS_REGISTERED_LUA
+    + """
 return 1
 """
+)
 
 # A token counted and, at most once per interval, the client's use recorded (in the last-use hash and
 # in its record, when there is one), after the application's token quotas are checked (`_QUOTA_LUA`;
@@ -370,3 +407,11 @@ for i = 1, #applications, 2 do
 end
 return dropped
 """
+
+# A registration on a cluster: RECORD_PUT_SCRIPT with the signals' block (KEYS[4..5] in the client's
+# shard, ARGV[6..9] as in REGISTERED_SCRIPT, the record's fields from ARGV[10]).
+_RECORD_PUT_FIELDS = "redis.call('HSET', KEYS[1], unpack(ARGV, 6))"
+assert _RECORD_PUT_FIELDS in RECORD_PUT_SCRIPT
+CLUSTER_REGISTERED_SCRIPT = RECORD_PUT_SCRIPT.replace(
+    _RECORD_PUT_FIELDS, "redis.call('HSET', KEYS[1], unpack(ARGV, 10))"
+).replace("\nreturn 1\n", "\n" + _SIGNALS_REGISTERED_LUA + "return 1\n")

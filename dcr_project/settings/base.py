@@ -14,6 +14,7 @@ from .redis_cache import *  # noqa: F403
 from .service import *  # noqa: F403
 from .service import DCR_ENVIRONMENT_HOSTS
 from .sign_in import *  # noqa: F403
+from .signals import *  # noqa: F403
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

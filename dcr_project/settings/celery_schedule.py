@@ -4,6 +4,7 @@ REDIS_SENTINELS), and the beat schedule of the periodic tasks."""
 from .env import env
 from .redis_cache import REDIS_SENTINEL_SERVICE, REDIS_SENTINELS, REDIS_URL
 from .service import DCR_USAGE_FLUSH_SECONDS
+from .signals import DCR_SIGNAL_SECONDS
 
 # Redis is broker and result backend; without REDIS_URL every task runs eagerly in-process.
 # Eager tasks still borrow a producer from the broker's pool (to serialise their arguments): a memory:// URL
@@ -60,6 +61,8 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # Every DCR_USAGE_FLUSH_SECONDS the usage counters leave Redis for the daily rows (service.py).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "usage-flush": {"task": "oauth.usage_flush", "schedule": float(DCR_USAGE_FLUSH_SECONDS)},
+    # The abuse signals' counters into hourly rows, then the signals raised from them (README "Abuse signals").
+    "signals-compute": {"task": "oauth.signals_compute", "schedule": float(DCR_SIGNAL_SECONDS)},
     # Brings back a stamp lost while Redis was down, within a minute of Redis returning.
     "revocation-stamps-republish": {"task": "oauth.revocation_stamps_republish", "schedule": 60.0},
     "denied-tokens-purge": {"task": "oauth.denied_tokens_purge", "schedule": 3600.0},

@@ -43,6 +43,7 @@ from ..models import (
 from ..services.changes.staging import application_create_stage
 from ..services.quotas import quota_rows
 from .areas import READ_WRITE, Area, dashboard_user, environment_row, for_channel, for_programmer
+from .signals import application_signals, statement_days
 from .usage_days import usage_series, usage_window
 
 APPLICATIONS_PER_PAGE = 25
@@ -284,7 +285,8 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         pk=application_id,
     )
     statements = application.statements.select_related("issued_by").order_by("-issued_at")
-    statement_rows = selectors.statements_with_client_counts(statements)[:STATEMENT_HISTORY_LENGTH]
+    statement_rows = list(selectors.statements_with_client_counts(statements)[:STATEMENT_HISTORY_LENGTH])
+    days = statement_days(application, statement_rows)
     clients = selectors.application_client_counts(application)
     start, end = usage_window()
     manage = selectors.can_manage(user, application)
@@ -294,7 +296,9 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID) -> HttpR
         "environment": environment_by_id(application.environment_id or 0),
         "dashboard_environment": dashboard_environment(request),
         "covered_channels": list(selectors.application_channels(application)),
-        "statements": list(statement_rows),
+        "statements": statement_rows,
+        "statement_days": days,
+        "signals": application_signals(application),
         "lifetime_choices": statement_lifetime_choices(application.programmer.statement_lifetime_days),
         "statement_count": statements.count(),
         "clients": {"total": clients.total, "active": clients.active},

@@ -17,6 +17,7 @@ from .. import selectors
 from ..dashboard_environment import dashboard_environment, dashboard_environment_set
 from ..models import ApplicationStatus, Channel
 from .areas import dashboard_user
+from .signals import open_signals
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -53,7 +54,9 @@ def home(request: HttpRequest) -> HttpResponse:
         }
         for programmer in selectors.programmers_visible_to(user).order_by("name")
     ]
-    return render(request, "registered_apps/home.html", {"programmers": programmers, "environment": environment})
+    signals = open_signals(selectors.applications_visible_to(user).filter(environment_id=environment.id))
+    context = {"programmers": programmers, "environment": environment, "signals": signals}
+    return render(request, "registered_apps/home.html", context)
 
 
 @login_required

@@ -81,6 +81,7 @@ def test_revoke_statements_action_asks_for_a_reason_then_revokes(login_as, tam, 
     client = login_as(tam)
     confirm = client.post(url, {"action": "revoke_statements", "_selected_action": [statement.pk]})
     assert confirm.status_code == 200 and b"Reason" in confirm.content
+    assert b"ends 0 clients" in confirm.content  # what the revocation ends, before it is confirmed
     assert SoftwareStatement.objects.get(pk=statement.pk).revoked_at is None
 
     missing_reason = client.post(
