@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.models import Device
@@ -48,6 +49,16 @@ class StaffAuthenticationForm(OTPAdminAuthenticationForm):
 class StaffAdminSite(OTPAdminSite):
     login_form = StaffAuthenticationForm
     login_template = "admin/login_two_factor.html"
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        """The index's model names through the project's catalogue: django-otp names its devices in plain
+        strings ("TOTP devices", "Static devices"), which locale/fr translates; names already translated
+        come back unchanged."""
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            for model in app["models"]:
+                model["name"] = gettext(str(model["name"]))
+        return apps
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         # Built once every app has registered its admins: the third-party ones (users, groups, lock-outs,

@@ -25,6 +25,7 @@ ACTION_NAMES: dict[str, Any] = {
     "application.revocation_request": _("Requested revocation"),
     "application.revocation_request_approve": _("Approved revocation request"),
     "application.revocation_request_dismiss": _("Dismissed revocation request"),
+    "application.quota": _("Set application quotas"),
     # Statements, keys, clients and tokens.
     "statement.issue": _("Downloaded software statement"),
     "statement.revoke": _("Revoked software statement"),

@@ -8,7 +8,6 @@ paths do not run this middleware (settings.API_MIDDLEWARE, the lane): their answ
 
 import zoneinfo
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, cast
 
 from django import forms
@@ -26,6 +25,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core import process_state
 from core.next_path import next_path
 
 DEFAULT_TIME_ZONE = "UTC"
@@ -53,7 +53,7 @@ class AccountPreferences(models.Model):
         return f"{self.language or 'browser'} / {self.time_zone}"
 
 
-@lru_cache(maxsize=1)
+@process_state.memoized("time-zone-names", maxsize=1)
 def time_zone_names() -> tuple[str, ...]:
     """The IANA names a person may choose (the system's or the tzdata package's database)."""
     return tuple(sorted(zoneinfo.available_timezones() - {"Factory", "localtime"}))

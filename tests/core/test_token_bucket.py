@@ -106,7 +106,10 @@ def test_lua_script_agrees_with_the_pure_arithmetic(rate, burst, tokens, elapsed
     key = "dcr:throttle:test:lua"
     connection.set(key, f"{tokens!r} {server_now - elapsed!r}")
     script = connection.register_script(THROTTLE_SCRIPT)
-    allowed, retry_after, _ = script(keys=[key], args=[rate, burst, 10000, "1", 0])
+    # KEYS[2..3] the quotas' (none asked: ARGV[6] is ''); ARGV[5] since, ARGV[6..8] quota application,
+    # defaults, shards (core.hot_store.scripts.THROTTLE_SCRIPT).
+    quota_keys = ["dcr:throttle:test:quotas", "dcr:throttle:test:quota-counts"]
+    allowed, retry_after, _ = script(keys=[key, *quota_keys], args=[rate, burst, 10000, "1", 0, "", "", 1])
     stored_tokens, _ = connection.get(key).split()
     after = {"tokens": float(stored_tokens)}
     connection.delete(key)
