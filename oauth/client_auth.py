@@ -14,8 +14,9 @@ from core.hot_store import ClientGate, Outcome, QuotaRefusal, QuotaRefused, hot_
 from .errors import OAuthError
 from .hashers import SecretCheck, client_secret_candidate, client_secret_expand, client_secret_verify
 from .http import ClientCredentials
-from .records import ClientRecord, application_part, client_record_fill, client_record_read, usage_day
+from .records import ClientRecord, application_part, client_record_fill, client_record_read
 from .services import client_secret_rehash
+from .usage import usage_day
 
 # A match on the rotated secret: authenticates, and is not re-hashed (the row holds the new secret).
 MATCH_PREVIOUS = SecretCheck(matches=True, needs_rehash=False)

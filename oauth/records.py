@@ -369,11 +369,6 @@ def client_record_forget(client_id: str) -> None:
     _refused.pop(client_id)
 
 
-def usage_day() -> str:
-    """Today in UTC, as the usage counters name days."""
-    return datetime.datetime.fromtimestamp(clock.wall(), tz=datetime.UTC).date().isoformat()
-
-
 def client_records_load_all(*, batch_size: int = 5000, progress: "ProgressMeter | None" = None) -> int:
     """Write the records of every active client to the store, in batches (keyset on the primary key);
     returns how many. For after Redis lost its data (a failover without persistence) or a bulk import:

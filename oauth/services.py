@@ -25,8 +25,9 @@ from .grants import StatementGrant
 from .hashers import client_secret_encode, client_secret_verify
 from .inserts import client_with_audit_insert
 from .models import Client, DeniedToken, client_id_generate
-from .records import ClientRecord, client_record_forget, client_record_put_on_commit, usage_day
+from .records import ClientRecord, client_record_forget, client_record_put_on_commit
 from .tokens import access_token_claims, jwt_encode
+from .usage import usage_day
 
 # RFC 7591 2: the only grant and authentication methods our clients use.
 GRANT_TYPES = ("client_credentials",)

@@ -34,10 +34,21 @@ KINDS = ("reg", "first", "second")
 FOREIGN = "foreign:"
 
 
+# Hour number (Unix time // 3600) -> its name; a token request asks for the hour's name each time.
+_hour_names: dict[int, str] = process_state.register("signal-hour-names", {})
+
+
 def signal_hour(at: float | None = None) -> str:
     """The UTC hour of `at` (now by the hot paths' clock) as the fields name it: "YYYYMMDDHH"."""
-    moment = datetime.datetime.fromtimestamp(clock.wall() if at is None else at, tz=datetime.UTC)
-    return moment.strftime("%Y%m%d%H")
+    moment = clock.wall() if at is None else at
+    number = int(moment // 3600)
+    name = _hour_names.get(number)
+    if name is None:
+        name = datetime.datetime.fromtimestamp(number * 3600, tz=datetime.UTC).strftime("%Y%m%d%H")
+        if len(_hour_names) >= 64:
+            _hour_names.clear()
+        _hour_names[number] = name
+    return name
 
 
 def hour_start(hour: str) -> datetime.datetime:

@@ -17,7 +17,8 @@ from core.redis import redis_client
 from core.revocation import Revoked
 from core.stamps import revocation_stamp_write
 from oauth.models import Client
-from oauth.records import REFUSED_TTL, client_record_load, usage_day
+from oauth.records import REFUSED_TTL, client_record_load
+from oauth.usage import usage_day
 from oauth.usage import usage_field as documented_usage_field
 from oauth.usage_flush import last_used_flush
 from registered_apps.services import registered_application_restore, registered_application_revoke

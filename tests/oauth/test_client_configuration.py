@@ -17,7 +17,8 @@ from core.hot_store import Outcome, hot_store
 from oauth import usage_flush as flush
 from oauth.hashers import client_secret_candidate, client_secret_verify
 from oauth.models import Client
-from oauth.records import client_record_load, usage_day
+from oauth.records import client_record_load
+from oauth.usage import usage_day
 from registered_apps.models import AuditEvent, Environment, UsageDaily
 from registered_apps.services import registered_application_revoke
 from software_statements.services import software_statement_issue, software_statement_revoke
