@@ -22,7 +22,6 @@ import contextvars
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +29,7 @@ from django.http import HttpRequest, HttpResponse
 
 from . import process_state
 from .conf import dcr
+from .random_ids import random_hex
 
 logger = logging.getLogger("dcr.request")
 
@@ -58,7 +58,7 @@ def request_id_from(header: str | None) -> str:
     """The caller's id when well formed, else a new one (32 hex digits)."""
     if header and _WELL_FORMED_ID.match(header):
         return header
-    return uuid.uuid4().hex
+    return random_hex()
 
 
 def _printable(text: str) -> str:
@@ -107,7 +107,12 @@ def request_log_line(request: HttpRequest, status: int, started: float) -> None:
         "duration_ms": duration_ms,
         "client_id": _client_id(request),
     }
-    logger.info("%s %s %s %.2fms", request.method, _printable(request.path), status, duration_ms, extra=fields)
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    # What logger.info does, less its search of the stack for the caller's file and line (no formatter
+    # of LOGGING shows them; about a sixth of the line's cost).
+    args = (request.method, _printable(request.path), status, duration_ms)
+    logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, "%s %s %s %.2fms", args, None, extra=fields))
 
 
 class RequestLogMiddleware:

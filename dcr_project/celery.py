@@ -28,9 +28,14 @@ task_postrun.connect(task_request_id_leave, weak=False, dispatch_uid="dcr-reques
 
 @setup_logging.connect(weak=False)
 def _django_logging(**kwargs: Any) -> None:
-    """Workers and beat use Django's LOGGING (its formatter and request-id filter) instead of Celery's own."""
+    """Workers and beat use Django's LOGGING (its formatter and request-id filter) instead of Celery's own,
+    each line written as it comes: a pool's child ends without the exit hooks that write out the web
+    server's buffered log (core.log_stream)."""
     from logging.config import dictConfig
 
     from django.conf import settings
 
-    dictConfig(settings.LOGGING)
+    config = {**settings.LOGGING, "handlers": {**settings.LOGGING["handlers"]}}
+    console = {key: value for key, value in config["handlers"]["console"].items() if key not in ("()", "interval")}
+    config["handlers"]["console"] = {**console, "class": "logging.StreamHandler"}
+    dictConfig(config)

@@ -15,6 +15,7 @@ from core import clock
 from core.conf import dcr
 from core.hot_store import hot_store
 from core.hot_store.signal_counts import network_of
+from core.random_ids import random_uuid
 from core.revocation import Revoked
 from core.stamps import client_record_drop_on_commit, revocation_stamp_publish
 from registered_apps.models import Programmer
@@ -152,7 +153,7 @@ def access_token_issue(
         scope=scope,
         issued_at=int(clock.wall()),
         lifetime=int(dcr.access_token_ttl),
-        jti=str(uuid.uuid4()),
+        jti=random_uuid(),
     )
     return jwt_encode(claims, kid=kid, algorithm=algorithm, private_key=private_key), claims
 

@@ -9,6 +9,7 @@ import redis
 
 from core.conf import dcr
 from core.local_caches import local_cache
+from core.redis import evalsha_packed, kernel_timeouts
 from core.revocation import PREFIX, RECORD_TTL, stamp_lifetime
 from core.token_bucket import bucket_idle_seconds
 
@@ -96,8 +97,10 @@ class RedisStore:
         try:
             # connect() first, as the pool's checkout does: a Sentinel-managed connection finds the master
             # there (its send path would connect to its default address instead); connected, it returns.
-            connection.connect()
-            connection.send_packed_command(connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args))
+            if getattr(connection, "_sock", None) is None:
+                connection.connect()
+                kernel_timeouts(connection)
+            connection.send_packed_command(evalsha_packed(script.sha, keys, args))
             return connection.read_response()
         except redis.exceptions.NoScriptError:
             pass

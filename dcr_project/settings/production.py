@@ -65,6 +65,17 @@ LOG_FORMAT = env("LOG_FORMAT", default="json")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+# The web server's lines through a buffer written out at most this long after a line (core.log_stream);
+# 0: each line as it comes. WARNING and worse are written at once either way.
+LOG_FLUSH_SECONDS = env.float("LOG_FLUSH_SECONDS", default=0.5)
+if LOG_FLUSH_SECONDS < 0:
+    raise ImproperlyConfigured("LOG_FLUSH_SECONDS must be 0 or more.")
+if LOG_FLUSH_SECONDS > 0:
+    LOGGING["handlers"]["console"] = {
+        **{key: value for key, value in LOGGING["handlers"]["console"].items() if key != "class"},
+        "()": "core.log_stream.buffered_stream_handler",
+        "interval": LOG_FLUSH_SECONDS,
+    }
 
 # `check --deploy` is clean; each check silenced here says why.
 SILENCED_SYSTEM_CHECKS = [
