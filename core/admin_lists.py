@@ -23,6 +23,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 
 class BoundedChangeList(ChangeList):
@@ -80,11 +81,11 @@ def bounded_admin(model_admin: "admin.ModelAdmin[Model]") -> None:
 class RevokedFilter(admin.SimpleListFilter):
     """Active or revoked, for any model with a `revoked_at`."""
 
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("active", "Active"), ("revoked", "Revoked")]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("active", _("Active")), ("revoked", _("Revoked"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "active":

@@ -61,7 +61,7 @@ class EstimatedCountPaginator(Paginator):
 class PlatformFilter(admin.SimpleListFilter):
     """The platforms of the catalog (Django's field filter would read the distinct values of the table)."""
 
-    title = "platform"
+    title = _("platform")
     parameter_name = "platform"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

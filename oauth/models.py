@@ -39,7 +39,7 @@ class Client(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     client_id = models.CharField(
-        max_length=255, unique=True, default=client_id_generate, db_index=True, verbose_name="client ID"
+        max_length=255, unique=True, default=client_id_generate, db_index=True, verbose_name=_("client ID")
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -50,7 +50,7 @@ class Client(models.Model):
         verbose_name="user",
     )
     redirect_uris = models.TextField(
-        blank=True, help_text="Allowed URIs list, space separated", verbose_name="redirect URIs"
+        blank=True, help_text="Allowed URIs list, space separated", verbose_name=_("redirect URIs")
     )
     post_logout_redirect_uris = models.TextField(
         blank=True,
@@ -73,7 +73,7 @@ class Client(models.Model):
     hash_client_secret = models.BooleanField(default=True, verbose_name="hash client secret")
     name = models.CharField(max_length=255, blank=True, verbose_name="name")
     skip_authorization = models.BooleanField(default=False, verbose_name="skip authorization")
-    created = models.DateTimeField(auto_now_add=True, verbose_name="created")
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     updated = models.DateTimeField(auto_now=True, verbose_name="updated")
     algorithm = models.CharField(
         max_length=5,
@@ -104,18 +104,29 @@ class Client(models.Model):
     )
     # Its own index would repeat the leading column of Meta.indexes' (registered_application, created).
     registered_application = models.ForeignKey(
-        RegisteredApplication, on_delete=models.CASCADE, related_name="clients", null=True, blank=True, db_index=False
+        RegisteredApplication,
+        on_delete=models.CASCADE,
+        related_name="clients",
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("registered application"),
     )
     statement = models.ForeignKey(
-        SoftwareStatement, on_delete=models.CASCADE, related_name="clients", null=True, blank=True
+        SoftwareStatement,
+        on_delete=models.CASCADE,
+        related_name="clients",
+        null=True,
+        blank=True,
+        verbose_name=_("statement"),
     )
-    scopes = models.JSONField(default=list, blank=True)
-    platform = models.CharField(max_length=64, blank=True)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    platform = models.CharField(_("platform"), max_length=64, blank=True)
     device_info = models.JSONField(default=dict, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revocation_reason = models.TextField(blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revocation_reason = models.TextField(_("revocation reason"), blank=True)
     idle_since = models.DateTimeField(null=True, blank=True)
     # RFC 7592 3: the registration access token, stored as a keyed hash (`oauth.hashers`), never in clear.
     registration_access_token = models.CharField(max_length=255, blank=True)
@@ -135,10 +146,12 @@ class Client(models.Model):
 class DeniedToken(models.Model):
     """An access token revoked before its expiry (RFC 7009); kept until it would have expired."""
 
-    jti = models.CharField(max_length=64, primary_key=True)
-    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    expires_at = models.DateTimeField(db_index=True)
-    revoked_at = models.DateTimeField(auto_now_add=True)
+    jti = models.CharField(_("jti"), max_length=64, primary_key=True)
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("client")
+    )
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    revoked_at = models.DateTimeField(_("revoked at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("denied token")

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import clock
 from core.conf import dcr
@@ -165,7 +166,7 @@ def client_revoke(*, client: Client, reason: str, actor: Actor, ip_address: str 
     changes nothing."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Give a reason for the revocation."})
+        raise ValidationError({"reason": gettext("Give a reason for the revocation.")})
     locked = (
         Client.objects.select_for_update(of=("self",))
         .select_related("registered_application__programmer")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .environments import EnvironmentInfo, environment_by_id, environment_by_slug, environments_all
@@ -147,23 +148,32 @@ def _object_name(event: AuditEvent, environment: EnvironmentInfo | None, applica
     if event.object_type in {"registeredapplication", "softwarestatement", "client"}:
         return _application_object_name(event, kind, applications.get(_application_id(event)))
     if event.object_type in {"channeldomain", "customscheme"} and details.get("channel"):
-        return f"{kind} {event.object_repr} of {details['channel']}"
+        return gettext("%(kind)s %(object)s of %(channel)s") % {
+            "kind": kind,
+            "object": event.object_repr,
+            "channel": details["channel"],
+        }
     if event.action == "pending_changes.dismiss":
         count = int(details.get("count") or 0)
-        return f"{count} pending change{'s' if count != 1 else ''}"
+        return ngettext("%(count)s pending change", "%(count)s pending changes", count) % {"count": count}
     if event.action == "pending_change.remove" and details.get("change"):
         return str(details["change"])
     if event.object_type == "environment":
         return event.object_repr
-    return f"{kind} {event.object_repr}".strip()
+    return (gettext("%(kind)s %(object)s") % {"kind": kind, "object": event.object_repr}).strip()
 
 
 def _push_name(event: AuditEvent, details: dict[str, Any], environment: EnvironmentInfo | None) -> str:
     """ "Push #4 to Release Staging"; a promotion names the environment the push came from."""
+    number = event.object_id
     if event.action == "push.promote":
         source = _environment_named(details.get("from"))
-        return f"Push #{event.object_id}" + (f" of {source.name}" if source else "")
-    return f"Push #{event.object_id}" + (f" to {environment.name}" if environment else "")
+        if source is None:
+            return gettext("Push #%(number)s") % {"number": number}
+        return gettext("Push #%(number)s of %(environment)s") % {"number": number, "environment": source.name}
+    if environment is None:
+        return gettext("Push #%(number)s") % {"number": number}
+    return gettext("Push #%(number)s to %(environment)s") % {"number": number, "environment": environment.name}
 
 
 def _application_object_name(event: AuditEvent, kind: str, application: str | None) -> str:
@@ -171,8 +181,16 @@ def _application_object_name(event: AuditEvent, kind: str, application: str | No
     if event.object_type == "registeredapplication":
         return event.object_repr
     if event.object_type == "softwarestatement":
-        return f"Statement of {application}" if application else "Software statement"
-    return f"{kind} {event.object_repr}" + (f" of {application}" if application else "")
+        if application:
+            return gettext("Statement of %(application)s") % {"application": application}
+        return gettext("Software statement")
+    if application:
+        return gettext("%(kind)s %(object)s of %(application)s") % {
+            "kind": kind,
+            "object": event.object_repr,
+            "application": application,
+        }
+    return gettext("%(kind)s %(object)s") % {"kind": kind, "object": event.object_repr}
 
 
 def audit_rows(events: Sequence[AuditEvent]) -> list[AuditRow]:

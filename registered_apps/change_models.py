@@ -27,15 +27,23 @@ class PendingChange(models.Model):
     `payload` holds what the change needs to apply, by natural keys (channel slugs, hosts, catalog codes)
     so that the same change can be promoted to another environment."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_changes")
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
-    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_changes", verbose_name=_("user")
+    )
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="+", verbose_name=_("environment")
+    )
+    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="+", verbose_name=_("programmer"))
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("channel")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=ChangeKind.choices)
     payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Staged by promoting this push (from another environment); the push of these changes records it.
-    promoted_from = models.ForeignKey("Push", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    promoted_from = models.ForeignKey(
+        "Push", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("promoted from")
+    )
 
     class Meta:
         verbose_name = _("pending change")
@@ -57,14 +65,23 @@ class Push(models.Model):
     """One push of a user's pending changes to an environment: an entry of the changes log. It is
     written `pending` before the changes apply, then `successful` (all applied) or `failed` (none)."""
 
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="pushes")
-    description = models.TextField()
-    pushed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    pushed_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=16, choices=PushStatus.choices, default=PushStatus.PENDING)
-    failure = models.TextField(blank=True)
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="pushes", verbose_name=_("environment")
+    )
+    description = models.TextField(_("description"))
+    pushed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("pushed by")
+    )
+    pushed_at = models.DateTimeField(_("pushed at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=16, choices=PushStatus.choices, default=PushStatus.PENDING)
+    failure = models.TextField(_("failure"), blank=True)
     promoted_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="promotions"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="promotions",
+        verbose_name=_("promoted from"),
     )
 
     class Meta:
@@ -81,20 +98,22 @@ class PushedChange(models.Model):
     """One change of a push, as the changes log shows it: the entity, and each property's old and new
     value (`properties`: a list of {"property", "old", "new"})."""
 
-    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="changes")
+    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="changes", verbose_name=_("push"))
     position = models.PositiveIntegerField()
-    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
-    entity_type = models.CharField(max_length=64)
-    entity_id = models.CharField(max_length=64, blank=True)
-    entity_label = models.CharField(max_length=255, blank=True)
-    properties = models.JSONField(default=list)
+    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="+", verbose_name=_("programmer"))
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("channel")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=ChangeKind.choices)
+    entity_type = models.CharField(_("entity type"), max_length=64)
+    entity_id = models.CharField(_("entity id"), max_length=64, blank=True)
+    entity_label = models.CharField(_("entity label"), max_length=255, blank=True)
+    properties = models.JSONField(_("properties"), default=list)
     payload = models.JSONField(default=dict)
     # The channels the change is about (an application's: those it covered when pushed), and whether it
     # covers all channels, so that a channel's changes log finds it (`selectors.pushed_changes_visible_in`).
-    channels = models.ManyToManyField(Channel, blank=True, related_name="+")
-    all_channels = models.BooleanField(default=False)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="+", verbose_name=_("channels"))
+    all_channels = models.BooleanField(_("all channels"), default=False)
     # The pending change this row was (an id of the review page's `reviewed` list): a second push of the
     # same page finds the push that applied them (`selectors.push_of_pending_changes`).
     pending_change_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)

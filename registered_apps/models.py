@@ -1,4 +1,5 @@
-"""Programmers, channels, memberships, catalogs, registered applications and audit events."""
+"""Environments, programmers, channels, memberships, catalogs and registered applications (the change
+workflow, preferences and records in their own modules, registered here)."""
 
 import secrets
 import uuid
@@ -19,17 +20,22 @@ class Environment(models.Model):
     issuer, signing keys, registered applications, domains, custom schemes and channel settings. The API
     serves one environment per host (`registered_apps.environments`)."""
 
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=100)
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100)
     issuer = models.CharField(
+        _("issuer"),
         max_length=255,
         blank=True,
         help_text="The `iss` of its statements and tokens. Blank: DCR_ISSUER for production, else the scheme of "
         "DCR_ISSUER with this environment's host (DCR_ENVIRONMENT_HOSTS, or <slug>.localhost).",
     )
-    order = models.PositiveSmallIntegerField(default=0, help_text="Position in the dashboard's environment menu.")
+    order = models.PositiveSmallIntegerField(
+        _("order"), default=0, help_text="Position in the dashboard's environment menu."
+    )
     is_production = models.BooleanField(
-        default=False, help_text="Hosts not listed in DCR_ENVIRONMENT_HOSTS serve the production environment."
+        _("is production"),
+        default=False,
+        help_text="Hosts not listed in DCR_ENVIRONMENT_HOSTS serve the production environment.",
     )
 
     class Meta:
@@ -61,17 +67,17 @@ STATEMENT_LIFETIME_DAYS = (30, 90, 180, 365)
 class Programmer(models.Model):
     """A content owner, typically a TV network group."""
 
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
     statement_lifetime_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
         choices=[(days, f"{days} days") for days in STATEMENT_LIFETIME_DAYS],
-        verbose_name="default statement lifetime",
+        verbose_name=_("default statement lifetime"),
         help_text="Pre-selected when its members download a software statement (they may pick another). "
         "Blank: statements never expire.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("programmer")
@@ -85,10 +91,12 @@ class Programmer(models.Model):
 class Channel(models.Model):
     """A channel of one programmer; its slug is the requestor id, unique across the system."""
 
-    programmer = models.ForeignKey(Programmer, on_delete=models.PROTECT, related_name="channels")
-    slug = models.SlugField(max_length=64, unique=True, verbose_name="requestor id")
-    name = models.CharField(max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
+    programmer = models.ForeignKey(
+        Programmer, on_delete=models.PROTECT, related_name="channels", verbose_name=_("programmer")
+    )
+    slug = models.SlugField(max_length=64, unique=True, verbose_name=_("requestor id"))
+    name = models.CharField(_("name"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("channel")
@@ -102,11 +110,15 @@ class Channel(models.Model):
 class ChannelDomain(models.Model):
     """A host name owned by a channel in one environment, usable for web redirect URIs."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="domains")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="domains", verbose_name=_("channel"))
     environment = models.ForeignKey(
-        Environment, on_delete=models.PROTECT, related_name="+", default=production_environment_id
+        Environment,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=production_environment_id,
+        verbose_name=_("environment"),
     )
-    host = models.CharField(max_length=253)
+    host = models.CharField(_("host"), max_length=253)
 
     class Meta:
         verbose_name = _("channel domain")
@@ -124,12 +136,18 @@ class CustomScheme(models.Model):
     """A generated mobile redirect scheme of a channel in one environment. Promoting a change copies
     the value, so the same scheme can exist once per environment."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="custom_schemes")
-    environment = models.ForeignKey(
-        Environment, on_delete=models.PROTECT, related_name="+", default=production_environment_id
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="custom_schemes", verbose_name=_("channel")
     )
-    scheme = models.CharField(max_length=64, default=generate_custom_scheme, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    environment = models.ForeignKey(
+        Environment,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=production_environment_id,
+        verbose_name=_("environment"),
+    )
+    scheme = models.CharField(_("scheme"), max_length=64, default=generate_custom_scheme, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("custom scheme")
@@ -146,10 +164,12 @@ class CustomScheme(models.Model):
 class ChannelSettings(models.Model):
     """A channel's general settings in one environment (without a row: its name, no redirect URL)."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="settings")
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
-    display_name = models.CharField(max_length=200)
-    default_redirect_url = models.URLField(max_length=500, blank=True)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="settings", verbose_name=_("channel"))
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="+", verbose_name=_("environment")
+    )
+    display_name = models.CharField(_("display name"), max_length=200)
+    default_redirect_url = models.URLField(_("default redirect URL"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("channel settings")
@@ -170,13 +190,21 @@ class Access(models.TextChoices):
 class Membership(models.Model):
     """A user's access to a programmer, optionally narrowed to some of its channels."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    programmer = models.ForeignKey(Programmer, on_delete=models.CASCADE, related_name="memberships")
-    channels = models.ManyToManyField(
-        Channel, blank=True, related_name="memberships", help_text="Empty means every channel of the programmer."
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
     )
-    access = models.CharField(max_length=16, choices=Access.choices, default=Access.READ_ONLY)
-    created_at = models.DateTimeField(auto_now_add=True)
+    programmer = models.ForeignKey(
+        Programmer, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("programmer")
+    )
+    channels = models.ManyToManyField(
+        Channel,
+        blank=True,
+        related_name="memberships",
+        help_text="Empty means every channel of the programmer.",
+        verbose_name=_("channels"),
+    )
+    access = models.CharField(_("access"), max_length=16, choices=Access.choices, default=Access.READ_ONLY)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -191,9 +219,11 @@ class Membership(models.Model):
 
 
 class CatalogEntry(models.Model):
-    code = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    active = models.BooleanField(default=True, help_text="Retired entries cannot be chosen for new applications.")
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    active = models.BooleanField(
+        _("active"), default=True, help_text="Retired entries cannot be chosen for new applications."
+    )
 
     class Meta:
         abstract = True
@@ -206,7 +236,7 @@ class CatalogEntry(models.Model):
 class Platform(CatalogEntry):
     """A client platform (ios, roku, web...)."""
 
-    code = models.SlugField(max_length=64, unique=True)
+    code = models.SlugField(_("code"), max_length=64, unique=True)
 
     class Meta(CatalogEntry.Meta):
         verbose_name = _("platform")
@@ -216,7 +246,7 @@ class Platform(CatalogEntry):
 class Scope(CatalogEntry):
     """An OAuth scope a registered application may be granted."""
 
-    code = models.CharField(max_length=64, unique=True)
+    code = models.CharField(_("code"), max_length=64, unique=True)
 
     class Meta(CatalogEntry.Meta):
         verbose_name = _("scope")
@@ -239,34 +269,59 @@ class RegisteredApplication(models.Model):
     The configuration does not change after creation: a new version is a new application.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    programmer = models.ForeignKey(Programmer, on_delete=models.PROTECT, related_name="applications")
-    environment = models.ForeignKey(
-        Environment, on_delete=models.PROTECT, related_name="applications", default=production_environment_id
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
+    programmer = models.ForeignKey(
+        Programmer, on_delete=models.PROTECT, related_name="applications", verbose_name=_("programmer")
     )
-    level = models.CharField(max_length=16, choices=ApplicationLevel.choices, default=ApplicationLevel.PROGRAMMER)
+    environment = models.ForeignKey(
+        Environment,
+        on_delete=models.PROTECT,
+        related_name="applications",
+        default=production_environment_id,
+        verbose_name=_("environment"),
+    )
+    level = models.CharField(
+        _("level"), max_length=16, choices=ApplicationLevel.choices, default=ApplicationLevel.PROGRAMMER
+    )
     # Channel level: the one channel. Programmer level: `all_channels`, or the chosen `channels`.
     channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="channel_applications"
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="channel_applications",
+        verbose_name=_("channel"),
     )
-    all_channels = models.BooleanField(default=False)
-    channels = models.ManyToManyField(Channel, blank=True, related_name="applications")
-    platforms = models.ManyToManyField(Platform, related_name="applications")
-    domains = models.ManyToManyField(ChannelDomain, blank=True, related_name="applications")
-    redirect_uris = models.JSONField(default=list, blank=True)
-    scopes = models.ManyToManyField(Scope, related_name="applications")
-    name = models.CharField(max_length=200)
-    version = models.CharField(max_length=32, default="1.0.0")
-    status = models.CharField(max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
+    all_channels = models.BooleanField(_("all channels"), default=False)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="applications", verbose_name=_("channels"))
+    platforms = models.ManyToManyField(Platform, related_name="applications", verbose_name=_("platforms"))
+    domains = models.ManyToManyField(ChannelDomain, blank=True, related_name="applications", verbose_name=_("domains"))
+    redirect_uris = models.JSONField(_("redirect URIs"), default=list, blank=True)
+    scopes = models.ManyToManyField(Scope, related_name="applications", verbose_name=_("scopes"))
+    name = models.CharField(_("name"), max_length=200)
+    version = models.CharField(_("version"), max_length=32, default="1.0.0")
+    status = models.CharField(
+        _("status"), max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("revoked by"),
     )
-    revocation_reason = models.TextField(blank=True)
+    revocation_reason = models.TextField(_("revocation reason"), blank=True)
     # Quotas (README "Quotas"): None is the settings' default (DCR_QUOTA_*), 0 no limit. Set by the
     # TAMs (`services.set_application_quota`), not part of the fixed configuration.
     quota_registrations_per_hour = models.PositiveIntegerField(null=True, blank=True)
@@ -302,98 +357,6 @@ class RegisteredApplication(models.Model):
         return self.status == ApplicationStatus.ACTIVE
 
 
-class UsageDaily(models.Model):
-    """Registrations and tokens issued per application, platform and UTC day (written by the oauth
-    layer's usage flush; read by the dashboard and the admin)."""
-
-    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="usage")
-    day = models.DateField()
-    platform = models.CharField(max_length=64, blank=True)
-    registrations = models.PositiveBigIntegerField(default=0)
-    tokens = models.PositiveBigIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("daily usage")
-        verbose_name_plural = _("daily usage")
-        ordering = ["-day"]
-        constraints = [
-            models.UniqueConstraint(fields=["application", "day", "platform"], name="unique_usage_row"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.application_id} {self.day} {self.platform}"
-
-
-class RevocationRequest(models.Model):
-    """A programmer's request that the TAMs revoke an application."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        APPROVED = "approved", _("Approved")
-        DISMISSED = "dismissed", _("Dismissed")
-
-    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="revocation_requests")
-    reason = models.TextField()
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    requested_at = models.DateTimeField(auto_now_add=True)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("revocation request")
-        verbose_name_plural = _("revocation requests")
-        ordering = ["-requested_at"]
-        constraints = [
-            # A second request for the same application is refused (services.revocation_request_create).
-            models.UniqueConstraint(
-                fields=["application"],
-                condition=models.Q(state="pending"),
-                name="one_pending_revocation_request_per_application",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Revocation of {self.application} ({self.state})"
-
-
-class AuditEvent(models.Model):
-    """Who did what to which object, when and from where. Written by the service that acts."""
-
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # A client id, "command:<name>" or "system" when no user acted.
-    actor_label = models.CharField(max_length=255, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=64, db_index=True)
-    object_repr = models.CharField(max_length=255, blank=True)
-    programmer = models.ForeignKey(
-        Programmer, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
-    )
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        verbose_name = _("audit event")
-        verbose_name_plural = _("audit events")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["programmer", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type} {self.object_id}"
-
-    @property
-    def actor(self) -> str:
-        if self.actor_user_id:
-            return str(self.actor_user)
-        return self.actor_label or "system"
-
-
 # The dashboard's change workflow (pending changes, pushes, the changes log) is defined in its own module
 # and registered with this app by this import; `registered_apps.models` stays the one place to import from.
 from .change_models import ChangeKind, PendingChange, Push, PushedChange, PushStatus  # noqa: E402
@@ -401,4 +364,17 @@ from .change_models import ChangeKind, PendingChange, Push, PushedChange, PushSt
 # The account's language and time zone (registered_apps.preferences), likewise.
 from .preferences import AccountPreferences  # noqa: E402
 
-__all__ = ["AccountPreferences", "ChangeKind", "PendingChange", "Push", "PushStatus", "PushedChange"]
+# The records kept about the applications: daily usage, revocation requests, audit events, likewise.
+from .record_models import AuditEvent, RevocationRequest, UsageDaily  # noqa: E402
+
+__all__ = [
+    "AccountPreferences",
+    "AuditEvent",
+    "ChangeKind",
+    "PendingChange",
+    "Push",
+    "PushStatus",
+    "PushedChange",
+    "RevocationRequest",
+    "UsageDaily",
+]

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 
 from core import clock
 from core.admin_actions import RevokeWithReasonMixin, admin_actor
@@ -22,7 +22,7 @@ from registered_apps.admin.environments import environment_column, environment_f
 from registered_apps.selectors import client_count_text, statements_with_client_counts
 
 from .keys import signing_key_retire, signing_key_rotate
-from .models import KeyState, SigningKey, SoftwareStatement, StatementStatus
+from .models import KeyPurpose, KeyState, SigningKey, SoftwareStatement, StatementStatus
 from .services import software_statement_revoke
 
 KEY_FIELDS = (
@@ -94,7 +94,12 @@ class SigningKeyAdmin(BoundedListAdmin):
             )
             self.message_user(
                 request,
-                f"Rotated the {purpose} keys of {environment_name(environment_id)}: {key.kid} is now active.",
+                gettext("Rotated the keys of %(environment)s (%(purpose)s): %(kid)s is now active.")
+                % {
+                    "purpose": KeyPurpose(purpose).label,
+                    "environment": environment_name(environment_id),
+                    "kid": key.kid,
+                },
                 messages.SUCCESS,
             )
 
@@ -108,15 +113,20 @@ class SigningKeyAdmin(BoundedListAdmin):
                 signing_key_retire(key=key, actor=admin_actor(request), ip_address=request_ip(request))
                 retired += 1
             except ValidationError as exc:
-                self.message_user(request, f"{key.kid}: {' '.join(exc.messages)}", messages.ERROR)
+                self.message_user(
+                    request,
+                    gettext("%(kid)s: %(error)s") % {"kid": key.kid, "error": " ".join(exc.messages)},
+                    messages.ERROR,
+                )
         if retired:
-            self.message_user(request, f"Retired {retired} key(s).", messages.SUCCESS)
+            message = ngettext("Retired %(count)s key.", "Retired %(count)s keys.", retired)
+            self.message_user(request, message % {"count": retired}, messages.SUCCESS)
 
 
 class StatusFilter(admin.SimpleListFilter):
     """Active, expired (past its `exp`, not revoked) or revoked; the same rule as `SoftwareStatement.status`."""
 
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

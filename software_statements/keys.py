@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from jwcrypto.jwk import JWK
 
 from core import process_state
@@ -275,7 +276,7 @@ def signing_key_retire(*, key: SigningKey, actor: Actor, ip_address: str | None 
     if locked.state == KeyState.RETIRED:
         return locked
     if locked.state == KeyState.ACTIVE:
-        raise ValidationError("The active key cannot be retired; rotate the keys first, then retire it.")
+        raise ValidationError(gettext("The active key cannot be retired; rotate the keys first, then retire it."))
     previous = locked.state
     locked.state = KeyState.RETIRED
     locked.retired_at = timezone.now()

@@ -27,19 +27,23 @@ class SigningKey(models.Model):
     """An asymmetric key of one purpose. The private key is encrypted at rest and never shown;
     the public JWK is published while the key is not retired."""
 
-    kid = models.CharField(max_length=64, unique=True)
+    kid = models.CharField(_("key ID"), max_length=64, unique=True)
     environment = models.ForeignKey(
-        Environment, on_delete=models.PROTECT, related_name="signing_keys", default=production_environment_id
+        Environment,
+        on_delete=models.PROTECT,
+        related_name="signing_keys",
+        default=production_environment_id,
+        verbose_name=_("environment"),
     )
-    purpose = models.CharField(max_length=16, choices=KeyPurpose.choices)
-    algorithm = models.CharField(max_length=16)
-    state = models.CharField(max_length=16, choices=KeyState.choices, default=KeyState.NEXT)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=KeyPurpose.choices)
+    algorithm = models.CharField(_("algorithm"), max_length=16)
+    state = models.CharField(_("state"), max_length=16, choices=KeyState.choices, default=KeyState.NEXT)
     private_key_encrypted = models.TextField(editable=False)
-    public_jwk = models.JSONField(editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
-    retiring_at = models.DateTimeField(null=True, blank=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
+    public_jwk = models.JSONField(_("public JWK"), editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    retiring_at = models.DateTimeField(_("retiring at"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("signing key")
@@ -67,21 +71,33 @@ class StatementStatus(models.TextChoices):
 class SoftwareStatement(models.Model):
     """One issued statement (the JWS itself is not kept); revocation, or its `exp`, is how it ends."""
 
-    jti = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="statements")
-    kid = models.CharField(max_length=64)
-    issued_at = models.DateTimeField()
+    jti = models.UUIDField(_("jti"), primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(
+        RegisteredApplication, on_delete=models.CASCADE, related_name="statements", verbose_name=_("application")
+    )
+    kid = models.CharField(_("key ID"), max_length=64)
+    issued_at = models.DateTimeField(_("issued at"))
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("issued by"),
     )
-    issued_by_label = models.CharField(max_length=255, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    issued_by_label = models.CharField(_("issued by (label)"), max_length=255, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("revoked by"),
     )
-    revocation_reason = models.TextField(blank=True)
+    revocation_reason = models.TextField(_("revocation reason"), blank=True)
     # The statement's `exp` (RFC 7519 4.1.4); None for a statement that never expires.
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("software statement")

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.revocation import Revoked
 from core.stamps import revocation_stamp_publish
@@ -42,7 +43,8 @@ def statement_lifetime_check(days: object) -> int | None:
         return days
     choices = ", ".join(str(choice) for choice in STATEMENT_LIFETIME_DAYS)
     raise ValidationError(
-        {"lifetime": f"A statement lifetime is none or one of {choices} days."}, code="invalid_lifetime"
+        {"lifetime": gettext("A statement lifetime is none or one of %(choices)s days.") % {"choices": choices}},
+        code="invalid_lifetime",
     )
 
 
@@ -53,7 +55,7 @@ def statement_claims(
     (RFC 7519 4.1.4) when the statement has a lifetime. The issuer is the application's environment's."""
     environment = environment_by_id(int(application.environment_id or 0))
     if environment is None:
-        raise ValidationError("The application's environment no longer exists.")
+        raise ValidationError(gettext("The application's environment no longer exists."))
     claims: dict[str, Any] = {
         "iss": environment.issuer,
         "iat": issued_at,
@@ -150,7 +152,7 @@ def software_statement_revoke(
     (the oauth layer reads `revoked_at` and the revocation stamp). Revoking twice changes nothing."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Give a reason for the revocation."})
+        raise ValidationError({"reason": gettext("Give a reason for the revocation.")})
     locked = (
         SoftwareStatement.objects.select_for_update(of=("self",))
         .select_related("application__programmer")

@@ -50,9 +50,13 @@ class Signal(models.Model):
     once per kind, application, statement and subject while it lasts: a later window that follows on
     extends the open row (its figures and severity) instead of raising a second one."""
 
-    kind = models.CharField(max_length=32, choices=SignalKind.choices)
-    severity = models.CharField(max_length=16, choices=SignalSeverity.choices, default=SignalSeverity.WARNING)
-    application = models.ForeignKey(RegisteredApplication, on_delete=models.CASCADE, related_name="signals")
+    kind = models.CharField(_("kind"), max_length=32, choices=SignalKind.choices)
+    severity = models.CharField(
+        _("severity"), max_length=16, choices=SignalSeverity.choices, default=SignalSeverity.WARNING
+    )
+    application = models.ForeignKey(
+        RegisteredApplication, on_delete=models.CASCADE, related_name="signals", verbose_name=_("application")
+    )
     statement = models.ForeignKey(
         "software_statements.SoftwareStatement",
         null=True,
@@ -60,19 +64,25 @@ class Signal(models.Model):
         on_delete=models.CASCADE,
         related_name="signals",
         help_text=_("Empty when the signal is about the application as a whole."),
+        verbose_name=_("statement"),
     )
     # What the signal is about within the statement: a network ("203.0.113.0/24"), or "".
-    subject = models.CharField(max_length=64, blank=True)
-    window_start = models.DateTimeField()
-    window_end = models.DateTimeField()
+    subject = models.CharField(_("subject"), max_length=64, blank=True)
+    window_start = models.DateTimeField(_("window start"))
+    window_end = models.DateTimeField(_("window end"))
     # The figures that raised it (counts, baseline, threshold), as the task measured them.
-    figures = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    figures = models.JSONField(_("figures"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
 
     class Meta:

@@ -177,11 +177,15 @@ class RegisteredApplicationAddForm(forms.ModelForm):
 
 
 class ChannelCoverageFilter(admin.SimpleListFilter):
-    title = "channels"
+    title = _("channels")
     parameter_name = "coverage"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("all", "All channels"), ("subset", "Chosen channels"), ("channel", "One channel (channel level)")]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("all", _("All channels")),
+            ("subset", _("Chosen channels")),
+            ("channel", _("One channel (channel level)")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -50,7 +51,10 @@ class CatalogAdmin(BoundedListAdmin):
             services.catalog_entry_set_active(
                 entry=entry, active=False, actor=admin_actor(request), ip_address=request_ip(request)
             )
-        self.message_user(request, f"Retired {len(queryset)} entr{'y' if len(queryset) == 1 else 'ies'}.")
+        count = len(queryset)
+        self.message_user(
+            request, ngettext("Retired %(count)s entry.", "Retired %(count)s entries.", count) % {"count": count}
+        )
 
     @admin.action(description=_("Reactivate the selected entries"))
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -58,7 +62,11 @@ class CatalogAdmin(BoundedListAdmin):
             services.catalog_entry_set_active(
                 entry=entry, active=True, actor=admin_actor(request), ip_address=request_ip(request)
             )
-        self.message_user(request, f"Reactivated {len(queryset)} entr{'y' if len(queryset) == 1 else 'ies'}.")
+        count = len(queryset)
+        self.message_user(
+            request,
+            ngettext("Reactivated %(count)s entry.", "Reactivated %(count)s entries.", count) % {"count": count},
+        )
 
 
 @admin.register(Platform)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -167,7 +168,16 @@ class ChannelAdmin(BoundedListAdmin):
                 channel=channel, environment=target, actor=admin_actor(request), ip_address=request_ip(request)
             )
             count += 1
-        self.message_user(request, f"Generated {count} custom scheme(s) in {target.name}.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "Generated %(count)s custom scheme in %(environment)s.",
+                "Generated %(count)s custom schemes in %(environment)s.",
+                count,
+            )
+            % {"count": count, "environment": target.name},
+            messages.SUCCESS,
+        )
 
 
 class ChannelSettingsForm(forms.ModelForm):

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import admin_actor
@@ -53,7 +54,7 @@ def environment_filter(path: str) -> type[admin.SimpleListFilter]:
     equality on the foreign key's column."""
 
     class EnvironmentFilter(admin.SimpleListFilter):
-        title = "environment"
+        title = _("environment")
         parameter_name = "environment"
 
         def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -96,7 +97,7 @@ class EnvironmentChoiceField(forms.TypedChoiceField):
             return None
         found = Environment.objects.filter(pk=environment_id).first()
         if found is None:
-            raise ValidationError("That environment no longer exists.")
+            raise ValidationError(gettext("That environment no longer exists."))
         return found
 
     def prepare_value(self, value: Any) -> Any:
@@ -159,9 +160,12 @@ class EnvironmentAdmin(BoundedListAdmin):
             if issuer_changed:
                 self.message_user(
                     request,
-                    f"{obj.name} signs with the issuer {self.effective_issuer(obj)} from now on; statements and "
-                    "tokens issued before carry the previous issuer and are refused. Other workers pick the "
-                    "change up within a minute.",
+                    gettext(
+                        "%(environment)s signs with the issuer %(issuer)s from now on; statements and tokens "
+                        "issued before carry the previous issuer and are refused. Other workers pick the change "
+                        "up within a minute."
+                    )
+                    % {"environment": obj.name, "issuer": self.effective_issuer(obj)},
                     messages.WARNING,
                 )
         else:

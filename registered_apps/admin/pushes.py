@@ -11,6 +11,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Push, PushedChange
+from ..push_failures import failure_text
 from .environments import environment_column, environment_filter
 from .records import ReadOnlyAdmin
 
@@ -56,11 +57,17 @@ class PushAdmin(ReadOnlyAdmin):
     list_filter = [environment_filter("environment"), "status"]
     search_fields = ["description", "pushed_by__username"]
     date_hierarchy = "pushed_at"
-    fields = ["environment", "status", "description", "failure", "pushed_by", "pushed_at", "promoted_from"]
+    fields = ["environment", "status", "description", "failure_shown", "pushed_by", "pushed_at", "promoted_from"]
+    readonly_fields = ["failure_shown"]
     inlines = [PushedChangeInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Push]:
         return super().get_queryset(request).annotate(change_total=Count("changes"))
+
+    @admin.display(description=_("failure"))
+    def failure_shown(self, obj: Push) -> str:
+        """The failure in the reader's language (`push_failures`: it is stored language-neutral)."""
+        return failure_text(obj.failure) or "-"
 
     @admin.display(description=_("changes"), ordering="change_total")
     def change_count(self, obj: Push) -> int:

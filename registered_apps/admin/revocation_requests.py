@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.admin_actions import admin_actor
 from core.admin_lists import BoundedListAdmin
@@ -60,7 +61,9 @@ class RevocationRequestAdmin(BoundedListAdmin):
             services.revocation_request_approve(
                 revocation_request=revocation_request, actor=admin_actor(request), ip_address=request_ip(request)
             )
-        self.message_user(request, f"Approved {len(pending)} request(s).", messages.SUCCESS)
+        count = len(pending)
+        message = ngettext("Approved %(count)s request.", "Approved %(count)s requests.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Dismiss the selected requests"), permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet[RevocationRequest]) -> None:
@@ -69,4 +72,6 @@ class RevocationRequestAdmin(BoundedListAdmin):
             services.revocation_request_dismiss(
                 revocation_request=revocation_request, actor=admin_actor(request), ip_address=request_ip(request)
             )
-        self.message_user(request, f"Dismissed {len(pending)} request(s).", messages.SUCCESS)
+        count = len(pending)
+        message = ngettext("Dismissed %(count)s request.", "Dismissed %(count)s requests.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)

@@ -127,7 +127,10 @@ def channel_add(request: HttpRequest, area: Area) -> HttpResponse:
             slug=data["slug"],
             name=data["name"],
         )
-        summary = f"{change_summary(change.kind, change.payload)} (custom scheme {change.payload['scheme']})"
+        summary = gettext("%(change)s (custom scheme %(scheme)s)") % {
+            "change": change_summary(change.kind, change.payload),
+            "scheme": change.payload["scheme"],
+        }
         staged_message(request, area, summary)
 
     return _form_staged(request, area, "add_channel", ChannelCreateForm(request.POST), stage)

@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 from .. import selectors
 from ..csv_export import csv_response
 from ..models import PushedChange
+from ..push_failures import failure_text_english
 from .areas import Area, for_channel, for_programmer, log_environment
 from .usage_days import usage_in_window, usage_per_application, usage_series, usage_window
 
@@ -49,7 +50,7 @@ def _change_rows(change: PushedChange) -> Iterator[list[Any]]:
         status,
         push.pushed_by.get_username() if push.pushed_by else "",
         push.description,
-        push.failure,
+        failure_text_english(push.failure),
         change.position,
         kind,
         change.entity_type,

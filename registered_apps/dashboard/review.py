@@ -21,6 +21,7 @@ from ..dashboard_environment import dashboard_environment, dashboard_environment
 from ..environments import EnvironmentInfo, environment_by_slug
 from ..forms import PushForm
 from ..models import PendingChange, Push, PushStatus
+from ..push_failures import failure_text
 from ..services.changes import promotion, pushing
 from .areas import dashboard_user, environment_row
 
@@ -100,7 +101,7 @@ def changes_push(request: HttpRequest) -> HttpResponse:
         messages.error(
             request,
             gettext("Nothing was pushed to %(environment)s. %(failure)s")
-            % {"environment": environment.name, "failure": push.failure},
+            % {"environment": environment.name, "failure": failure_text(push.failure)},
         )
         return redirect("registered_apps:changes_review")
     log = _log_url(push)

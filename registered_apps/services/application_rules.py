@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from ..environments import environment_id_or_production
 from ..models import (
@@ -22,6 +22,7 @@ from ..models import (
     RegisteredApplication,
     Scope,
 )
+from ..texts import text
 from .channels import channels_foreign_message
 
 # A rule's complaint: the field it is about, and what to tell the person who filled it in.
@@ -90,11 +91,12 @@ def registered_application_check(spec: ApplicationSpec) -> ApplicationRows:
 
 def registered_application_taken_message(spec: ApplicationSpec) -> str:
     """The message of the name-and-version rule (also raised by the service when it loses a race)."""
-    return gettext("%(programmer)s already has an application named “%(name)s” at version %(version)s.") % {
-        "programmer": spec.programmer.name,
-        "name": spec.name,
-        "version": spec.version,
-    }
+    return text(
+        gettext_noop("%(programmer)s already has an application named “%(name)s” at version %(version)s."),
+        programmer=spec.programmer.name,
+        name=spec.name,
+        version=spec.version,
+    )
 
 
 def _rows_named_by(spec: ApplicationSpec) -> ApplicationRows:
@@ -146,7 +148,9 @@ def _check_version(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Pro
     elif not VERSION_PATTERN.fullmatch(spec.version):
         yield (
             "version",
-            gettext("“%(version)s” is not a version: write %(rule)s") % {"version": spec.version, "rule": VERSION_RULE},
+            text(
+                gettext_noop("“%(version)s” is not a version: write %(rule)s"), version=spec.version, rule=VERSION_RULE
+            ),
         )
 
 
@@ -160,11 +164,11 @@ def _check_channels(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Pr
         elif spec.channel.programmer_id != programmer.pk:
             yield (
                 "channel",
-                gettext("Channel %(channel)s does not belong to %(programmer)s.")
-                % {
-                    "channel": spec.channel.slug,
-                    "programmer": programmer.slug,
-                },
+                text(
+                    gettext_noop("Channel %(channel)s does not belong to %(programmer)s."),
+                    channel=spec.channel.slug,
+                    programmer=programmer.slug,
+                ),
             )
         if spec.all_channels or spec.channels:
             yield "channels", gettext("A channel-level application covers exactly its own channel.")
@@ -186,7 +190,7 @@ def _check_channels(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Pr
 def _check_platforms(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
     yield from _catalog_problems(
         "platforms",
-        (gettext("Choose at least one platform."), gettext("Unknown or retired platform: %(codes)s.")),
+        (gettext("Choose at least one platform."), gettext_noop("Unknown or retired platform: %(codes)s.")),
         spec.platforms,
         rows.platforms,
     )
@@ -195,7 +199,7 @@ def _check_platforms(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[P
 def _check_scopes(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
     yield from _catalog_problems(
         "scopes",
-        (gettext("Choose at least one scope."), gettext("Unknown or retired scope: %(codes)s.")),
+        (gettext("Choose at least one scope."), gettext_noop("Unknown or retired scope: %(codes)s.")),
         spec.scopes,
         rows.scopes,
     )
@@ -204,12 +208,13 @@ def _check_scopes(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Prob
 def _catalog_problems(
     field: str, messages: tuple[str, str], codes: Sequence[str], found: Sequence[Platform] | Sequence[Scope]
 ) -> Iterator[Problem]:
-    """At least one entry, and only active entries of the catalog."""
+    """At least one entry, and only active entries of the catalog (`messages`: the first translated, the
+    second the msgid of the one naming the codes)."""
     if not codes:
         yield field, messages[0]
     missing = sorted(set(codes) - {entry.code for entry in found})
     if missing:
-        yield field, messages[1] % {"codes": ", ".join(map(str, missing))}
+        yield field, text(messages[1], codes=", ".join(map(str, missing)))
 
 
 def _check_domains(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Problem]:
@@ -219,7 +224,7 @@ def _check_domains(spec: ApplicationSpec, rows: ApplicationRows) -> Iterator[Pro
     if outside:
         yield (
             "domains",
-            gettext("Domains not owned by the application's channels: %(hosts)s.") % {"hosts": ", ".join(outside)},
+            text(gettext_noop("Domains not owned by the application's channels: %(hosts)s."), hosts=", ".join(outside)),
         )
     if "web" in spec.platforms and not spec.domains:
         yield "domains", gettext("The web platform needs at least one domain.")
@@ -248,23 +253,28 @@ def redirect_uri_problem(uri: str, schemes: set[str], hosts: set[str]) -> str | 
     """What is wrong with a redirect URI given these custom schemes and https hosts, or None."""
     parts = _redirect_uri_parts(uri)
     if parts is None:
-        return gettext("“%(uri)s” is not a valid redirect URI.") % {"uri": uri}
+        return text(gettext_noop("“%(uri)s” is not a valid redirect URI."), uri=uri)
     if parts.fragment:
-        return gettext("“%(uri)s”: redirect URIs must not contain a fragment.") % {"uri": uri}
+        return text(gettext_noop("“%(uri)s”: redirect URIs must not contain a fragment."), uri=uri)
     if parts.scheme == "https":
         if (parts.hostname or "") in hosts and not parts.username and not parts.password:
             return None
-        return gettext("“%(uri)s”: an https redirect URI must use one of the application's domains.") % {"uri": uri}
+        return text(
+            gettext_noop("“%(uri)s”: an https redirect URI must use one of the application's domains."), uri=uri
+        )
     # Not urlsplit's scheme: it lowercases it and stops at "_", and generated custom schemes
     # (`adbe.u-` + url-safe characters) may contain both. Mobile platforms match schemes
     # case-insensitively, so we compare that way too.
     prefix, separator, _rest = uri.partition("://")
     if separator and prefix.lower() in {scheme.lower() for scheme in schemes}:
         return None
-    return gettext(
-        "“%(uri)s” must use a custom scheme of the application's channels (scheme://...) "
-        "or https on one of its domains."
-    ) % {"uri": uri}
+    return text(
+        gettext_noop(
+            "“%(uri)s” must use a custom scheme of the application's channels (scheme://...) "
+            "or https on one of its domains."
+        ),
+        uri=uri,
+    )
 
 
 def _check_name_and_version_free(spec: ApplicationSpec) -> Iterator[Problem]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.revocation import Revoked
 from core.stamps import revocation_stamp_publish
@@ -120,7 +121,7 @@ def registered_application_revoke(
     `status` and `revoked_at`). Revoking a revoked application changes nothing."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Give a reason for the revocation."})
+        raise ValidationError({"reason": gettext("Give a reason for the revocation.")})
     locked = RegisteredApplication.objects.select_for_update().get(pk=application.pk)
     if locked.status == ApplicationStatus.REVOKED:
         return locked

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_noop
 
 from .. import selectors
 from ..change_descriptions import (
@@ -36,6 +37,7 @@ from ..models import (
     PendingChange,
     Programmer,
 )
+from ..texts import text
 from .application_rules import ApplicationSpec
 from .applications import registered_application_create_from
 from .channels import (
@@ -87,13 +89,25 @@ class ChangeRun:
             all_channels=all_channels,
             programmer_wide=programmer_wide,
         ):
-            raise ValidationError(f"{self.user.get_username()} has no write access to this part of {programmer.name}.")
+            raise ValidationError(
+                text(
+                    gettext_noop("%(user)s has no write access to this part of %(programmer)s."),
+                    user=self.user.get_username(),
+                    programmer=programmer.name,
+                )
+            )
 
 
 def _channel(programmer: Programmer, slug: str) -> Channel:
     found = Channel.objects.filter(programmer=programmer, slug=slug).select_related("programmer").first()
     if found is None:
-        raise ValidationError({"channel": f"{programmer.name} has no channel {slug}."})
+        raise ValidationError(
+            {
+                "channel": text(
+                    gettext_noop("%(programmer)s has no channel %(channel)s."), programmer=programmer.name, channel=slug
+                )
+            }
+        )
     return found
 
 
@@ -105,7 +119,15 @@ def _application_channels(programmer: Programmer, payload: dict[str, Any]) -> tu
     found = {c.slug: c for c in Channel.objects.filter(programmer=programmer, slug__in=slugs)}
     missing = [slug for slug in slugs if slug not in found]
     if missing:
-        raise ValidationError({"channels": f"{programmer.name} has no channel {', '.join(missing)}."})
+        raise ValidationError(
+            {
+                "channels": text(
+                    gettext_noop("%(programmer)s has no channel %(channel)s."),
+                    programmer=programmer.name,
+                    channel=", ".join(missing),
+                )
+            }
+        )
     return found.get(payload.get("channel") or ""), [found[slug] for slug in payload.get("channels") or []]
 
 
@@ -156,9 +178,17 @@ def _apply_channel_create(change: PendingChange, run: ChangeRun) -> Applied:
         )
         return Applied(ENTITY_CHANNEL, channel.slug, channel.name, channel_create_properties(payload))
     if existing.programmer_id != programmer.pk:
-        raise ValidationError({"slug": f"The requestor id {slug} is taken."})
+        raise ValidationError({"slug": text(gettext_noop("The requestor id %(slug)s is taken."), slug=slug)})
     if CustomScheme.objects.filter(channel=existing, environment=run.environment).exists():
-        raise ValidationError({"slug": f"Channel {slug} already exists in {run.environment.name}."})
+        raise ValidationError(
+            {
+                "slug": text(
+                    gettext_noop("Channel %(channel)s already exists in %(environment)s."),
+                    channel=slug,
+                    environment=run.environment.name,
+                )
+            }
+        )
     custom_scheme_create(
         channel=existing, actor=run.user, ip_address=run.ip_address, environment=run.environment, scheme=scheme
     )
@@ -196,7 +226,14 @@ def _apply_domain_add(change: PendingChange, run: ChangeRun) -> Applied:
     host = channel_domain_host_clean(payload.get("host", ""))
     if ChannelDomain.objects.filter(channel=channel, environment=run.environment, host=host).exists():
         raise ValidationError(
-            {"host": f"Channel {channel.slug} already has the domain {host} in {run.environment.name}."}
+            {
+                "host": text(
+                    gettext_noop("Channel %(channel)s already has the domain %(host)s in %(environment)s."),
+                    channel=channel.slug,
+                    host=host,
+                    environment=run.environment.name,
+                )
+            }
         )
     domain = channel_domain_add(
         channel=channel, host=host, actor=run.user, ip_address=run.ip_address, environment=run.environment
@@ -212,7 +249,14 @@ def _apply_domain_delete(change: PendingChange, run: ChangeRun) -> Applied:
     domain = ChannelDomain.objects.filter(channel=channel, environment=run.environment, host=host).first()
     if domain is None:
         raise ValidationError(
-            {"host": f"Channel {channel.slug} has no domain {host} in {run.environment.name} (deleted meanwhile?)."}
+            {
+                "host": text(
+                    gettext_noop("Channel %(channel)s has no domain %(host)s in %(environment)s (deleted meanwhile?)."),
+                    channel=channel.slug,
+                    host=host,
+                    environment=run.environment.name,
+                )
+            }
         )
     entity_id = str(domain.pk)
     total = domain.applications.count()

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from ..environments import environment_id_or_production
 from ..models import Channel, ChannelDomain, ChannelSettings, CustomScheme, Environment, Programmer
+from ..texts import text
 from .audit import Actor, audit_event_record, name_change_record
 
 
@@ -19,10 +20,11 @@ def channels_foreign_message(programmer: Programmer, channels: Iterable[Channel]
     naming the others, or None when every channel is the programmer's."""
     foreign = [c.slug for c in channels if c.programmer_id != programmer.pk]
     if foreign:
-        return gettext("Channels %(channels)s do not belong to %(programmer)s.") % {
-            "channels": ", ".join(foreign),
-            "programmer": programmer.slug,
-        }
+        return text(
+            gettext_noop("Channels %(channels)s do not belong to %(programmer)s."),
+            channels=", ".join(foreign),
+            programmer=programmer.slug,
+        )
     return None
 
 
@@ -61,10 +63,16 @@ def custom_scheme_add(*, channel: Channel, environment: Environment | None, sche
     if scheme is None:
         return CustomScheme.objects.create(channel=channel, environment_id=environment_id)
     if not custom_scheme_well_formed(scheme):
-        raise ValidationError({"scheme": f"“{scheme}” is not a generated custom scheme."})
+        raise ValidationError(
+            {"scheme": text(gettext_noop("“%(scheme)s” is not a generated custom scheme."), scheme=scheme)}
+        )
     if CustomScheme.objects.filter(environment_id=environment_id, scheme=scheme).exists():
         raise ValidationError(
-            {"scheme": gettext("The custom scheme %(scheme)s already exists in this environment.") % {"scheme": scheme}}
+            {
+                "scheme": text(
+                    gettext_noop("The custom scheme %(scheme)s already exists in this environment."), scheme=scheme
+                )
+            }
         )
     return CustomScheme.objects.create(channel=channel, environment_id=environment_id, scheme=scheme)
 
@@ -115,7 +123,7 @@ def channel_domain_host_clean(host: str) -> str:
         or any(not label or len(label) > 63 or label.startswith("-") or label.endswith("-") for label in labels)
         or any(not all(ch.isalnum() or ch == "-" for ch in label) for label in labels)
     ):
-        raise ValidationError({"host": f"“{host}” is not a valid host name."})
+        raise ValidationError({"host": text(gettext_noop("“%(host)s” is not a valid host name."), host=host)})
     return host
 
 

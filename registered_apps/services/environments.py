@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from ..environments import environments_all, environments_forget
 from ..models import Environment
@@ -29,12 +30,17 @@ def environment_issuer_clean(issuer: str, *, environment_id: int | None = None) 
     except ValueError:  # an unbalanced IPv6 bracket, a port out of range
         well_formed = False
     if not well_formed or any(ch.isspace() for ch in issuer):
-        raise ValidationError({"issuer": f"“{issuer}” is not an http or https URL."})
+        raise ValidationError({"issuer": gettext("“%(issuer)s” is not an http or https URL.") % {"issuer": issuer}})
     if "?" in issuer or "#" in issuer:
-        raise ValidationError({"issuer": "An issuer has no query or fragment."})
+        raise ValidationError({"issuer": gettext("An issuer has no query or fragment.")})
     for other in environments_all():
         if other.id != environment_id and other.issuer == issuer:
-            raise ValidationError({"issuer": f"{other.name} already uses the issuer {issuer}."})
+            raise ValidationError(
+                {
+                    "issuer": gettext("%(environment)s already uses the issuer %(issuer)s.")
+                    % {"environment": other.name, "issuer": issuer}
+                }
+            )
     return issuer
 
 
@@ -113,10 +119,15 @@ def environment_delete_refusal(environment: Environment) -> str | None:
     """Why the environment cannot be deleted, or None: production never is, nor one with rows (its
     applications, statements and clients must keep working; the database protects them too)."""
     if environment.is_production:
-        return f"{environment.name} is the production environment; it cannot be deleted."
+        return gettext("%(environment)s is the production environment; it cannot be deleted.") % {
+            "environment": environment.name
+        }
     kinds = environment_rows(environment)
     if kinds:
-        return f"{environment.name} cannot be deleted: it has {', '.join(kinds)}."
+        return gettext("%(environment)s cannot be deleted: it has %(kinds)s.") % {
+            "environment": environment.name,
+            "kinds": ", ".join(kinds),
+        }
     return None
 
 

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ..models import Access, Channel, Membership, Programmer
 from .audit import Actor, audit_event_record
@@ -14,7 +15,9 @@ from .channels import channels_foreign_message
 def membership_check(*, programmer: Programmer, access: str, channels: Sequence[Channel] = ()) -> None:
     """A ValidationError naming the field at fault, else nothing."""
     if access not in Access.values:
-        raise ValidationError({"access": f"Access must be one of: {', '.join(Access.values)}."})
+        raise ValidationError(
+            {"access": gettext("Access must be one of: %(choices)s.") % {"choices": ", ".join(Access.values)}}
+        )
     foreign = channels_foreign_message(programmer, channels)
     if foreign:
         raise ValidationError({"channels": foreign})

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from ..models import STATEMENT_LIFETIME_DAYS, Programmer
 from .audit import Actor, audit_event_record, name_change_record
@@ -39,7 +40,10 @@ def programmer_statement_lifetime_set(
     if days is not None and days not in STATEMENT_LIFETIME_DAYS:
         choices = ", ".join(str(choice) for choice in STATEMENT_LIFETIME_DAYS)
         raise ValidationError(
-            {"statement_lifetime_days": f"A statement lifetime is none or one of {choices} days."},
+            {
+                "statement_lifetime_days": gettext("A statement lifetime is none or one of %(choices)s days.")
+                % {"choices": choices}
+            },
             code="invalid_lifetime",
         )
     locked = Programmer.objects.select_for_update().get(pk=programmer.pk)

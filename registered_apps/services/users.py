@@ -4,6 +4,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from .audit import Actor, audit_event_record
 
@@ -23,7 +24,7 @@ def dashboard_user_set(
     The password is validated with the project's password validators and never recorded."""
     username = (username or "").strip()
     if not username:
-        raise ValidationError({"username": "Give a username."})
+        raise ValidationError({"username": gettext("Give a username.")})
     user = User.objects.filter(username=username).first()
     created = user is None
     if user is None:

@@ -20,6 +20,7 @@ from .. import selectors
 from ..change_descriptions import TRANSLATED_VALUES
 from ..dashboard_environment import dashboard_environment
 from ..environments import environments_all
+from ..push_failures import failure_text
 
 register = template.Library()
 
@@ -167,6 +168,12 @@ def usage_chart(series: Sequence[_Day], caption: str = "") -> dict[str, Any]:
         "first_day": series[0].day if series else None,
         "last_day": series[-1].day if series else None,
     }
+
+
+@register.filter
+def push_failure(value: str) -> str:
+    """A failed push's message in the page's language (`push_failures`)."""
+    return failure_text(value)
 
 
 @register.filter

@@ -66,6 +66,7 @@ ENGLISH = _english_words()
 def _data_names() -> list[str]:
     """What the pages show as the data says it (names typed by people or seeded): not translated."""
     names = [*Platform.objects.values_list("name", flat=True), *Scope.objects.values_list("name", flat=True)]
+    names += [*Platform.objects.values_list("code", flat=True), *Scope.objects.values_list("code", flat=True)]
     names += [*Environment.objects.values_list("name", flat=True), *Programmer.objects.values_list("name", flat=True)]
     names += [*Channel.objects.values_list("name", flat=True), *Channel.objects.values_list("slug", flat=True)]
     names += [*Programmer.objects.values_list("slug", flat=True)]
@@ -191,6 +192,10 @@ def test_the_programmer_flow_and_the_admins_revoke_read_in_french(
     admin.get_by_label("Mot de passe").fill(PASSWORD)
     admin.get_by_label("Code d’authentification").fill(current_code(authenticator(tam)))
     admin.get_by_role("button", name="Connexion").click()
+    # The change list's columns and filters are the model fields' names: in French too.
+    expect(admin.locator("#result_list thead")).to_contain_text("Date de création")
+    expect(admin.locator("#changelist-filter")).to_contain_text("Par environnement")
+    assert_french(admin, "admin change list")
     admin.locator("#result_list input.action-select").first.check()
     admin.locator("select[name=action]").select_option(label="Révoquer les applications sélectionnées…")
     admin.get_by_role("button", name="Envoyer").click()

@@ -457,7 +457,7 @@ def test_rotate_action_rotates_the_selected_keys_environment_only(admin_client, 
         {"action": "rotate_keys", "_selected_action": [staging_key.pk]},
         follow=True,
     )
-    assert "Rotated the access_token keys of Release Staging" in response.content.decode()
+    assert "Rotated the keys of Release Staging (Access tokens)" in response.content.decode()
     staging_key.refresh_from_db()
     production_key.refresh_from_db()
     assert staging_key.state == "retiring" and production_key.state == "active"

@@ -20,6 +20,7 @@ from registered_apps.models import (
     PushStatus,
     RegisteredApplication,
 )
+from registered_apps.push_failures import failure_text
 from registered_apps.services import changes
 from registered_apps.services.changes import pushing
 from tests.factories import ChannelFactory, ProgrammerFactory, UserFactory, make_application, member
@@ -272,8 +273,8 @@ def test_a_push_with_one_failing_change_applies_nothing(rw_user, programmer, cha
     push = changes.pending_changes_push(user=rw_user, environment=staging, description="Three things")
 
     assert push.status == PushStatus.FAILED
-    assert push.failure.startswith("Change 3 of 4 (Delete domain gone.example.com of channel demo-two): ")
-    assert "has no domain gone.example.com" in push.failure
+    assert failure_text(push.failure).startswith("Change 3 of 4 (Delete domain gone.example.com of channel demo-two): ")
+    assert "has no domain gone.example.com" in failure_text(push.failure)
     # Nothing of the first two changes (nor the fourth) exists.
     assert not RegisteredApplication.objects.exists()
     assert not ChannelDomain.objects.filter(host="new.example.com").exists()
@@ -292,7 +293,7 @@ def test_a_push_with_one_failing_change_applies_nothing(rw_user, programmer, cha
     ]
     assert all(c.entity_id == "" for c in attempted)
     assert attempted[1].entity_label == "Before the failure 1.0.0"
-    assert AuditEvent.objects.get(action="push.failed").details["failure"] == push.failure
+    assert AuditEvent.objects.get(action="push.failed").details["failure"] == failure_text(push.failure)
 
     # Removing the change that no longer applies lets the rest through.
     stale = PendingChange.objects.get(kind="domain.delete")
@@ -306,8 +307,8 @@ def test_a_name_taken_meanwhile_fails_the_push(rw_user, programmer, channels, st
     make_application(programmer, name="Player", environment=staging)
     push = changes.pending_changes_push(user=rw_user, environment=staging, description="Late")
     assert push.status == PushStatus.FAILED
-    assert "Change 1 of 1 (Create registered application Player 1.0.0)" in push.failure
-    assert "already has an application" in push.failure
+    assert "Change 1 of 1 (Create registered application Player 1.0.0)" in failure_text(push.failure)
+    assert "already has an application" in failure_text(push.failure)
     assert RegisteredApplication.objects.count() == 1
 
 
@@ -315,7 +316,7 @@ def test_a_member_who_lost_write_access_pushes_nothing(rw_user, programmer, chan
     changes.custom_scheme_create_stage(user=rw_user, environment=staging, channel=channels[0])
     Membership.objects.filter(user=rw_user).update(access=Access.READ_ONLY)
     push = changes.pending_changes_push(user=rw_user, environment=staging, description="Too late")
-    assert push.status == PushStatus.FAILED and "no write access" in push.failure
+    assert push.status == PushStatus.FAILED and "no write access" in failure_text(push.failure)
     assert not CustomScheme.objects.filter(environment=staging).exists()
 
 
@@ -519,5 +520,5 @@ def test_an_unexpected_error_fails_the_push_and_is_raised(monkeypatch, rw_user, 
     with pytest.raises(RuntimeError):
         changes.pending_changes_push(user=rw_user, environment=staging, description="Boom")
     push = Push.objects.get()
-    assert push.status == PushStatus.FAILED and "unexpected error" in push.failure
+    assert push.status == PushStatus.FAILED and "unexpected error" in failure_text(push.failure)
     assert push.changes.count() == 1 and PendingChange.objects.count() == 1

@@ -3,6 +3,8 @@ set of changes, how a push names a change that failed, and the exception that ro
 
 from collections.abc import Sequence
 
+from django.utils.translation import gettext
+
 from ...change_descriptions import change_summary
 from ...models import ChangeKind, Channel, PendingChange, Programmer, PushedChange
 
@@ -48,4 +50,10 @@ def touched_channels(
 
 
 def failure_message(position: int, count: int, change: PendingChange, reason: str) -> str:
-    return f"Change {position} of {count} ({change_summary(change.kind, change.payload)}): {reason}"
+    """A change that would fail, named as a failed push names it (`push_failures.failure_text`)."""
+    return gettext("Change %(position)s of %(count)s (%(change)s): %(reason)s") % {
+        "position": position,
+        "count": count,
+        "change": change_summary(change.kind, change.payload),
+        "reason": reason,
+    }

@@ -9,14 +9,24 @@ from collections.abc import Sequence
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
+from django.utils import translation
 from django.utils.translation import gettext
 
 from ... import selectors
 from ...change_descriptions import change_entity, changes_describe
 from ...models import Environment, PendingChange, Push, PushedChange, PushStatus
+from ...push_failures import (
+    FAILURE_MEANWHILE,
+    FAILURE_UNEXPECTED,
+    REASON_DATABASE,
+    change_failure,
+    failure_encode,
+    failure_text_english,
+    reasons_of,
+)
 from ..audit import audit_event_record
-from ..change_apply import Applied, ChangeRun, change_apply, validation_text
-from .common import failure_message, one_programmer, touched_channels
+from ..change_apply import Applied, ChangeRun, change_apply
+from .common import one_programmer, touched_channels
 
 
 class _PushFailed(Exception):
@@ -98,7 +108,7 @@ def pending_changes_push(
     except _PushFailed as failure:
         _push_failed(push, waiting, str(failure), user=user, ip_address=ip_address)
     except Exception:
-        _push_failed(push, waiting, "The push stopped on an unexpected error; nothing was applied.", user=user)
+        _push_failed(push, waiting, failure_encode(FAILURE_UNEXPECTED), user=user)
         raise
     return push
 
@@ -121,14 +131,18 @@ def _waiting_changes(
 
 
 def _apply_one(change: PendingChange, run: ChangeRun, position: int, count: int) -> Applied:
-    """Apply one change in a savepoint; _PushFailed naming it when it does not apply."""
+    """Apply one change in a savepoint; _PushFailed naming it when it does not apply. It applies with no
+    language active: what it records reads in English, and the messages of a change that fails are kept
+    by their msgids (`push_failures`), for the changes log to write in its reader's language."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(), translation.override(None):
             return change_apply(change, run)
     except ValidationError as error:
-        raise _PushFailed(failure_message(position, count, change, validation_text(error))) from error
+        reasons = reasons_of(error)
+        raise _PushFailed(change_failure(position, count, change.kind, change.payload, reasons)) from error
     except DatabaseError as error:
-        raise _PushFailed(failure_message(position, count, change, "the database refused it; try again.")) from error
+        reasons = [{"message": REASON_DATABASE, "params": {}}]
+        raise _PushFailed(change_failure(position, count, change.kind, change.payload, reasons)) from error
 
 
 def _apply_all(push: Push, waiting: Sequence[PendingChange], run: ChangeRun) -> None:
@@ -139,7 +153,7 @@ def _apply_all(push: Push, waiting: Sequence[PendingChange], run: ChangeRun) -> 
         selectors.pending_changes_of(user, environment.pk).select_related("programmer").select_for_update(of=("self",))
     )
     if [c.pk for c in locked] != [c.pk for c in waiting]:
-        raise _PushFailed("The pending changes were pushed or changed meanwhile; nothing was applied.")
+        raise _PushFailed(failure_encode(FAILURE_MEANWHILE))
     applied: list[Applied | None] = [
         _apply_one(change, run, position, len(locked)) for position, change in enumerate(locked, start=1)
     ]
@@ -181,6 +195,6 @@ def _push_failed(
             "push": push.pk,
             "environment": push.environment.slug,
             "count": len(changes),
-            "failure": failure,
+            "failure": failure_text_english(failure),
         },
     )
