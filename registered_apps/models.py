@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -26,16 +27,18 @@ class Environment(models.Model):
         _("issuer"),
         max_length=255,
         blank=True,
-        help_text="The `iss` of its statements and tokens. Blank: DCR_ISSUER for production, else the scheme of "
-        "DCR_ISSUER with this environment's host (DCR_ENVIRONMENT_HOSTS, or <slug>.localhost).",
+        help_text=_(
+            "The `iss` of its statements and tokens. Blank: DCR_ISSUER for production, else the scheme of "
+            "DCR_ISSUER with this environment's host (DCR_ENVIRONMENT_HOSTS, or <slug>.localhost)."
+        ),
     )
     order = models.PositiveSmallIntegerField(
-        _("order"), default=0, help_text="Position in the dashboard's environment menu."
+        _("order"), default=0, help_text=_("Position in the dashboard's environment menu.")
     )
     is_production = models.BooleanField(
         _("is production"),
         default=False,
-        help_text="Hosts not listed in DCR_ENVIRONMENT_HOSTS serve the production environment.",
+        help_text=_("Hosts not listed in DCR_ENVIRONMENT_HOSTS serve the production environment."),
     )
 
     class Meta:
@@ -72,10 +75,12 @@ class Programmer(models.Model):
     statement_lifetime_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        choices=[(days, f"{days} days") for days in STATEMENT_LIFETIME_DAYS],
+        choices=[(days, format_lazy(_("{days} days"), days=days)) for days in STATEMENT_LIFETIME_DAYS],
         verbose_name=_("default statement lifetime"),
-        help_text="Pre-selected when its members download a software statement (they may pick another). "
-        "Blank: statements never expire.",
+        help_text=_(
+            "Pre-selected when its members download a software statement (they may pick another). "
+            "Blank: statements never expire."
+        ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -200,7 +205,7 @@ class Membership(models.Model):
         Channel,
         blank=True,
         related_name="memberships",
-        help_text="Empty means every channel of the programmer.",
+        help_text=_("Empty means every channel of the programmer."),
         verbose_name=_("channels"),
     )
     access = models.CharField(_("access"), max_length=16, choices=Access.choices, default=Access.READ_ONLY)
@@ -222,7 +227,7 @@ class CatalogEntry(models.Model):
     code = models.SlugField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
     active = models.BooleanField(
-        _("active"), default=True, help_text="Retired entries cannot be chosen for new applications."
+        _("active"), default=True, help_text=_("Retired entries cannot be chosen for new applications.")
     )
 
     class Meta:

@@ -26,19 +26,20 @@ def _outside(page, selector: str) -> list[str]:
     )
 
 
-def _select_shows_its_whole_choice(page) -> bool:
-    """Whether the chosen environment's name fits in the menu: the select is at least as wide as the name
+def _select_shows_its_whole_choice(page, selector: str = "#environment-menu") -> bool:
+    """Whether the chosen option fits in the select: the select is at least as wide as the option's text
     written in its own font (plus its padding and arrow)."""
     return page.evaluate(
-        """() => {
-             const select = document.querySelector('#environment-menu');
+        """(selector) => {
+             const select = document.querySelector(selector);
              const style = getComputedStyle(select);
              const canvas = document.createElement('canvas').getContext('2d');
              canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
              const text = canvas.measureText(select.options[select.selectedIndex].text).width;
              const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
              return select.getBoundingClientRect().width >= text + padding + 16;
-           }"""
+           }""",
+        selector,
     )
 
 
@@ -70,3 +71,9 @@ def test_the_environment_bar_fits_a_phone_in_french(new_page, rw_user, programme
     page.get_by_label("Environnement").select_option(index=0)
     bar.get_by_role("button", name="Changer").click()
     expect(page.get_by_label("Environnement")).not_to_have_value(environment.slug)
+
+    # The application list's filters: each choice whole ("Toutes les plateformes"), one filter a row.
+    page.goto(f"/programmers/{programmer.slug}/")
+    for name in ("status", "platform", "channel"):
+        assert _select_shows_its_whole_choice(page, f".filters select[name={name}]"), f"the {name} filter is cut"
+    assert _outside(page, ".filters select, .filters input, .filters button") == []

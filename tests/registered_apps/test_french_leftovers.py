@@ -151,3 +151,18 @@ def test_the_audit_list_names_objects_in_french(client, rw_user, programmer, cha
     assert f"Poussée n° {push.pk} vers Release Staging" in text
     assert "2 modifications en attente" in text
     assert "Push #" not in text and "pending changes" not in text
+
+
+def test_the_programmer_and_environment_forms_help_and_lifetimes_read_in_french(admin_client, programmer):
+    form = admin_client.get(
+        reverse("admin:registered_apps_programmer_change", args=[programmer.pk]), **FRENCH
+    ).content.decode()
+    assert "30 jours" in form and "30 days" not in form
+    assert "Vide : les déclarations n’expirent jamais." in form
+    environment = admin_client.get(reverse("admin:registered_apps_environment_add"), **FRENCH).content.decode()
+    assert "Position dans le menu des environnements du tableau de bord." in environment
+    assert "Position in the dashboard" not in environment
+    english = admin_client.get(
+        reverse("admin:registered_apps_programmer_change", args=[programmer.pk]), **ENGLISH
+    ).content.decode()
+    assert "30 days" in english and "Blank: statements never expire." in english
