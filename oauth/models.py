@@ -50,7 +50,7 @@ class Client(models.Model):
         verbose_name="user",
     )
     redirect_uris = models.TextField(
-        blank=True, help_text="Allowed URIs list, space separated", verbose_name=_("redirect URIs")
+        blank=True, help_text=_("Allowed URIs list, space separated"), verbose_name=_("redirect URIs")
     )
     post_logout_redirect_uris = models.TextField(
         blank=True,
