@@ -34,11 +34,20 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE = 1.0
 
 
-def evalsha_packed(sha: str, keys: list[Any], args: list[Any]) -> list[bytes]:
-    """EVALSHA `sha` with `keys` and `args`, as `send_packed_command` takes it: hiredis's packer called
-    directly (the bytes redis-py's `Connection.pack_command` makes, without its per-argument pass in Python:
-    about 10 us of a token request's CPU for the gate script's 30 arguments)."""
-    return [pack_command(("EVALSHA", sha, len(keys), *keys, *args))]
+def evalsha_on(connection: Any, sha: str, keys: list[Any], args: list[Any]) -> Any:
+    """EVALSHA on one connection of the hot paths' own (`RedisStore._script`, `ClusterStore._script`),
+    its reply read; redis-py's errors raised as they come (the caller disconnects and falls back).
+
+    The connection is made here when it has no socket, as the pool's checkout does (a Sentinel-managed
+    connection finds the master in `connect()`), and its socket is then made blocking with the kernel
+    keeping its timeout (`kernel_timeouts`). The command is packed by hiredis directly: the bytes redis-py's
+    `Connection.pack_command` makes, without its pass over the arguments in Python (about 10 us of a token
+    request's CPU for the gate script's 30 arguments)."""
+    if getattr(connection, "_sock", None) is None:
+        connection.connect()
+        kernel_timeouts(connection)
+    connection.send_packed_command([pack_command(("EVALSHA", sha, len(keys), *keys, *args))])
+    return connection.read_response()
 
 
 def kernel_timeouts(connection: Any) -> None:
@@ -51,8 +60,7 @@ def kernel_timeouts(connection: Any) -> None:
     recv(2) answers EAGAIN, which redis-py raises as a ConnectionError, and the caller disconnects and
     falls back as after a TimeoutError. TLS sockets are left as they are."""
     sock = getattr(connection, "_sock", None)
-    seconds = sock.gettimeout() if type(sock) is socket.socket else None
-    if sock is None or seconds is None:
+    if type(sock) is not socket.socket or (seconds := sock.gettimeout()) is None:
         return
     value = struct.pack("ll", int(seconds), int((seconds % 1) * 1_000_000))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)

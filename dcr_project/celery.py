@@ -31,11 +31,12 @@ def _django_logging(**kwargs: Any) -> None:
     """Workers and beat use Django's LOGGING (its formatter and request-id filter) instead of Celery's own,
     each line written as it comes: a pool's child ends without the exit hooks that write out the web
     server's buffered log (core.log_stream)."""
+    import copy
     from logging.config import dictConfig
 
     from django.conf import settings
 
-    config = {**settings.LOGGING, "handlers": {**settings.LOGGING["handlers"]}}
-    console = {key: value for key, value in config["handlers"]["console"].items() if key not in ("()", "interval")}
-    config["handlers"]["console"] = {**console, "class": "logging.StreamHandler"}
+    config = copy.deepcopy(settings.LOGGING)
+    if "interval" in config["handlers"]["console"]:  # production's buffered handler: unbuffered here
+        config["handlers"]["console"]["interval"] = 0
     dictConfig(config)

@@ -18,7 +18,7 @@ import datetime
 import uuid
 from typing import NamedTuple
 
-from core import clock, process_state
+from core import clock
 from core.hot_store import USAGE_PENDING_KEY as PENDING_KEY
 from core.hot_store import LocalCounter as LocalUsageCounter
 from core.hot_store import local_usage
@@ -57,17 +57,6 @@ def usage_field_parse(field: str | bytes) -> UsageField:
     return UsageField(datetime.date.fromisoformat(day), uuid.UUID(application_id), platform, kind)
 
 
-# Day number (Unix time // 86400) -> its name; every token request asks for today's name.
-_day_names: dict[int, str] = process_state.register("usage-day-names", {})
-
-
 def usage_day() -> str:
     """Today in UTC, as the usage counters name days."""
-    number = int(clock.wall() // 86400)
-    name = _day_names.get(number)
-    if name is None:
-        name = datetime.datetime.fromtimestamp(number * 86400, tz=datetime.UTC).date().isoformat()
-        if len(_day_names) >= 64:
-            _day_names.clear()
-        _day_names[number] = name
-    return name
+    return clock.utc_period_name(clock.wall(), 86400, "%Y-%m-%d")

@@ -39,7 +39,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from core.redis import evalsha_packed, kernel_timeouts
+from core.redis import evalsha_on
 from core.revocation import PREFIX, RECORD_TTL, Revoked, stamp_lifetime
 
 from .base import (
@@ -165,11 +165,7 @@ class ClusterStore(RedisStore):
             if connection is None:
                 connection = own[nodes[0].name] = nodes[0].redis_connection.connection_pool.make_connection()
             try:
-                if getattr(connection, "_sock", None) is None:
-                    connection.connect()
-                    kernel_timeouts(connection)
-                connection.send_packed_command(evalsha_packed(script.sha, keys, args))
-                return connection.read_response()
+                return evalsha_on(connection, script.sha, keys, args)
             except _REDIRECTED:
                 pass
             except (redis.ConnectionError, redis.TimeoutError):

@@ -9,7 +9,7 @@ import redis
 
 from core.conf import dcr
 from core.local_caches import local_cache
-from core.redis import evalsha_packed, kernel_timeouts
+from core.redis import evalsha_on
 from core.revocation import PREFIX, RECORD_TTL, stamp_lifetime
 from core.token_bucket import bucket_idle_seconds
 
@@ -95,13 +95,7 @@ class RedisStore:
         if connection is None or connection.pid != os.getpid():  # a forked child makes its own
             connection = self._own.connection = self.client.connection_pool.make_connection()
         try:
-            # connect() first, as the pool's checkout does: a Sentinel-managed connection finds the master
-            # there (its send path would connect to its default address instead); connected, it returns.
-            if getattr(connection, "_sock", None) is None:
-                connection.connect()
-                kernel_timeouts(connection)
-            connection.send_packed_command(evalsha_packed(script.sha, keys, args))
-            return connection.read_response()
+            return evalsha_on(connection, script.sha, keys, args)
         except redis.exceptions.NoScriptError:
             pass
         except (redis.ConnectionError, redis.TimeoutError):

@@ -34,21 +34,9 @@ KINDS = ("reg", "first", "second")
 FOREIGN = "foreign:"
 
 
-# Hour number (Unix time // 3600) -> its name; a token request asks for the hour's name each time.
-_hour_names: dict[int, str] = process_state.register("signal-hour-names", {})
-
-
 def signal_hour(at: float | None = None) -> str:
     """The UTC hour of `at` (now by the hot paths' clock) as the fields name it: "YYYYMMDDHH"."""
-    moment = clock.wall() if at is None else at
-    number = int(moment // 3600)
-    name = _hour_names.get(number)
-    if name is None:
-        name = datetime.datetime.fromtimestamp(number * 3600, tz=datetime.UTC).strftime("%Y%m%d%H")
-        if len(_hour_names) >= 64:
-            _hour_names.clear()
-        _hour_names[number] = name
-    return name
+    return clock.utc_period_name(clock.wall() if at is None else at, 3600, "%Y%m%d%H")
 
 
 def hour_start(hour: str) -> datetime.datetime:

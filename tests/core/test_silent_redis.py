@@ -12,7 +12,7 @@ import redis
 from django.test import override_settings
 
 from core.hot_store import hot_store
-from core.redis import evalsha_packed, kernel_timeouts
+from core.redis import evalsha_on, kernel_timeouts
 from tests.oauth.api import token_request
 
 
@@ -108,29 +108,46 @@ def test_a_redis_that_never_answers_a_script_costs_a_token_request_its_timeout_t
     assert connection._sock is None  # dropped after the failure: the next call connects again
 
 
-def test_kernel_timeouts_make_the_socket_blocking_and_a_silent_reply_still_fails_in_time(silent_redis):
+def test_evalsha_on_makes_the_socket_blocking_and_a_silent_reply_still_fails_in_time(silent_redis):
     connection = redis.Redis(
         host="127.0.0.1", port=silent_redis.port, socket_timeout=0.3
     ).connection_pool.make_connection()
+    started = time.monotonic()
+    with pytest.raises(redis.ConnectionError):
+        evalsha_on(connection, "0" * 40, ["key"], ["arg", 1, b"\x00"])
+    assert 0.25 <= time.monotonic() - started < 3
+    assert silent_redis.scripts_held == 1
     connection.connect()
     kernel_timeouts(connection)
     sock = connection._sock
     assert sock.gettimeout() is None
     seconds, microseconds = struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16))
     assert (seconds, microseconds) == (0, 300_000)
-    connection.send_packed_command(evalsha_packed("0" * 40, ["key"], ["arg", 1, b"\x00"]))
-    started = time.monotonic()
-    with pytest.raises(redis.ConnectionError):
-        connection.read_response()
-    assert 0.25 <= time.monotonic() - started < 3
     connection.disconnect()
 
 
-def test_evalsha_packed_is_what_redis_py_packs():
+class _Recorder:
+    """A connected connection's two calls that `evalsha_on` makes, recorded (a socket is there)."""
+
+    _sock = object()
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send_packed_command(self, command: list[bytes]) -> None:
+        self.sent.extend(command)
+
+    def read_response(self) -> str:
+        return "answered"
+
+
+def test_evalsha_on_sends_what_redis_py_packs():
     arguments = ("0" * 40, ["k1", "k2"], ["text", b"\x00\xff", 3, 1.5, "\u00e9"])
     packed = (
         redis.Redis()
         .connection_pool.make_connection()
         .pack_command("EVALSHA", arguments[0], 2, *arguments[1], *arguments[2])
     )
-    assert evalsha_packed(*arguments) == [b"".join(packed)]
+    recorder = _Recorder()
+    assert evalsha_on(recorder, *arguments) == "answered"
+    assert b"".join(recorder.sent) == b"".join(packed)
